@@ -1,0 +1,1 @@
+//! Query backends for the Elasticsearch family.

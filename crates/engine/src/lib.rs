@@ -1,0 +1,1 @@
+//! Compiled matchers, log-source routing and correlation.
