@@ -1,0 +1,55 @@
+//! Command-line interface. Thin by design: each subcommand lives in its own module with an
+//! `Args` struct (clap) and a `run` function; this module only dispatches and maps errors to
+//! exit codes.
+//!
+//! Exit codes: 0 success, 1 a finding that fails the command (for example a rule with an error in
+//! `check`) or a fatal error while running, 2 usage or I/O problems.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sigwatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Exit code for usage and I/O problems.
+pub const EXIT_USAGE: u8 = 2;
+
+#[allow(unreachable_code, unused_variables)] // until the first subcommand lands
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result: anyhow::Result<ExitCode> = match cli.command {};
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// `sigwatch ... | head` must end quietly, not with an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
