@@ -134,3 +134,6 @@ pub struct Documents {
     /// Errors in source order. At most one is fatal, and it is the last.
     pub errors: Vec<YamlError>,
 }
+
+mod interim;
+pub use interim::parse;

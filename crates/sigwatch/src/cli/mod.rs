@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
+
 #[derive(Debug, Parser)]
 #[command(name = "sigwatch", version, about, long_about = None)]
 pub struct Cli {
@@ -17,12 +19,13 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Check(check::Args),
+}
 
 /// Exit code for usage and I/O problems.
 pub const EXIT_USAGE: u8 = 2;
 
-#[allow(unreachable_code, unused_variables)] // until the first subcommand lands
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -32,7 +35,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Check(args) => check::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(err) => {

@@ -1,0 +1,145 @@
+//! Finding, reading and loading rule files for every command that takes rules.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sigma::ruleset::RuleSet;
+use sigma::{Diagnostic, LoadedFile, Rule};
+
+/// One rule file: its text (kept to render diagnostics) and what loading it gave.
+#[derive(Debug)]
+pub struct RuleFile {
+    pub path: String,
+    pub text: String,
+    pub loaded: LoadedFile,
+}
+
+/// Everything loaded from the rule paths of a command line.
+#[derive(Debug, Default)]
+pub struct LoadedRules {
+    pub files: Vec<RuleFile>,
+    /// Files that could not be read: (path, reason).
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// A problem with the paths themselves (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct PathError {
+    pub path: String,
+    pub reason: String,
+}
+
+fn is_rule_file(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+}
+
+/// Expand files and folders (recursively, `.yml`/`.yaml`, sorted) into rule file paths. A
+/// path given explicitly must exist; a file given explicitly is taken whatever its extension.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| PathError {
+            path: p.display().to_string(),
+            reason: io_reason(&e),
+        })?;
+        if meta.is_dir() {
+            walk(p, &mut out).map_err(|e| PathError {
+                path: p.display().to_string(),
+                reason: io_reason(&e),
+            })?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_rule_file(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::InvalidData => "not valid UTF-8 text".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Read and load every rule file, in parallel, keeping the order of `discover`.
+pub fn load(paths: &[PathBuf]) -> Result<LoadedRules, PathError> {
+    let files = discover(paths)?;
+    let results: Vec<Result<RuleFile, (String, String)>> = files
+        .par_iter()
+        .map(|p| {
+            let path = p.display().to_string();
+            match std::fs::read(p) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        let loaded = sigma::load_str(&text, &path);
+                        Ok(RuleFile { path, text, loaded })
+                    }
+                    Err(e) => Err((
+                        path,
+                        format!(
+                            "not valid UTF-8 text (byte {})",
+                            e.utf8_error().valid_up_to()
+                        ),
+                    )),
+                },
+                Err(e) => Err((path, io_reason(&e))),
+            }
+        })
+        .collect();
+    let mut out = LoadedRules::default();
+    for r in results {
+        match r {
+            Ok(f) => out.files.push(f),
+            Err(e) => out.unreadable.push(e),
+        }
+    }
+    Ok(out)
+}
+
+impl LoadedRules {
+    /// All rules without errors, with the index of their file.
+    pub fn rules(&self) -> impl Iterator<Item = (usize, &Rule)> {
+        self.files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.loaded.rules.iter().map(move |r| (i, r)))
+    }
+
+    /// The good rules as a set, and for each rule of the set the index of its file.
+    pub fn rule_set(&self) -> (RuleSet, Vec<usize>) {
+        let (files, rules): (Vec<usize>, Vec<Rule>) =
+            self.rules().map(|(i, r)| (i, r.clone())).unzip();
+        (RuleSet::new(rules), files)
+    }
+
+    /// Diagnostics that need the whole set (references, duplicate ids), per file index.
+    pub fn set_diagnostics(&self) -> Vec<(usize, Diagnostic)> {
+        let (set, files) = self.rule_set();
+        set.check()
+            .into_iter()
+            .map(|d| {
+                let mut diag = d.diagnostic;
+                diag.rule_id = set.rules[d.rule].id().map(str::to_owned);
+                (files[d.rule], diag)
+            })
+            .collect()
+    }
+}
