@@ -8,6 +8,7 @@ pub mod condition;
 pub mod diagnostic;
 pub mod loader;
 pub mod modifier;
+pub mod pipeline;
 pub mod rule;
 pub mod ruleset;
 pub mod span;
