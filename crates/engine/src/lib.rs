@@ -1,1 +1,3 @@
 //! Compiled matchers, log-source routing and correlation.
+
+pub mod correlation;
