@@ -38,8 +38,6 @@ pub enum CorrelationError {
         "an aggregation ('|') in a list of several conditions is not supported; use one condition"
     )]
     AggregationInConditionList,
-    #[error("'near' needs a 'timeframe' in the detection")]
-    NearWithoutTimeframe,
     #[error("'near' names '{0}', which is not a selection of the rule")]
     UnknownSelection(String),
     #[error("'near' can name at most 64 selections")]
@@ -538,9 +536,8 @@ fn legacy(i: usize, d: &Detection) -> Result<Draft, CorrelationError> {
             })
         }
         Aggregation::Near { items, .. } => {
-            let Some(window) = span else {
-                return Err(CorrelationError::NearWithoutTimeframe);
-            };
+            // Without a timeframe, an anchor's window is the rest of the input.
+            let window = span.unwrap_or(i64::MAX);
             let mut selections: Vec<String> = Vec::new();
             let (mut positive, mut negative) = (0u64, 0u64);
             for item in items {

@@ -63,7 +63,7 @@
 //! are seen; with them it is decided when the window closes. After a detection, anchors whose
 //! windows overlap the detected one are dropped. The caller reports which identifiers an event
 //! matched ([`Inputs::selections`], [`Hit::selections`]), also for events that do not match the
-//! anchor condition.
+//! anchor condition. Without a `timeframe`, an anchor's window is the rest of the input.
 //!
 //! **Chains.** A correlation may refer to another correlation: each detection of the inner one
 //! is a hit of the outer one at the time of its last event, whose field values are the inner

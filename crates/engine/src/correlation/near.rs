@@ -117,7 +117,10 @@ impl NearState {
                 ctx.stats.trimmed_hits += 1;
             }
         }
-        if hit.matched {
+        // Without a timeframe and negations, an earlier open anchor sees all a later one would.
+        let dominated =
+            window == i64::MAX && negative == 0 && self.anchors.values().any(|a| a.start <= t);
+        if hit.matched && !dominated {
             if late {
                 ctx.stats.dropped_hits += 1;
             } else {
@@ -148,7 +151,7 @@ impl NearState {
                 self.timers.insert((end, id));
                 self.anchors.insert(id, a);
             }
-        } else if late && !used {
+        } else if !hit.matched && late && !used {
             ctx.stats.dropped_hits += 1;
         }
         // Without negated identifiers, fire as soon as an anchor has seen all positive ones.

@@ -804,9 +804,6 @@ fn legacy_sum_min_max_avg() {
 
 #[test]
 fn legacy_errors() {
-    let set = load(&legacy("selection | near other", None));
-    let c = Correlator::new(&set);
-    assert_eq!(c.errors()[0].error, CorrelationError::NearWithoutTimeframe);
     // A correlation cannot refer to a rule with an aggregation.
     let yaml = legacy("selection | count() > 1", None)
         + "---\n"
@@ -857,6 +854,26 @@ fn legacy_near_window_edge() {
     let mut r = Run::new(&legacy("selection | near other", Some("10s")));
     r.near("legacy", 0, true, &[]);
     r.near("legacy", 10 * S, false, &["other"]);
+    assert_eq!(r.finish().len(), 1);
+}
+
+#[test]
+fn legacy_near_without_timeframe_spans_the_rest_of_the_input() {
+    let mut r = Run::new(&legacy("selection | near other", None));
+    r.near("legacy", 0, false, &["other"]);
+    let anchor = r.near("legacy", S, true, &[]);
+    // A later anchor adds nothing: the first one already covers its window.
+    r.near("legacy", 2 * S, true, &[]);
+    assert_eq!(r.c.stats().live_groups, 1);
+    let other = r.near("legacy", 1_000_000 * S, false, &["other"]);
+    assert_eq!(r.out.len(), 1);
+    assert_eq!(r.out[0].events, vec![anchor, other]);
+    // With a negation it is decided at the end.
+    let mut r = Run::new(&legacy("selection | near other and not filter", None));
+    r.near("legacy", 0, true, &[]);
+    r.near("legacy", S, false, &["other"]);
+    r.near("legacy", 1_000_000 * S, true, &[]);
+    assert!(r.out.is_empty());
     assert_eq!(r.finish().len(), 1);
 }
 
