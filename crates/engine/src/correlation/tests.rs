@@ -971,3 +971,9 @@ fn deterministic_output() {
     assert!(!first.is_empty());
     assert_eq!(first, run());
 }
+
+#[test]
+fn correlator_can_move_between_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<Correlator>();
+}

@@ -479,12 +479,15 @@ impl WindowState {
         ctx: &mut Ctx<'_>,
         out: &mut Vec<CorrelationDetection>,
     ) {
+        // The timer is consumed whatever happens, so that sweeping always makes progress.
+        self.timers.remove(&(deadline, id));
         let Some(p) = params(spec) else {
-            self.timers.remove(&(deadline, id));
             return;
         };
+        if self.groups.get(&id).is_none_or(|g| g.deadline != deadline) {
+            return;
+        }
         let Some(mut g) = self.remove(id) else {
-            self.timers.remove(&(deadline, id));
             return;
         };
         if let Mode::Sliding(_) = p.mode {
