@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::model::{Case, FieldFilter};
 use crate::rule::{Detection, DetectionItem, Rule, RuleBody};
 
 /// A rule after pipelines: the rule as written plus one variant per mapped log source.
@@ -13,6 +14,32 @@ pub struct ResolvedRule {
     /// maps to two sources (Sysmon and Security 4688, say) has two. Correlation rules have none:
     /// they are resolved through the rules they reference.
     pub variants: Vec<Variant>,
+    /// Set when a pipeline does not apply to the rule at all (a hunting pipeline that does not
+    /// map the rule's log source): `variants` is then empty and the rule must be skipped (and
+    /// counted), not matched against every event.
+    pub skipped: Option<NotApplicable>,
+}
+
+/// Why a rule has no variant under a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplicable {
+    /// The pipeline that does not map the rule.
+    pub pipeline: String,
+    /// "log source category 'x' (windows/x/*) not mapped by pipeline evtx".
+    pub reason: String,
+}
+
+impl std::fmt::Display for NotApplicable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not applicable: {}", self.reason)
+    }
+}
+
+impl ResolvedRule {
+    /// `false` when a pipeline said the rule does not apply to its data (see `skipped`).
+    pub fn is_applicable(&self) -> bool {
+        self.skipped.is_none()
+    }
 }
 
 /// One log source a rule applies to after mapping.
@@ -43,6 +70,87 @@ pub struct FieldMapper {
     pub map: HashMap<String, Vec<String>>,
     /// Prefixes added to names that have no explicit mapping (applied in order).
     pub prefix: Option<String>,
+    /// For names with no explicit mapping: the pipeline's renaming steps, in order (used
+    /// instead of `prefix` when not empty). Pipelines fill `map` for every field the rule
+    /// uses, so these only matter for other names (correlation `group-by`, `fields`).
+    pub steps: Vec<NameStep>,
+}
+
+/// One renaming step of a pipeline, resolved for one variant.
+#[derive(Debug, Clone)]
+pub enum NameStep {
+    /// Listed names map to their targets; others get each of `unmapped_prefixes` (or stay).
+    Map {
+        map: HashMap<String, Vec<String>>,
+        unmapped_prefixes: Vec<String>,
+        filter: FieldFilter,
+    },
+    Prefix {
+        prefix: String,
+        filter: FieldFilter,
+    },
+    PrefixMap {
+        map: Vec<(String, Vec<String>)>,
+        filter: FieldFilter,
+    },
+    Case {
+        case: Case,
+        filter: FieldFilter,
+    },
+}
+
+impl NameStep {
+    /// The names one name becomes (itself when the step does not touch it).
+    pub fn apply(&self, name: &str) -> Vec<String> {
+        match self {
+            NameStep::Map {
+                map,
+                unmapped_prefixes,
+                filter,
+            } => {
+                if !filter.accepts(Some(name)) {
+                    return vec![name.to_owned()];
+                }
+                if let Some(v) = map.get(name) {
+                    return v.clone();
+                }
+                if unmapped_prefixes.is_empty() {
+                    vec![name.to_owned()]
+                } else {
+                    unmapped_prefixes
+                        .iter()
+                        .map(|p| format!("{p}{name}"))
+                        .collect()
+                }
+            }
+            NameStep::Prefix { prefix, filter } => {
+                if filter.accepts(Some(name)) {
+                    vec![format!("{prefix}{name}")]
+                } else {
+                    vec![name.to_owned()]
+                }
+            }
+            NameStep::PrefixMap { map, filter } => {
+                if filter.accepts(Some(name)) {
+                    for (from, to) in map {
+                        if let Some(rest) = name.strip_prefix(from.as_str()) {
+                            return to.iter().map(|t| format!("{t}{rest}")).collect();
+                        }
+                    }
+                }
+                vec![name.to_owned()]
+            }
+            NameStep::Case { case, filter } => {
+                if !filter.accepts(Some(name)) {
+                    return vec![name.to_owned()];
+                }
+                vec![match case {
+                    Case::Lower => name.to_lowercase(),
+                    Case::Upper => name.to_uppercase(),
+                }]
+            }
+        }
+    }
 }
 
 impl FieldMapper {
@@ -50,12 +158,30 @@ impl FieldMapper {
     pub fn map(&self, name: &str) -> Vec<String> {
         match self.map.get(name) {
             Some(v) => v.clone(),
+            None if !self.steps.is_empty() => run_steps(&self.steps, name),
             None => vec![match &self.prefix {
                 Some(p) => format!("{p}{name}"),
                 None => name.to_owned(),
             }],
         }
     }
+}
+
+/// Run renaming steps over one name; duplicates are removed, order kept.
+pub(crate) fn run_steps(steps: &[NameStep], name: &str) -> Vec<String> {
+    let mut names = vec![name.to_owned()];
+    for step in steps {
+        let mut next: Vec<String> = Vec::with_capacity(names.len());
+        for n in &names {
+            for m in step.apply(n) {
+                if !next.contains(&m) {
+                    next.push(m);
+                }
+            }
+        }
+        names = next;
+    }
+    names
 }
 
 /// One change a pipeline item made to a rule, for `resolve`/`explain` output and errors.
@@ -79,6 +205,7 @@ pub fn resolve_identity(rule: &Rule) -> ResolvedRule {
     ResolvedRule {
         rule: rule.clone(),
         variants,
+        skipped: None,
     }
 }
 

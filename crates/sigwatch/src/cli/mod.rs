@@ -10,6 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod pipeline;
+pub mod pipeline_args;
+mod resolve;
 
 #[derive(Debug, Parser)]
 #[command(name = "sigwatch", version, about, long_about = None)]
@@ -21,6 +24,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Check(check::Args),
+    Pipeline(pipeline::Args),
+    Resolve(resolve::Args),
 }
 
 /// Exit code for usage and I/O problems.
@@ -37,6 +42,8 @@ pub fn main() -> ExitCode {
     };
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Pipeline(args) => pipeline::run(args),
+        Command::Resolve(args) => resolve::run(args),
     };
     match result {
         Ok(code) => code,
