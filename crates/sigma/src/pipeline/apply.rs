@@ -175,10 +175,7 @@ impl Chain {
             }
         }
         let multiple = kept.len() > 1;
-        let variants: Vec<Variant> = kept
-            .into_iter()
-            .map(|w| w.finish(rule, multiple))
-            .collect();
+        let variants: Vec<Variant> = kept.into_iter().map(|w| w.finish(rule, multiple)).collect();
         let skipped = if variants.is_empty() { skipped } else { None };
         Ok(ResolvedRule {
             rule: rule.clone(),
@@ -337,7 +334,11 @@ fn apply_item(at: &At<'_>, ctx: &Ctx, mut w: Work) -> Result<Vec<Work>, ApplyErr
         } => {
             let mut items = Vec::with_capacity(conditions.len());
             for c in conditions {
-                let c = if *template { substitute(c, &w.ls) } else { c.clone() };
+                let c = if *template {
+                    substitute(c, &w.ls)
+                } else {
+                    c.clone()
+                };
                 let item = build_condition(&c, ctx.cond_span).map_err(|m| at.fail(m, None))?;
                 at.change(
                     &mut w,
@@ -355,12 +356,12 @@ fn apply_item(at: &At<'_>, ctx: &Ctx, mut w: Work) -> Result<Vec<Work>, ApplyErr
                     item.flags.negated = !item.flags.negated;
                     w.conds.push(SelectionNode::Item(item));
                 } else {
-                    let node = SelectionNode::And(items.into_iter().map(SelectionNode::Item).collect());
+                    let node =
+                        SelectionNode::And(items.into_iter().map(SelectionNode::Item).collect());
                     w.extra.push((node, true));
                 }
             } else {
-                w.conds
-                    .extend(items.into_iter().map(SelectionNode::Item));
+                w.conds.extend(items.into_iter().map(SelectionNode::Item));
             }
         }
         Action::ChangeLogSource(p) => {
@@ -375,7 +376,9 @@ fn apply_item(at: &At<'_>, ctx: &Ctx, mut w: Work) -> Result<Vec<Work>, ApplyErr
         Action::Placeholders { include, exclude } => {
             let handled = |name: &str| {
                 include.as_ref().is_none_or(|i| i.iter().any(|x| x == name))
-                    && exclude.as_ref().is_none_or(|e| !e.iter().any(|x| x == name))
+                    && exclude
+                        .as_ref()
+                        .is_none_or(|e| !e.iter().any(|x| x == name))
             };
             let mut done: Vec<String> = Vec::new();
             let mut expand_item = |item: &mut DetectionItem| {
@@ -414,15 +417,16 @@ fn apply_item(at: &At<'_>, ctx: &Ctx, mut w: Work) -> Result<Vec<Work>, ApplyErr
                     Keep::All | Keep::Some => {}
                     Keep::None => {
                         return Err(at.fail(
-                            format!("dropping detection items would leave selection '{name}' empty"),
+                            format!(
+                                "dropping detection items would leave selection '{name}' empty"
+                            ),
                             Some(s.span),
                         ));
                     }
                 }
             }
-            w.conds.retain_mut(|c| {
-                !matches!(drop_items(c, filter, &mut dropped), Keep::None)
-            });
+            w.conds
+                .retain_mut(|c| !matches!(drop_items(c, filter, &mut dropped), Keep::None));
             for d in dropped {
                 at.change(&mut w, format!("dropped item {d}"));
             }
@@ -649,9 +653,7 @@ fn case_holds(c: &CaseWhen, w: &Work, ctx: &Ctx) -> bool {
 fn value_is(v: &Value, text: &str) -> bool {
     match v {
         Value::Str(s) => s.as_plain() == Some(text),
-        Value::Num(n) => {
-            n.text == text || text.parse::<f64>().is_ok_and(|t| t == n.as_f64())
-        }
+        Value::Num(n) => n.text == text || text.parse::<f64>().is_ok_and(|t| t == n.as_f64()),
         Value::AnyOf(vs) => vs.iter().any(|v| value_is(v, text)),
         _ => false,
     }
@@ -877,9 +879,7 @@ pub(crate) fn item_filter_accepts(f: &ItemFilter, item: &DetectionItem) -> bool 
         ValueTest::MatchString { regex, negate, all } => {
             let test = |v: &Spanned<Value>| {
                 let r = match &v.value {
-                    Value::Str(s) => regex
-                        .find(&s.to_string())
-                        .is_some_and(|m| m.start() == 0),
+                    Value::Str(s) => regex.find(&s.to_string()).is_some_and(|m| m.start() == 0),
                     _ => false,
                 };
                 r != *negate
@@ -966,7 +966,12 @@ impl Work {
             }
         }
         for (k, (node, negated)) in std::mem::take(&mut self.extra).into_iter().enumerate() {
-            hide_condition(&mut self.detection, &format!("_pipeline_cond{}", k + 1), node, negated);
+            hide_condition(
+                &mut self.detection,
+                &format!("_pipeline_cond{}", k + 1),
+                node,
+                negated,
+            );
         }
         // Every Sigma field name the rule uses gets an explicit entry.
         let mut map = HashMap::new();

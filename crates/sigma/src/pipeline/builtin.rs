@@ -32,10 +32,18 @@ const HELK: &str = include_str!("builtin/helk.yml");
 /// One line about each built-in, for `pipeline list`.
 pub fn describe(name: &str) -> Option<&'static str> {
     Some(match name {
-        "evtx" => "EVTX records as the evtx parser renders them (Event.System.*, Event.EventData.*)",
-        "windows-flat" => "flat Windows JSON as shipped by NXLog / Security-Datasets (Channel, EventID, Image, ...)",
-        "ecs-windows" => "Winlogbeat 7/8 ECS (winlog.channel, event.code, process.executable), index winlogbeat-*",
-        "helk" => "HELK indices (logs-endpoint-winevent-*) and OSSEM field names, as sigmac's helk.yml",
+        "evtx" => {
+            "EVTX records as the evtx parser renders them (Event.System.*, Event.EventData.*)"
+        }
+        "windows-flat" => {
+            "flat Windows JSON as shipped by NXLog / Security-Datasets (Channel, EventID, Image, ...)"
+        }
+        "ecs-windows" => {
+            "Winlogbeat 7/8 ECS (winlog.channel, event.code, process.executable), index winlogbeat-*"
+        }
+        "helk" => {
+            "HELK indices (logs-endpoint-winevent-*) and OSSEM field names, as sigmac's helk.yml"
+        }
         _ => return None,
     })
 }
@@ -71,7 +79,9 @@ mod tests {
     #[test]
     fn every_builtin_loads() {
         for n in NAMES {
-            let p = get(n).expect("listed").unwrap_or_else(|e| panic!("{n}: {}", e.render()));
+            let p = get(n)
+                .expect("listed")
+                .unwrap_or_else(|e| panic!("{n}: {}", e.render()));
             assert!(!p.items.is_empty(), "{n}");
             assert!(describe(n).is_some());
         }

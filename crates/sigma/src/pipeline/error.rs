@@ -33,7 +33,11 @@ impl PipelineError {
 
     /// A problem that is not about a place in a file (unknown built-in name, unreadable file).
     pub fn plain(path: &str, msg: impl Into<String>) -> Self {
-        Self::new(path, "", vec![Diagnostic::error("pipeline", Span::default(), msg)])
+        Self::new(
+            path,
+            "",
+            vec![Diagnostic::error("pipeline", Span::default(), msg)],
+        )
     }
 
     /// Every diagnostic as a snippet of the file.
@@ -41,7 +45,10 @@ impl PipelineError {
         let mut out = String::new();
         for d in &self.diagnostics {
             if self.text.is_empty() {
-                out.push_str(&format!("{}[{}]: {}: {}\n", d.severity, d.code, self.path, d.message));
+                out.push_str(&format!(
+                    "{}[{}]: {}: {}\n",
+                    d.severity, d.code, self.path, d.message
+                ));
             } else {
                 out.push_str(&d.render(&self.path, &self.text));
             }

@@ -198,11 +198,7 @@ fn read_item(r: &mut Reader<'_>, n: &Node, index: usize) -> Option<Item> {
     let need = |r: &mut Reader<'_>, key: &str| -> Option<&Node> {
         let v = get(key);
         if v.is_none() {
-            r.error(
-                "pipeline-item",
-                n,
-                format!("a '{ty}' item needs '{key}'"),
-            );
+            r.error("pipeline-item", n, format!("a '{ty}' item needs '{key}'"));
         }
         v
     };
@@ -213,6 +209,7 @@ fn read_item(r: &mut Reader<'_>, n: &Node, index: usize) -> Option<Item> {
                 ls.default_index = r.strings(v, "default-index").unwrap_or_default();
             }
             if let Some(v) = get("sources")
+                && !v.is_null()
                 && let Some(list) = r.seq(v, "sources")
             {
                 for e in list {
@@ -275,14 +272,16 @@ fn read_item(r: &mut Reader<'_>, n: &Node, index: usize) -> Option<Item> {
             conditions: need(r, "conditions")
                 .map(|v| r.conditions(v, "conditions"))
                 .unwrap_or_default(),
-            negated: get("negated").and_then(|v| r.bool(v, "negated")).unwrap_or(false),
+            negated: get("negated")
+                .and_then(|v| r.bool(v, "negated"))
+                .unwrap_or(false),
             template: get("template")
                 .and_then(|v| r.bool(v, "template"))
                 .unwrap_or(false),
         },
-        "change-logsource" => Action::ChangeLogSource(
-            need(r, "logsource").and_then(|v| r.logsource(v, "logsource"))?,
-        ),
+        "change-logsource" => {
+            Action::ChangeLogSource(need(r, "logsource").and_then(|v| r.logsource(v, "logsource"))?)
+        }
         "index" => Action::SetIndex(need(r, "index").and_then(|v| r.strings(v, "index"))?),
         "placeholders" => Action::Placeholders {
             include: get("include").and_then(|v| r.strings(v, "include")),
@@ -331,7 +330,15 @@ fn read_entry(r: &mut Reader<'_>, n: &Node) -> Option<LsEntry> {
                 k,
                 key,
                 "a log source entry",
-                &["name", "logsource", "rewrite", "label", "conditions", "index", "fields"],
+                &[
+                    "name",
+                    "logsource",
+                    "rewrite",
+                    "label",
+                    "conditions",
+                    "index",
+                    "fields",
+                ],
             ),
         }
     }
@@ -381,7 +388,11 @@ fn read_field_map(r: &mut Reader<'_>, v: &Node) -> FieldMap {
             _ => match r.strings(t, "a field name") {
                 Some(v) if !v.is_empty() => FieldTarget::To(v),
                 Some(_) => {
-                    r.error("pipeline-mapping", t, "a mapping needs at least one field name");
+                    r.error(
+                        "pipeline-mapping",
+                        t,
+                        "a mapping needs at least one field name",
+                    );
                     continue;
                 }
                 None => continue,
@@ -571,10 +582,7 @@ fn read_item_filter(r: &mut Reader<'_>, v: Option<&Node>, fields: FieldFilter) -
                     let Some(tm) = r.map(t, "a value test") else {
                         continue;
                     };
-                    let all = t
-                        .get("all")
-                        .and_then(|a| r.bool(a, "all"))
-                        .unwrap_or(false);
+                    let all = t.get("all").and_then(|a| r.bool(a, "all")).unwrap_or(false);
                     let negate = t
                         .get("negate")
                         .and_then(|a| r.bool(a, "negate"))
@@ -584,11 +592,11 @@ fn read_item_filter(r: &mut Reader<'_>, v: Option<&Node>, fields: FieldFilter) -
                             continue;
                         };
                         match regex::Regex::new(&s) {
-                            Ok(regex) => f.values.tests.push(ValueTest::MatchString {
-                                regex,
-                                negate,
-                                all,
-                            }),
+                            Ok(regex) => {
+                                f.values
+                                    .tests
+                                    .push(ValueTest::MatchString { regex, negate, all })
+                            }
                             Err(e) => r.error(
                                 "pipeline-regex",
                                 p,
@@ -622,7 +630,11 @@ fn read_item_filter(r: &mut Reader<'_>, v: Option<&Node>, fields: FieldFilter) -
 /// The pipeline in sigwatch's format (the normalised form `sigwatch pipeline show` prints).
 pub fn write(p: &Pipeline) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# {} pipeline, normalised by sigwatch", p.format.as_str());
+    let _ = writeln!(
+        o,
+        "# {} pipeline, normalised by sigwatch",
+        p.format.as_str()
+    );
     let _ = writeln!(o, "name: {}", q(&p.name));
     if let Some(t) = &p.title {
         let _ = writeln!(o, "title: {}", q(t));
@@ -687,7 +699,12 @@ fn write_item(o: &mut String, item: &Item) {
             if !ls.default_index.is_empty() {
                 let _ = writeln!(o, "    default-index: {}", list(&ls.default_index));
             }
-            let _ = writeln!(o, "    sources:");
+            if ls.entries.is_empty() {
+                let _ = writeln!(o, "    sources: []");
+            }
+            if !ls.entries.is_empty() {
+                let _ = writeln!(o, "    sources:");
+            }
             for e in &ls.entries {
                 let _ = writeln!(o, "      - name: {}", q(&e.name));
                 let _ = writeln!(o, "        logsource: {}", ls_flow(&e.when));
@@ -903,7 +920,10 @@ fn one_or_list(v: &[String]) -> String {
 }
 
 fn list(v: &[String]) -> String {
-    format!("[{}]", v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// A YAML scalar for a string: plain when that reads back as the same string, else quoted.

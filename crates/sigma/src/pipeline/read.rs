@@ -282,7 +282,11 @@ impl<'a> Reader<'a> {
             _ => vec![v],
         };
         if nodes.is_empty() {
-            self.error("pipeline-condition", v, "a condition needs at least one value");
+            self.error(
+                "pipeline-condition",
+                v,
+                "a condition needs at least one value",
+            );
             return None;
         }
         let mut values = Vec::with_capacity(nodes.len());

@@ -121,11 +121,19 @@ pub fn item(i: &DetectionItem) -> String {
     };
     match &i.field {
         None => format!("keywords {}", vals.join(join)),
-        Some(_) => format!(
-            "{} {} {}",
-            i.key(),
-            if i.flags.negated { "!=" } else { "=" },
-            vals.join(join)
-        ),
+        Some(f) => {
+            // `neq` shows as `!=`, the other modifiers as written.
+            let mut key = f.clone();
+            for m in i
+                .modifiers
+                .iter()
+                .filter(|m| **m != crate::modifier::Modifier::Neq)
+            {
+                key.push('|');
+                key.push_str(m.name());
+            }
+            let op = if i.flags.negated { "!=" } else { "=" };
+            format!("{key} {op} {}", vals.join(join))
+        }
     }
 }

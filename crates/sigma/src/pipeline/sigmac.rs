@@ -223,7 +223,9 @@ fn read_entry(
         r.error(
             "pipeline-logsource",
             k,
-            format!("log source '{name}' has no category, product or service: it would never match"),
+            format!(
+                "log source '{name}' has no category, product or service: it would never match"
+            ),
         );
         return None;
     }
@@ -320,7 +322,11 @@ pub(crate) fn read_fieldmappings(
 fn targets(r: &mut Reader<'_>, n: &Node, warnings: &mut Vec<Diagnostic>) -> Option<Vec<String>> {
     let v = r.strings(n, "a mapping target")?;
     if v.is_empty() {
-        r.error("pipeline-mapping", n, "a mapping needs at least one field name");
+        r.error(
+            "pipeline-mapping",
+            n,
+            "a mapping needs at least one field name",
+        );
         return None;
     }
     Some(v.into_iter().map(|s| unescape(&s, n, warnings)).collect())

@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use serde_json::json;
 use sigma::Diagnostic;
 
+use super::pipeline_args::PipelineArgs;
 use crate::rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,9 +32,19 @@ pub struct Args {
     /// Do not print warnings (text format); they are still counted.
     #[arg(long, short)]
     pub quiet: bool,
+    /// With pipelines: also report (as warnings) rules they cannot map or refuse.
+    #[command(flatten)]
+    pub pipelines: PipelineArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let chain = match args.pipelines.chain() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.render());
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
     let loaded = match rules::load(&args.paths) {
         Ok(l) => l,
         Err(e) => {
@@ -49,6 +60,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     for (file, d) in loaded.set_diagnostics() {
         per_file[file].push(d);
+    }
+    if !chain.is_empty() {
+        for (fi, f) in loaded.files.iter().enumerate() {
+            for rule in &f.loaded.rules {
+                let span = rule.logsource().map_or(rule.span, |l| l.span);
+                let d = match chain.apply(rule) {
+                    Ok(r) => match r.skipped {
+                        Some(s) => Diagnostic::warning("pipeline-unmapped", span, s.to_string()),
+                        None => continue,
+                    },
+                    Err(e) => Diagnostic::warning(
+                        "pipeline-refused",
+                        e.span.unwrap_or(span),
+                        format!("refused by the pipeline: {e}"),
+                    ),
+                };
+                let mut d = d;
+                d.rule_id = rule.id().map(str::to_owned);
+                per_file[fi].push(d);
+            }
+        }
     }
     for ds in &mut per_file {
         ds.sort_by_key(|d| (d.span.start.line, d.span.start.column));

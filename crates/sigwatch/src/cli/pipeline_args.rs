@@ -43,7 +43,11 @@ impl PipelineArgs {
 /// Recover the interleaving of `-p` and `-c` values from the raw arguments; falls back to all
 /// `-c` then all `-p` when the arguments cannot be matched (they always can from a real
 /// command line).
-pub fn order_from_args(args: &[String], pipelines: &[String], configs: &[String]) -> Vec<(bool, String)> {
+pub fn order_from_args(
+    args: &[String],
+    pipelines: &[String],
+    configs: &[String],
+) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     let (mut pi, mut ci) = (0, 0);
     let mut it = args.iter().skip(1).peekable();
@@ -106,7 +110,10 @@ pub fn load(name: &str) -> Result<Pipeline, PipelineError> {
         };
         PipelineError::plain(
             name,
-            format!("cannot read pipeline: {}{hint}", crate::rules::io_reason(&e)),
+            format!(
+                "cannot read pipeline: {}{hint}",
+                crate::rules::io_reason(&e)
+            ),
         )
     })?;
     pipeline::read(name, &text)
@@ -133,7 +140,17 @@ mod tests {
 
     #[test]
     fn keeps_command_line_order() {
-        let args = s(&["sigwatch", "resolve", "-c", "a.yml", "-p", "evtx", "--config=b.yml", "-pecs-windows", "rule.yml"]);
+        let args = s(&[
+            "sigwatch",
+            "resolve",
+            "-c",
+            "a.yml",
+            "-p",
+            "evtx",
+            "--config=b.yml",
+            "-pecs-windows",
+            "rule.yml",
+        ]);
         let got = order_from_args(&args, &s(&["evtx", "ecs-windows"]), &s(&["a.yml", "b.yml"]));
         assert_eq!(
             got,

@@ -81,5 +81,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         failed = true;
     }
     out.flush()?;
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
