@@ -487,7 +487,16 @@ fn item_conditions(r: &mut Reader<'_>, v: &Node) -> Vec<ValueTest> {
     let mut out = Vec::new();
     for c in condition_nodes(r, v) {
         let Some(ty) = cond_type(r, c) else { continue };
-        let all = match c.get("cond").and_then(|m| r.string(m, "cond")).as_deref() {
+        // pySigma requires `cond` on value conditions; so do we.
+        let Some(cond) = c.get("cond") else {
+            r.error(
+                "pipeline-condition",
+                c,
+                format!("'{ty}' needs 'cond' (any or all)"),
+            );
+            continue;
+        };
+        let all = match r.string(cond, "cond").as_deref() {
             None | Some("any") => false,
             Some("all") => true,
             Some(other) => {

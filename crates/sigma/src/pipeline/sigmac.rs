@@ -182,18 +182,12 @@ fn read_entry(
                     continue;
                 };
                 let mut channels = Vec::new();
+                let mut files = Vec::new();
                 for s in list {
                     if let Some(ch) = s.strip_prefix("WinEventLog:") {
                         channels.push(RawValue::Str(ch.to_owned()));
                     } else if s.starts_with("File:") {
-                        warnings.push(Diagnostic::warning(
-                            "pipeline-file-source",
-                            ev.span,
-                            format!(
-                                "source '{s}' names log files: sigwatch reads the files you give \
-                                 it, so this source adds no condition"
-                            ),
-                        ));
+                        files.push(s);
                     } else {
                         r.error(
                             "pipeline-unsupported",
@@ -201,6 +195,17 @@ fn read_entry(
                             format!("not supported yet: source '{s}' (WinEventLog: or File:)"),
                         );
                     }
+                }
+                if !files.is_empty() {
+                    warnings.push(Diagnostic::warning(
+                        "pipeline-file-source",
+                        ek.span,
+                        format!(
+                            "log source '{name}': {} name log files; sigwatch reads the files \
+                             you give it, so they add no condition",
+                            files.join(", ")
+                        ),
+                    ));
                 }
                 if !channels.is_empty() {
                     entry.conditions.push(super::model::CondSpec {
