@@ -1,0 +1,136 @@
+//! `sigwatch pipeline`, `sigwatch resolve` and `check -p`: exit codes and output.
+
+use std::process::Command;
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../sigma/tests/fixtures/pipeline"
+);
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}")
+}
+
+#[test]
+fn pipeline_list_names_the_builtins() {
+    let (code, out, _) = run(&["pipeline", "list"]);
+    assert_eq!(code, 0);
+    for n in ["evtx", "windows-flat", "ecs-windows", "helk"] {
+        assert!(out.lines().any(|l| l.starts_with(n)), "{out}");
+    }
+}
+
+#[test]
+fn pipeline_show_prints_a_readable_normalised_form() {
+    let (code, out, err) = run(&["pipeline", "show", "ecs-windows"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("name: ecs-windows"));
+    assert!(out.contains("Image: process.executable"));
+    // Showing the shown text gives the same text.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("shown.yml");
+    std::fs::write(&path, &out).expect("write");
+    let (code, again, err) = run(&["pipeline", "show", path.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{err}");
+    let body = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(body(&out), body(&again));
+
+    let (code, out, err) = run(&["pipeline", "show", &fixture("pysigma_pipeline.yml")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# pysigma pipeline"), "{out}");
+}
+
+#[test]
+fn resolve_prints_variants_and_changes() {
+    let (code, out, err) = run(&["resolve", "-p", "evtx", &fixture("proc_creation.yml")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("variant 1 of 2 [sysmon]"), "{out}");
+    assert!(out.contains("variant 2 of 2 [security]"), "{out}");
+    assert!(out.contains("Event.System.EventID = 4688"), "{out}");
+    assert!(
+        out.contains("[evtx / windows-logsources] field Image -> NewProcessName"),
+        "{out}"
+    );
+
+    let (code, out, _) = run(&["resolve", "--pipeline", "evtx", &fixture("linux.yml")]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("not applicable: log source category 'process_creation', product 'linux'"),
+        "{out}"
+    );
+
+    // pySigma refusing a rule: exit 1, the reason on stdout, a snippet of the rule on stderr.
+    let (code, out, err) = run(&[
+        "resolve",
+        "-p",
+        &fixture("pysigma_pipeline.yml"),
+        &fixture("wmi_consumer.yml"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("refused: pipeline"), "{out}");
+    assert!(err.contains("wmi_consumer.yml:"), "{err}");
+}
+
+#[test]
+fn a_bad_pipeline_file_is_reported_with_its_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.yml");
+    std::fs::write(
+        &path,
+        "transformations:\n  - type: field_name_mappin\n    mapping: {a: b}\n",
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf-8");
+    let (code, out, err) = run(&["resolve", "-p", p, &fixture("proc_creation.yml")]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains(&format!("--> {p}:2:11")), "{err}");
+    assert!(
+        err.contains("unknown transformation 'field_name_mappin'"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(&["check", "-c", p, &fixture("proc_creation.yml")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown key 'transformations'"), "{err}");
+
+    let (code, _, err) = run(&[
+        "resolve",
+        "-p",
+        "no-such-pipeline",
+        &fixture("proc_creation.yml"),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("built-in pipelines: evtx"), "{err}");
+}
+
+#[test]
+fn check_warns_about_rules_a_pipeline_cannot_map() {
+    let (code, out, _) = run(&[
+        "check",
+        "-p",
+        "evtx",
+        &fixture("linux.yml"),
+        &fixture("proc_creation.yml"),
+    ]);
+    assert_eq!(code, 0, "warnings only");
+    assert!(out.contains("warning[pipeline-unmapped]"), "{out}");
+    assert!(out.contains("1 warning"), "{out}");
+}
