@@ -682,6 +682,32 @@ fn helk_and_winlogbeat_configs_resolve_corpus_rules() {
     );
     assert!(all_fields(&r).contains(&"winlog.event_data.CommandLine".to_owned()));
 
+    // Log-source-conditional names (winlogbeat-modules-enabled.yml): the category counts as
+    // written, even after generic/sysmon.yml rewrote the log source to windows/sysmon.
+    let chain = Chain::new(vec![
+        cfg("generic/sysmon.yml"),
+        cfg("winlogbeat-modules-enabled.yml"),
+    ])
+    .expect("chain");
+    let r = resolve(&chain, &rule);
+    assert_eq!(
+        r.variants[0].fields.map("OriginalFileName"),
+        ["process.pe.original_file_name"]
+    );
+    assert_eq!(render::item(&r.variants[0].conditions[0]), "event.code = 1");
+    let img = corpus_rule(&root, SNAPSHOT_RULES[8]);
+    let r = resolve(&chain, &img);
+    assert_eq!(
+        r.variants[0].fields.map("OriginalFileName"),
+        ["file.pe.original_file_name"]
+    );
+    assert_eq!(r.variants[0].fields.map("sha256"), ["file.hash.sha256"]);
+    // `ErrorCode` has only service cases and a default; `Error\ Code` is read as a space.
+    assert_eq!(
+        r.variants[0].fields.map("ErrorCode"),
+        ["winlog.event_data.ErrorCode"]
+    );
+
     // THOR-style alternatives: process_creation is Sysmon 1 or Security 4688.
     let r = resolve(&Chain::new(vec![cfg("thor.yml")]).expect("chain"), &rule);
     assert_eq!(r.variants.len(), 2);
@@ -833,4 +859,130 @@ fn windows_flat_fields_exist_in_security_datasets() {
     // Today every one exists; a new rule or a mapping change that names a field these exports
     // lack shows up in the report above and fails here.
     assert!(missing.is_empty(), "fields not in the data: {missing:?}");
+}
+
+#[test]
+fn case_prefix_map_and_logsource_conditional_mappings() {
+    let p = pipeline::read(
+        "n.yml",
+        "items:\n  - type: fields\n    map:\n      FileVersion:\n        cases:\n          - {logsource: {category: image_load}, to: file.pe.file_version}\n          - {value: {EventID: 1}, to: process.pe.file_version}\n        default: pe.file_version\n  - type: field-prefix-map\n    map: {process.: proc., pe.: [a.pe., b.pe.]}\n  - type: field-case\n    case: upper\n    fields:\n      include: [CommandLine, proc.pe.file_version]\n",
+    )
+    .expect("reads");
+    let chain = Chain::new(vec![p]).expect("chain");
+    let rule = fixture_rule("proc_creation.yml");
+    let r = resolve(&chain, &rule);
+    let m = &r.variants[0].fields;
+    // No case holds for this rule: the default, then the prefix map gives two names.
+    assert_eq!(
+        m.map("FileVersion"),
+        ["a.pe.file_version", "b.pe.file_version"]
+    );
+    assert_eq!(m.map("CommandLine"), ["COMMANDLINE"]);
+    assert_eq!(m.map("Image"), ["Image"]);
+
+    let with_event = pipeline::read(
+        "e.yml",
+        "items:\n  - type: add-condition\n    conditions: {EventID: 1}\n",
+    )
+    .expect("reads");
+    let mut ps = vec![with_event];
+    ps.extend(chain.pipelines.clone());
+    let r = resolve(&Chain::new(ps).expect("chain"), &rule);
+    // The added condition `EventID: 1` makes the value case hold, then case and prefix apply.
+    assert_eq!(
+        r.variants[0].fields.map("FileVersion"),
+        ["PROC.PE.FILE_VERSION"]
+    );
+}
+
+/// Under `evtx`, every regression event of SigmaHQ (the evtx crate's JSON) is routed to a variant
+/// of its rule: the variant's conditions (Channel, EventID, ...) hold on the event at the paths
+/// the pipeline names.
+#[test]
+fn evtx_routes_every_regression_event_to_its_rule() {
+    let Some(root) = data_root() else { return };
+    let chain = builtin_chain(&["evtx"]);
+    let base = root.join("regression_data");
+    let mut stack = vec![base.join("rules")];
+    let (mut events, mut routed) = (0, 0);
+    let mut failures = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            // regression_data/rules/<path>/<rule stem>/<id>.json -> sigma/rules/<path>/<rule stem>.yml
+            let dir = p.parent().expect("parent");
+            let rel = dir.strip_prefix(&base).expect("under base");
+            let rule_path = root.join("sigma").join(rel).with_extension("yml");
+            let Ok(text) = std::fs::read_to_string(&rule_path) else {
+                continue;
+            };
+            let Some(rule) = sigma::load_str(&text, &rule_path.to_string_lossy())
+                .rules
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            let r = resolve(&chain, &rule);
+            let json = std::fs::read_to_string(&p).expect("json");
+            for ev in serde_json::Deserializer::from_str(&json).into_iter::<serde_json::Value>() {
+                let Ok(ev) = ev else { break };
+                events += 1;
+                if r.variants
+                    .iter()
+                    .any(|v| v.conditions.iter().all(|c| holds(c, &ev)))
+                {
+                    routed += 1;
+                } else {
+                    failures.push(format!(
+                        "{}: {}",
+                        rule_path.display(),
+                        r.skipped
+                            .as_ref()
+                            .map(|s| s.to_string())
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(events > 100, "{events}");
+    assert!(
+        failures.is_empty(),
+        "{routed}/{events} routed; not routed:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// A small evaluator for pipeline conditions (exact values, case-insensitive strings, numbers
+/// equal numerically or as text; `#text` of an object), enough for Channel/EventID/EventType.
+fn holds(c: &sigma::rule::DetectionItem, ev: &serde_json::Value) -> bool {
+    use sigma::value::Value;
+    let mut cur = ev;
+    for seg in c.field.as_deref().unwrap_or_default().split('.') {
+        match cur.get(seg) {
+            Some(v) => cur = v,
+            None => return false,
+        }
+    }
+    if let Some(t) = cur.get("#text") {
+        cur = t;
+    }
+    let text = match cur {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let r = c.values.iter().any(|v| match &v.value {
+        Value::Num(n) => text.parse::<f64>().is_ok_and(|t| t == n.as_f64()),
+        Value::Str(s) => s.as_plain().is_some_and(|p| p.eq_ignore_ascii_case(&text)),
+        _ => false,
+    });
+    r != c.flags.negated
 }
