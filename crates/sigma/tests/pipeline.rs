@@ -986,3 +986,15 @@ fn holds(c: &sigma::rule::DetectionItem, ev: &serde_json::Value) -> bool {
     });
     r != c.flags.negated
 }
+
+/// The built-in `helk` is sigmac's helk.yml in our model: the same normalised content.
+#[test]
+fn builtin_helk_is_helk_yml() {
+    let Some(root) = data_root() else { return };
+    let from_file = read_pipeline(&root.join("sigmac-config/helk.yml"), true);
+    let builtin = builtin::get("helk").expect("listed").expect("loads");
+    assert_eq!(
+        body(&native::write(&builtin)),
+        body(&native::write(&from_file))
+    );
+}
