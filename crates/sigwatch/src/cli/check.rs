@@ -45,6 +45,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(super::EXIT_USAGE));
         }
     };
+    for p in &chain.pipelines {
+        let text = p.source.as_ref().map_or("", |s| &s.text);
+        for w in &p.warnings {
+            eprint!("{}", w.render(&p.name, text));
+        }
+    }
     let loaded = match rules::load(&args.paths) {
         Ok(l) => l,
         Err(e) => {
