@@ -6,7 +6,13 @@
 //! anything outside it (anchors, tags, flow mappings, complex keys, ...). Both paths produce the
 //! same [`Node`] tree; a differential test over the SigmaHQ corpus keeps them in agreement.
 
-use crate::span::Span;
+mod build;
+mod fast;
+mod full;
+mod resolve;
+mod text;
+
+use crate::span::{Pos, Span};
 
 /// How a scalar was written. Quoted scalars are always strings; plain scalars are resolved
 /// (null, bool, int, float, string) by the YAML 1.1 rules.
@@ -135,5 +141,129 @@ pub struct Documents {
     pub errors: Vec<YamlError>,
 }
 
-mod interim;
-pub use interim::parse;
+/// Read a YAML stream (one or more documents) the way PyYAML's `yaml.safe_load_all` reads it
+/// (YAML 1.1 scalar resolution), keeping a [`Span`] on every node.
+///
+/// Never panics and never fails as a whole: syntax errors come back as a fatal [`YamlError`]
+/// (the last one) with the documents read before it; problems after which the tree is complete
+/// (a duplicate key, an unsupported tag, `!!int` on a non-number) come back as non-fatal errors.
+///
+/// Details of the model:
+/// - plain scalars resolve to null, bool, int, float or string by PyYAML's YAML 1.1 patterns
+///   (so `yes` is a bool, `0o17` and `1e3` are strings, `017` is 15 and `1.0e+3` is a float);
+///   integers that do not fit in `i64` and timestamps stay strings;
+/// - a repeated key keeps the position of its first occurrence and takes the later value (as a
+///   Python dict does) and is reported at the second key; keys compare as Python values
+///   (`1`, `1.0` and `true` are the same key);
+/// - `<<` merge keys are merged; aliases are expanded (the copy's top node gets the alias's
+///   span, its children keep the spans of the anchored text);
+/// - a node's span starts at its first character (a scalar's tag or anchor included, a block
+///   collection at its first entry) and ends after its last one; an empty value is a point just
+///   after its `:` or `-`; a block scalar ends after its last non-blank character;
+/// - columns count characters; a leading byte order mark is skipped (offsets still count it).
+///
+/// Known differences from PyYAML, all on input that Sigma rules do not use: the Unicode line
+/// separators NEL, LS and PS are ordinary characters; quoted scalars and flow collections whose
+/// continuation lines are not indented, and a comment glued to a closing quote (`'a'#c`), are
+/// syntax errors (YAML 1.2 rules); recursive aliases are refused.
+pub fn parse(src: &str) -> Documents {
+    let (text, base) = match prepare(src) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    fast::parse(text, base).unwrap_or_else(|| full::parse(text, base))
+}
+
+/// Read a stream with the complete parser only (`saphyr-parser` events), never the fast path.
+/// Gives the same result as [`parse`]; it exists for the benchmark and the differential tests.
+pub fn parse_with_fallback_only(src: &str) -> Documents {
+    match prepare(src) {
+        Ok((text, base)) => full::parse(text, base),
+        Err(e) => e,
+    }
+}
+
+/// Read a stream with the fast path only: `None` when the text is outside the subset it reads
+/// (then [`parse`] uses the complete parser). For tests and benchmarks.
+pub fn parse_fast_only(src: &str) -> Option<Documents> {
+    match prepare(src) {
+        Ok((text, base)) => fast::parse(text, base),
+        Err(e) => Some(e),
+    }
+}
+
+/// Checks done before either parser: the byte order mark, the size limit of [`Pos`], and the
+/// characters PyYAML refuses anywhere in a stream.
+fn prepare(src: &str) -> Result<(&str, u32), Documents> {
+    let (text, base) = match src.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, 3),
+        None => (src, 0),
+    };
+    if src.len() >= u32::MAX as usize {
+        let e = YamlError {
+            message: "the text is too large (4 GiB or more)".into(),
+            span: Span::default(),
+            fatal: true,
+        };
+        return Err(Documents {
+            docs: Vec::new(),
+            errors: vec![e],
+        });
+    }
+    if let Some((off, ch)) = first_non_printable(text) {
+        let line = text.as_bytes()[..off]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count();
+        let ls = text[..off].rfind('\n').map_or(0, |n| n + 1);
+        let col = text[ls..off].chars().count();
+        let pos = Pos::new(
+            text::to_u32(off) + base,
+            text::to_u32(line) + 1,
+            text::to_u32(col) + 1,
+        );
+        let e = YamlError {
+            message: format!(
+                "special character U+{:04X} is not allowed in YAML (write it as an escape in a \
+                 double-quoted string)",
+                u32::from(ch)
+            ),
+            span: Span::point(pos),
+            fatal: true,
+        };
+        return Err(Documents {
+            docs: Vec::new(),
+            errors: vec![e],
+        });
+    }
+    Ok((text, base))
+}
+
+/// PyYAML's reader accepts only tab, line breaks, printable ASCII, NEL and the printable
+/// non-ASCII planes (`#x85`, `#xA0-#xD7FF`, `#xE000-#xFFFD`, `#x10000-#x10FFFF`).
+fn first_non_printable(s: &str) -> Option<(usize, char)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n' | b'\r') {
+            i += 1;
+            continue;
+        }
+        if c < 0x80 {
+            return Some((i, char::from(c)));
+        }
+        // A multi-byte character: decode it from the (valid UTF-8) text.
+        let ch = s[i..].chars().next()?;
+        let code = u32::from(ch);
+        let ok = code == 0x85
+            || (0xA0..=0xD7FF).contains(&code)
+            || (0xE000..=0xFFFD).contains(&code)
+            || code >= 0x10000;
+        if !ok {
+            return Some((i, ch));
+        }
+        i += ch.len_utf8();
+    }
+    None
+}

@@ -1,0 +1,70 @@
+//! `yaml::parse` (fast path) against the saphyr-only path on the SigmaHQ rule corpus.
+//!
+//! Reads every `.yml` under `$SIGWATCH_DATA/sigma/{rules,rules-emerging-threats,
+//! rules-threat-hunting}` into memory first, so only parsing is timed. Skips (with a note) when
+//! `SIGWATCH_DATA` is unset.
+//!
+//! Run: `SIGWATCH_DATA=/work/shared/data cargo bench -p sigwatch-sigma --bench yaml`
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+fn corpus() -> Option<Vec<String>> {
+    let root = PathBuf::from(std::env::var_os("SIGWATCH_DATA")?).join("sigma");
+    let mut paths = Vec::new();
+    for d in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
+        collect(&root.join(d), &mut paths);
+    }
+    paths.sort();
+    Some(
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect(),
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    let Some(texts) = corpus() else {
+        eprintln!("SIGWATCH_DATA is not set: skipping the YAML benchmark");
+        return;
+    };
+    let bytes: usize = texts.iter().map(String::len).sum();
+    eprintln!("corpus: {} files, {} bytes", texts.len(), bytes);
+    let mut g = c.benchmark_group("yaml_corpus");
+    g.sample_size(20);
+    g.bench_function("parse (fast path)", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(sigma::yaml::parse(black_box(t)));
+            }
+        });
+    });
+    g.bench_function("parse_with_fallback_only (saphyr)", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(sigma::yaml::parse_with_fallback_only(black_box(t)));
+            }
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
