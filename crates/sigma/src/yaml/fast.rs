@@ -38,6 +38,10 @@ pub(crate) fn parse(src: &str, base: u32) -> Option<Documents> {
     if memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n')) {
         return None;
     }
+    // saphyr refuses a byte order mark inside the text; leave that to it.
+    if memchr::memmem::find(b, "\u{feff}".as_bytes()).is_some() {
+        return None;
+    }
     let mut p = Fast {
         s: src,
         b: src.as_bytes(),
@@ -860,9 +864,11 @@ impl<'a> Fast<'a> {
             out.push_str(&self.s[self.i..e]);
             self.i = e;
             line_break = !self.eof();
-            if line_break {
-                self.newline()?;
+            if !line_break {
+                breaks = 0;
+                break;
             }
+            self.newline()?;
             // Empty lines after it.
             breaks = 0usize;
             let more = loop {
@@ -911,8 +917,11 @@ impl<'a> Fast<'a> {
             }
         }
         // The cursor goes back to the start of the line that ended the scalar.
-        self.i = self.ls;
-        let end_off = trim_back(self.b, self.ls, header_end);
+        // (At the end of the text without a final line break it stays there.)
+        if line_break {
+            self.i = self.ls;
+        }
+        let end_off = trim_back(self.b, self.i, header_end);
         let end = self.pos_anywhere(end_off);
         let style = if folded {
             ScalarStyle::Folded

@@ -3,13 +3,14 @@
 //! stricter than saphyr (YAML 1.2): tabs, a bare document after `...`, a leading `...`.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle as SStyle, Tag};
 
 use super::build::{MapBuilder, Merges};
 use super::resolve::{apply_scalar_tag, resolve_plain};
-use super::text::{LineIndex, pos_on_line, quoted_end, scan_to_token, to_u32, trim_back};
+use super::text::{LineIndex, pos_on_line, quoted_end, scan_to_token, trim_back};
 use super::{Documents, Node, ScalarStyle, Value, YamlError};
 use crate::span::{Pos, Span};
 
@@ -39,6 +40,7 @@ pub(crate) fn parse(src: &str, base: u32) -> Documents {
         root: None,
         expanded: 0,
         regions: Vec::new(),
+        char_cursor: Cell::new((0, 0)),
     };
     let fatal = f.run();
     f.finish(fatal)
@@ -102,20 +104,34 @@ struct Full<'a> {
     root: Option<Node>,
     expanded: usize,
     regions: Vec<Region>,
+    /// (character index, byte offset) of the last marker converted.
+    char_cursor: Cell<(usize, usize)>,
 }
 
 impl Full<'_> {
+    /// Byte offset of a saphyr marker. Its character index is used rather than its line and
+    /// column, which run past the last line at the end of a text without a final line break.
     fn off(&self, m: &Marker) -> usize {
-        self.lines.offset(self.src, m.line(), m.col()).0
+        let ci = m.index();
+        if self.ascii {
+            return ci.min(self.b.len());
+        }
+        // Markers come mostly in increasing order: walk on from the last one.
+        let (mut c, mut o) = self.char_cursor.get();
+        if ci < c {
+            (c, o) = (0, 0);
+        }
+        let rest = self.src.get(o..).unwrap_or("");
+        let byte = rest
+            .char_indices()
+            .nth(ci - c)
+            .map_or(self.b.len(), |(k, _)| o + k);
+        self.char_cursor.set((ci, byte));
+        byte
     }
 
     fn pos_of_marker(&self, m: &Marker) -> Pos {
-        let off = self.off(m);
-        Pos::new(
-            to_u32(off) + self.base,
-            to_u32(m.line()),
-            to_u32(m.col()) + 1,
-        )
+        self.pos(self.off(m))
     }
 
     fn pos(&self, off: usize) -> Pos {
@@ -162,7 +178,10 @@ impl Full<'_> {
                             "expected '---' before this document (YAML 1.1 needs it after '...')";
                         return Some((s_off, fatal(msg, span)));
                     }
-                    self.lb = self.lb.max(e_off);
+                    // An implicit start points at the first token, not before it.
+                    if explicit {
+                        self.lb = self.lb.max(e_off);
+                    }
                 }
                 Event::DocumentEnd => {
                     let root = match self.root.take() {
@@ -206,7 +225,17 @@ impl Full<'_> {
                         Some(_) => s_off,
                         None => {
                             let want = |c: u8| c == b'-';
-                            let d = scan_to_token(self.b, self.lb, want).map_or(s_off, |f| f.at);
+                            // Inside a block sequence that already has items, the first dash
+                            // after the last token is the parent's entry: ours follows it.
+                            let mut from = self.lb;
+                            if let Some(Frame::Seq {
+                                flow: None, items, ..
+                            }) = self.stack.last()
+                                && !items.is_empty()
+                            {
+                                from = scan_to_token(self.b, from, want).map_or(from, |f| f.at + 1);
+                            }
+                            let d = scan_to_token(self.b, from, want).map_or(s_off, |f| f.at);
                             self.lb = self.lb.max(d + 1);
                             d
                         }
@@ -250,8 +279,14 @@ impl Full<'_> {
                     };
                     let span = match flow {
                         Some(open) => {
-                            self.lb = self.lb.max(e_off);
-                            Span::new(self.pos(open), self.pos(e_off))
+                            // The end event starts at the bracket (its span may run on).
+                            let close = if matches!(self.b.get(s_off), Some(b']' | b'}')) {
+                                s_off + 1
+                            } else {
+                                e_off
+                            };
+                            self.lb = self.lb.max(close);
+                            Span::new(self.pos(open), self.pos(close))
                         }
                         None => {
                             let start = self.pos(dash);
@@ -276,8 +311,14 @@ impl Full<'_> {
                     };
                     let span = match flow {
                         Some(open) => {
-                            self.lb = self.lb.max(e_off);
-                            Span::new(self.pos(open), self.pos(e_off))
+                            // The end event starts at the bracket (its span may run on).
+                            let close = if matches!(self.b.get(s_off), Some(b']' | b'}')) {
+                                s_off + 1
+                            } else {
+                                e_off
+                            };
+                            self.lb = self.lb.max(close);
+                            Span::new(self.pos(open), self.pos(close))
                         }
                         None => {
                             let start = first_key.unwrap_or_else(|| self.pos(marker));
@@ -296,6 +337,9 @@ impl Full<'_> {
         let mut i = 0;
         let b = self.b;
         loop {
+            if i >= b.len() {
+                return None;
+            }
             let ls = i;
             while i < b.len() && b[i] == b' ' {
                 i += 1;
@@ -360,18 +404,25 @@ impl Full<'_> {
             SStyle::Literal => ScalarStyle::Literal,
             SStyle::Folded => ScalarStyle::Folded,
         };
+        // saphyr ends a block scalar that runs to the end of a text without a final line
+        // break with one more line break than PyYAML does.
+        let mut eof_fix = false;
         let span = match style {
             ScalarStyle::Literal | ScalarStyle::Folded => {
                 let found = scan_to_token(self.b, self.lb, |c| c == b'|' || c == b'>');
-                let (start, header_end) = match found {
+                let (start, header_end, strip) = match found {
                     Some(f) => {
                         let mut h = f.at + 1;
                         while matches!(self.b.get(h), Some(b'-' | b'+' | b'0'..=b'9')) {
                             h += 1;
                         }
-                        (f.props.unwrap_or(f.at), h)
+                        (
+                            f.props.unwrap_or(f.at),
+                            h,
+                            self.b[f.at + 1..h].contains(&b'-'),
+                        )
                     }
-                    None => (s_off, s_off),
+                    None => (s_off, s_off, false),
                 };
                 self.regions.push(Region {
                     start,
@@ -379,6 +430,9 @@ impl Full<'_> {
                     tabs_ok: true,
                 });
                 let end = trim_back(self.b, e_off, header_end);
+                if e_off >= self.b.len() && self.eof_line_is_content(header_end) {
+                    eof_fix = !strip;
+                }
                 Span::new(self.pos(start), self.pos(end))
             }
             ScalarStyle::Plain if value.is_empty() => Span::point(self.pos(self.empty_at(s_off))),
@@ -404,6 +458,14 @@ impl Full<'_> {
             }
         };
         self.lb = self.lb.max(e_off);
+        let value = match value {
+            Cow::Owned(mut v) if eof_fix && v.ends_with('\n') => {
+                v.pop();
+                Cow::Owned(v)
+            }
+            Cow::Borrowed(v) if eof_fix && v.ends_with('\n') => Cow::Borrowed(&v[..v.len() - 1]),
+            v => v,
+        };
 
         let mut special = None;
         let value = match tag.map(full_tag) {
@@ -445,6 +507,33 @@ impl Full<'_> {
         (Node::new(value, span), special)
     }
 
+    /// For a block scalar whose header ends at `header_end` and which runs to the end of the
+    /// text: does the text end without a line break, on a line that belongs to the scalar
+    /// (indented at least as much as its first content line)?
+    fn eof_line_is_content(&self, header_end: usize) -> bool {
+        let b = self.b;
+        if b.is_empty() || matches!(b[b.len() - 1], b'\n' | b'\r') {
+            return false;
+        }
+        let spaces = |from: usize| b[from..].iter().take_while(|&&c| c == b' ').count();
+        // The first non-blank line after the header gives the indentation.
+        let mut i = match memchr::memchr(b'\n', &b[header_end.min(b.len())..]) {
+            Some(n) => header_end + n + 1,
+            None => return false,
+        };
+        let indent = loop {
+            let k = spaces(i);
+            match b.get(i + k) {
+                Some(b'\n') => i += k + 1,
+                Some(b'\r') if b.get(i + k + 1) == Some(&b'\n') => i += k + 2,
+                None => return false,
+                Some(_) => break k,
+            }
+        };
+        let last = memchr::memrchr(b'\n', b).map_or(0, |n| n + 1);
+        last >= i && b.len() - last >= indent
+    }
+
     fn resolve(&mut self, text: Cow<'_, str>, span: Span) -> Value {
         let r = resolve_plain(text);
         if let Some(msg) = r.problem {
@@ -453,20 +542,43 @@ impl Full<'_> {
         r.value
     }
 
-    /// Where an empty node is: just after the `:` or `-` it follows, else where saphyr put it.
+    /// Where an empty node inside a collection is: just after the `:` or `-` it follows (saphyr
+    /// puts an empty sequence entry at the next token, past any comment).
     fn empty_at(&self, off: usize) -> usize {
         let b = self.b;
+        if self.stack.is_empty() {
+            return off;
+        }
         if b.get(off) == Some(&b':') {
             return off + 1;
         }
-        let mut k = off;
-        while k > 0 && b[k - 1] == b' ' {
-            k -= 1;
+        let blank = |i: usize| matches!(b.get(i), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+        let mut last = None;
+        let mut i = self.lb;
+        while i < off {
+            match b[i] {
+                b'#' => {
+                    while i < off && b[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'-' | b':' | b'?' if blank(i + 1) => {
+                    last = Some(i + 1);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
         }
-        if k > 0 && b[k - 1] == b'-' && (k < 2 || matches!(b[k - 2], b' ' | b'\n' | b'\r')) {
-            return k;
+        match last {
+            Some(p) => p,
+            None if self.lb > 0
+                && matches!(b.get(self.lb - 1), Some(b'-' | b':'))
+                && blank(self.lb) =>
+            {
+                self.lb
+            }
+            None => off,
         }
-        off
     }
 
     /// Attach a finished node to its parent.

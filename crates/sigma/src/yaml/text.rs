@@ -106,18 +106,6 @@ impl LineIndex {
         LineIndex { starts }
     }
 
-    /// Byte offset and line start of a 1-based `line` and 0-based char `col`.
-    pub(crate) fn offset(&self, src: &str, line: usize, col: usize) -> (usize, usize) {
-        let idx = line.saturating_sub(1).min(self.starts.len() - 1);
-        let start = self.starts[idx];
-        let rest = src.get(start..).unwrap_or("");
-        let off = rest
-            .char_indices()
-            .nth(col)
-            .map_or(src.len(), |(o, _)| start + o);
-        (off, start)
-    }
-
     /// 1-based line number and line start of a byte offset.
     pub(crate) fn line_of(&self, off: usize) -> (u32, usize) {
         let idx = self.starts.partition_point(|&s| s <= off).saturating_sub(1);
