@@ -1,4 +1,5 @@
-//! `yaml::parse` (fast path) against the saphyr-only path on the SigmaHQ rule corpus.
+//! `yaml::parse` (fast path) against the saphyr-only path on the SigmaHQ rule corpus, with
+//! saphyr-parser's bare event stream for scale.
 //!
 //! Reads every `.yml` under `$SIGWATCH_DATA/sigma/{rules,rules-emerging-threats,
 //! rules-threat-hunting}` into memory first, so only parsing is timed. Skips (with a note) when
@@ -60,6 +61,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for t in &texts {
                 black_box(sigma::yaml::parse_with_fallback_only(black_box(t)));
+            }
+        });
+    });
+    // For scale: saphyr-parser producing its events and nothing else.
+    g.bench_function("saphyr-parser events only", |b| {
+        b.iter(|| {
+            for t in &texts {
+                let mut parser = saphyr_parser::Parser::new_from_str(black_box(t));
+                let mut n = 0usize;
+                while let Some(Ok(ev)) = parser.next_event() {
+                    n += 1;
+                    if ev.0 == saphyr_parser::Event::StreamEnd {
+                        break;
+                    }
+                }
+                black_box(n);
             }
         });
     });

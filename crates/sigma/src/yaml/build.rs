@@ -10,7 +10,7 @@ use super::{Node, Value, YamlError};
 use crate::span::Span;
 
 /// Maps with more entries than this look duplicates up in a hash table instead of scanning.
-const LINEAR_LIMIT: usize = 12;
+const LINEAR_LIMIT: usize = 32;
 
 /// How a key compares, in Python's terms.
 #[derive(PartialEq, Eq, Hash)]
@@ -100,7 +100,15 @@ impl MapBuilder {
     /// Add an entry. Returns `true` if the key was already there (its value is replaced in place,
     /// as a Python dict does).
     pub(crate) fn insert(&mut self, key: Node, value: Node) -> bool {
-        let found = key_repr(&key.value).and_then(|r| self.find(&r));
+        let found = match (&key.value, &self.index) {
+            // The common case, without building key representations: a string key can only
+            // equal a string key.
+            (Value::Str(s, _), None) => self
+                .entries
+                .iter()
+                .position(|(k, _)| matches!(&k.value, Value::Str(t, _) if t == s)),
+            _ => key_repr(&key.value).and_then(|r| self.find(&r)),
+        };
         if let Some(i) = found {
             self.entries[i] = (key, value);
             return true;
@@ -138,6 +146,36 @@ impl MapBuilder {
 
     pub(crate) fn finish(self) -> Vec<(Node, Node)> {
         self.entries
+    }
+}
+
+/// Add an entry to a mapping whose entries are `entries[base..]` (the fast path builds all
+/// mappings on one shared stack, so that each ends up in one exactly sized allocation).
+/// Reports a repeated key like [`MapBuilder::insert_reporting`]. Linear: the caller bounds the
+/// size of such mappings.
+pub(crate) fn insert_on_stack(
+    entries: &mut Vec<(Node, Node)>,
+    base: usize,
+    key: Node,
+    value: Node,
+    errors: &mut Vec<YamlError>,
+) {
+    let own = &entries[base..];
+    let found = match &key.value {
+        Value::Str(s, _) => own
+            .iter()
+            .position(|(k, _)| matches!(&k.value, Value::Str(t, _) if t == s)),
+        v => key_repr(v).and_then(|r| {
+            own.iter()
+                .position(|(k, _)| key_repr(&k.value).as_ref() == Some(&r))
+        }),
+    };
+    match found {
+        Some(i) => {
+            errors.push(duplicate_error(&key_text(&key), key.span));
+            entries[base + i] = (key, value);
+        }
+        None => entries.push((key, value)),
     }
 }
 

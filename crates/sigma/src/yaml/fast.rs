@@ -13,11 +13,12 @@
 //! what the complete parser answers.
 
 use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 
-use super::build::MapBuilder;
+use super::build::insert_on_stack;
 use super::resolve::resolve_plain;
 use super::text::{point, pos_on_line, trim_back};
-use super::{Documents, Node, ScalarStyle, Value, YamlError};
+use super::{Documents, Node, ScalarStyle, TextInfo, Value, YamlError};
 use crate::span::{Pos, Span};
 
 /// The input is outside the fast path's subset (or malformed): read it with the full parser.
@@ -28,35 +29,65 @@ type R<T> = Result<T, Bail>;
 
 /// Nesting deeper than this goes to the complete parser (which has its own limit).
 const MAX_DEPTH: u32 = 64;
+/// Mappings larger than this go to the complete parser, which finds repeated keys with a hash
+/// table (the fast path compares linearly).
+const MAX_MAP_LEN: usize = 256;
 /// YAML limits implicit keys to 1024 characters.
 const MAX_KEY_LEN: usize = 1024;
 
 /// Read a stream, or `None` if it is outside the subset.
-pub(crate) fn parse(src: &str, base: u32) -> Option<Documents> {
+pub(crate) fn parse(src: &str, base: u32, info: TextInfo) -> Option<Documents> {
     let b = src.as_bytes();
     // A lone `\r` is a line break for YAML; leave such texts to the full parser.
-    if memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n')) {
+    if info.has_cr && memchr::memchr_iter(b'\r', b).any(|i| b.get(i + 1) != Some(&b'\n')) {
         return None;
     }
     // saphyr refuses a byte order mark inside the text; leave that to it.
-    if memchr::memmem::find(b, "\u{feff}".as_bytes()).is_some() {
+    if !info.ascii && memchr::memmem::find(b, "\u{feff}".as_bytes()).is_some() {
         return None;
     }
+    let (map_stack, seq_stack) = STACKS.with(|cell| {
+        cell.try_borrow_mut()
+            .map(|mut st| std::mem::take(&mut *st))
+            .unwrap_or_default()
+    });
     let mut p = Fast {
         s: src,
         b: src.as_bytes(),
         base,
-        ascii: src.is_ascii(),
+        ascii: info.ascii,
         i: 0,
         line: 1,
         ls: 0,
         errors: Vec::new(),
         depth: 0,
+        map_stack,
+        seq_stack,
+        line_end_cache: Cell::new((usize::MAX, 0)),
     };
-    let docs = p.stream().ok()?;
+    let docs = p.stream();
+    // Keep the (emptied) stacks' memory for the next text read on this thread.
+    let (mut m, mut q) = (p.map_stack, p.seq_stack);
+    if m.capacity() + q.capacity() <= 4096 {
+        m.clear();
+        q.clear();
+        STACKS.with(|cell| {
+            if let Ok(mut st) = cell.try_borrow_mut() {
+                *st = (m, q);
+            }
+        });
+    }
+    let docs = docs.ok()?;
     let mut errors = p.errors;
     errors.sort_by_key(|e| e.span.start.offset);
     Some(Documents { docs, errors })
+}
+
+/// The scratch stacks of [`Fast`], reused from one text to the next.
+type Stacks = (Vec<(Node, Node)>, Vec<Node>);
+
+thread_local! {
+    static STACKS: RefCell<Stacks> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 struct Fast<'a> {
@@ -72,6 +103,11 @@ struct Fast<'a> {
     ls: usize,
     errors: Vec<YamlError>,
     depth: u32,
+    /// Entries of the mappings and items of the sequences being read, innermost last.
+    map_stack: Vec<(Node, Node)>,
+    seq_stack: Vec<Node>,
+    /// (line start, line end) of the last line whose end was looked up.
+    line_end_cache: Cell<(usize, usize)>,
 }
 
 /// Bytes that cannot start a plain scalar (PyYAML's list; `-` is allowed when a non-blank
@@ -185,15 +221,22 @@ impl<'a> Fast<'a> {
     }
 
     /// Offset of the end of the cursor's line (its line break or the end of the text).
+    /// Remembered per line: several scans of one line ask for it.
     fn line_end(&self) -> usize {
-        memchr::memchr(b'\n', &self.b[self.i..]).map_or(self.b.len(), |n| {
+        let (for_line, end) = self.line_end_cache.get();
+        if for_line == self.ls && end >= self.i {
+            return end;
+        }
+        let end = memchr::memchr(b'\n', &self.b[self.i..]).map_or(self.b.len(), |n| {
             let e = self.i + n;
             if e > 0 && self.b[e - 1] == b'\r' {
                 e - 1
             } else {
                 e
             }
-        })
+        });
+        self.line_end_cache.set((self.ls, end));
+        end
     }
 
     /// After a node: blanks, an optional comment, then the end of the line (consumed).
@@ -351,7 +394,8 @@ impl<'a> Fast<'a> {
     fn plain_key_end(&self) -> R<Option<usize>> {
         let end = self.line_end();
         let mut j = self.i;
-        while j < end {
+        while let Some(n) = memchr::memchr3(b':', b'#', b'\t', &self.b[j..end]) {
+            j += n;
             match self.b[j] {
                 b':' if self.blank_or_end(j + 1) => {
                     if self.at(j + 1) == b'\t' {
@@ -419,13 +463,16 @@ impl<'a> Fast<'a> {
     /// A block mapping whose keys are at column `n`; the cursor is on its first key.
     fn block_map(&mut self, n: usize) -> R<Node> {
         let start = self.here();
-        let mut map = MapBuilder::new();
+        let base = self.map_stack.len();
         let mut end;
         loop {
             let key = self.key()?;
             let value = self.map_value(n)?;
             end = value.span.end;
-            map.insert_reporting(key, value, &mut self.errors);
+            if self.map_stack.len() - base >= MAX_MAP_LEN {
+                return Err(Bail);
+            }
+            insert_on_stack(&mut self.map_stack, base, key, value, &mut self.errors);
             match self.next_content()? {
                 None => break,
                 Some(ind) if ind < n => break,
@@ -437,7 +484,8 @@ impl<'a> Fast<'a> {
                 Some(_) => return Err(Bail),
             }
         }
-        Ok(Node::new(Value::Map(map.finish()), Span::new(start, end)))
+        let entries: Vec<(Node, Node)> = self.map_stack.drain(base..).collect();
+        Ok(Node::new(Value::Map(entries), Span::new(start, end)))
     }
 
     /// The value after a key's `:` (cursor just after it) in a mapping at column `n`.
@@ -504,7 +552,7 @@ impl<'a> Fast<'a> {
     /// A block sequence whose dashes are at column `n`; the cursor is on the first dash.
     fn block_seq(&mut self, n: usize) -> R<Node> {
         let start = self.here();
-        let mut items = Vec::new();
+        let base = self.seq_stack.len();
         let mut end;
         loop {
             self.i += 1; // the '-'
@@ -526,7 +574,7 @@ impl<'a> Fast<'a> {
                 self.block_node(n as i32)?
             };
             end = item.span.end;
-            items.push(item);
+            self.seq_stack.push(item);
             match self.next_content()? {
                 None => break,
                 Some(ind) if ind < n => break,
@@ -538,6 +586,7 @@ impl<'a> Fast<'a> {
                 Some(_) => return Err(Bail),
             }
         }
+        let items: Vec<Node> = self.seq_stack.drain(base..).collect();
         Ok(Node::new(Value::Seq(items), Span::new(start, end)))
     }
 
@@ -618,7 +667,12 @@ impl<'a> Fast<'a> {
         let end = self.line_end();
         let mut j = self.i;
         let mut comment = false;
-        while j < end {
+        loop {
+            let Some(n) = memchr::memchr3(b':', b'#', b'\t', &self.b[j..end]) else {
+                j = end;
+                break;
+            };
+            j += n;
             match self.b[j] {
                 b':' if self.blank_or_end(j + 1) => return Err(Bail),
                 b'#' if j > 0 && self.b[j - 1] == b' ' => {
@@ -959,7 +1013,7 @@ impl<'a> Fast<'a> {
         self.enter()?;
         let start = self.here();
         self.i += 1;
-        let mut items = Vec::new();
+        let base = self.seq_stack.len();
         self.skip_spaces()?;
         if self.peek() == b']' {
             self.i += 1;
@@ -976,7 +1030,7 @@ impl<'a> Fast<'a> {
                     }
                     _ => self.flow_plain()?,
                 };
-                items.push(item);
+                self.seq_stack.push(item);
                 self.skip_spaces()?;
                 match self.peek() {
                     b',' => {
@@ -995,6 +1049,7 @@ impl<'a> Fast<'a> {
             }
         }
         self.depth -= 1;
+        let items: Vec<Node> = self.seq_stack.drain(base..).collect();
         Ok(Node::new(Value::Seq(items), Span::new(start, self.here())))
     }
 

@@ -167,18 +167,18 @@ pub struct Documents {
 /// continuation lines are not indented, and a comment glued to a closing quote (`'a'#c`), are
 /// syntax errors (YAML 1.2 rules); recursive aliases are refused.
 pub fn parse(src: &str) -> Documents {
-    let (text, base) = match prepare(src) {
+    let (text, base, info) = match prepare(src) {
         Ok(x) => x,
         Err(e) => return e,
     };
-    fast::parse(text, base).unwrap_or_else(|| full::parse(text, base))
+    fast::parse(text, base, info).unwrap_or_else(|| full::parse(text, base))
 }
 
 /// Read a stream with the complete parser only (`saphyr-parser` events), never the fast path.
 /// Gives the same result as [`parse`]; it exists for the benchmark and the differential tests.
 pub fn parse_with_fallback_only(src: &str) -> Documents {
     match prepare(src) {
-        Ok((text, base)) => full::parse(text, base),
+        Ok((text, base, _)) => full::parse(text, base),
         Err(e) => e,
     }
 }
@@ -187,14 +187,14 @@ pub fn parse_with_fallback_only(src: &str) -> Documents {
 /// (then [`parse`] uses the complete parser). For tests and benchmarks.
 pub fn parse_fast_only(src: &str) -> Option<Documents> {
     match prepare(src) {
-        Ok((text, base)) => fast::parse(text, base),
+        Ok((text, base, info)) => fast::parse(text, base, info),
         Err(e) => Some(e),
     }
 }
 
 /// Checks done before either parser: the byte order mark, the size limit of [`Pos`], and the
 /// characters PyYAML refuses anywhere in a stream.
-fn prepare(src: &str) -> Result<(&str, u32), Documents> {
+fn prepare(src: &str) -> Result<(&str, u32, TextInfo), Documents> {
     let (text, base) = match src.strip_prefix('\u{feff}') {
         Some(rest) => (rest, 3),
         None => (src, 0),
@@ -210,7 +210,8 @@ fn prepare(src: &str) -> Result<(&str, u32), Documents> {
             errors: vec![e],
         });
     }
-    if let Some((off, ch)) = first_non_printable(text) {
+    let info = check_text(text);
+    if let Err((off, ch)) = info {
         let line = text.as_bytes()[..off]
             .iter()
             .filter(|&&c| c == b'\n')
@@ -236,34 +237,82 @@ fn prepare(src: &str) -> Result<(&str, u32), Documents> {
             errors: vec![e],
         });
     }
-    Ok((text, base))
+    let info = info.unwrap_or(TextInfo {
+        ascii: false,
+        has_cr: true,
+    });
+    Ok((text, base, info))
+}
+
+/// What the character check learned about a text.
+#[derive(Clone, Copy)]
+pub(crate) struct TextInfo {
+    pub ascii: bool,
+    pub has_cr: bool,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of an all-ASCII word (no byte has its high bit set) equal to `c`, as high bits.
+/// Exact per byte: with every byte below 0x80, the additions cannot carry into a neighbour.
+fn bytes_equal(w: u64, c: u8) -> u64 {
+    let y = w ^ (LO * u64::from(c));
+    !(y + LO * 0x7f) & HI
 }
 
 /// PyYAML's reader accepts only tab, line breaks, printable ASCII, NEL and the printable
-/// non-ASCII planes (`#x85`, `#xA0-#xD7FF`, `#xE000-#xFFFD`, `#x10000-#x10FFFF`).
-fn first_non_printable(s: &str) -> Option<(usize, char)> {
+/// non-ASCII planes (`#x85`, `#xA0-#xD7FF`, `#xE000-#xFFFD`, `#x10000-#x10FFFF`). Returns the
+/// first other character, else what the scan learned. Eight bytes at a time where they are
+/// all printable ASCII.
+fn check_text(s: &str) -> Result<TextInfo, (usize, char)> {
     let b = s.as_bytes();
+    let mut info = TextInfo {
+        ascii: true,
+        has_cr: false,
+    };
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        if (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n' | b'\r') {
-            i += 1;
-            continue;
+        if let Some(word) = b.get(i..i + 8) {
+            let w = u64::from_le_bytes(word.try_into().expect("an 8-byte slice"));
+            if w & HI == 0 {
+                // Control bytes (below 0x20) other than LF, and DEL. Tab and CR are rare: they
+                // send the word to the byte-by-byte check below.
+                let control = !(w + LO * 0x60) & HI;
+                let del = (w + LO) & HI;
+                if ((control & !bytes_equal(w, b'\n')) | del) == 0 {
+                    i += 8;
+                    continue;
+                }
+            }
         }
-        if c < 0x80 {
-            return Some((i, char::from(c)));
+        // Look at the bytes of this word one by one (a character may run past it).
+        let end = (i + 8).min(b.len());
+        while i < end {
+            let c = b[i];
+            if (0x20..0x7f).contains(&c) || matches!(c, b'\t' | b'\n') {
+                i += 1;
+            } else if c == b'\r' {
+                info.has_cr = true;
+                i += 1;
+            } else if c < 0x80 {
+                return Err((i, char::from(c)));
+            } else {
+                info.ascii = false;
+                let Some(ch) = s.get(i..).and_then(|r| r.chars().next()) else {
+                    return Ok(info);
+                };
+                let code = u32::from(ch);
+                let ok = code == 0x85
+                    || (0xA0..=0xD7FF).contains(&code)
+                    || (0xE000..=0xFFFD).contains(&code)
+                    || code >= 0x10000;
+                if !ok {
+                    return Err((i, ch));
+                }
+                i += ch.len_utf8();
+            }
         }
-        // A multi-byte character: decode it from the (valid UTF-8) text.
-        let ch = s[i..].chars().next()?;
-        let code = u32::from(ch);
-        let ok = code == 0x85
-            || (0xA0..=0xD7FF).contains(&code)
-            || (0xE000..=0xFFFD).contains(&code)
-            || code >= 0x10000;
-        if !ok {
-            return Some((i, ch));
-        }
-        i += ch.len_utf8();
     }
-    None
+    Ok(info)
 }
