@@ -190,7 +190,8 @@ fn standard_tags_are_honoured() {
     assert_eq!(v("c"), Value::Float(1.0, "1".into()));
     assert_eq!(v("d"), Value::Bool(true, "on".into()));
     assert_eq!(v("e"), Value::Null);
-    assert_eq!(v("f"), s("12"));
+    // PyYAML resolves a scalar with the non-specific tag `!` as if it were plain.
+    assert_eq!(v("f"), Value::Int(12, "12".into()));
     assert_eq!(v("g"), Value::Int(15, "0o17".into()));
     assert_eq!(v("h"), s("yes"));
     // The span of a tagged scalar starts at its tag.

@@ -1,6 +1,6 @@
 //! Building mappings the way PyYAML's constructor builds a Python `dict`: key equality follows
-//! Python (`1 == 1.0 == True`, `0x10 == 16`), a repeated key keeps the position of its first
-//! occurrence and takes the later value, and YAML 1.1 merge keys (`<<`) are flattened first.
+//! Python (`1 == 1.0 == True`, `0x10 == 16`), a repeated key keeps its first key node (and so
+//! its place) and takes the later value, and YAML 1.1 merge keys (`<<`) are flattened first.
 //! Unlike PyYAML, a repeated key is reported (as a non-fatal [`YamlError`]).
 
 use std::collections::HashMap;
@@ -97,8 +97,8 @@ impl MapBuilder {
         self.index = Some(index);
     }
 
-    /// Add an entry. Returns `true` if the key was already there (its value is replaced in place,
-    /// as a Python dict does).
+    /// Add an entry. Returns `true` if the key was already there (then, as in a Python dict, the
+    /// first key stays and the value is replaced).
     pub(crate) fn insert(&mut self, key: Node, value: Node) -> bool {
         let found = match (&key.value, &self.index) {
             // The common case, without building key representations: a string key can only
@@ -110,7 +110,8 @@ impl MapBuilder {
             _ => key_repr(&key.value).and_then(|r| self.find(&r)),
         };
         if let Some(i) = found {
-            self.entries[i] = (key, value);
+            // A Python dict keeps the first key object and takes the new value.
+            self.entries[i].1 = value;
             return true;
         }
         let i = self.entries.len();
@@ -173,7 +174,7 @@ pub(crate) fn insert_on_stack(
     match found {
         Some(i) => {
             errors.push(duplicate_error(&key_text(&key), key.span));
-            entries[base + i] = (key, value);
+            entries[base + i].1 = value;
         }
         None => entries.push((key, value)),
     }

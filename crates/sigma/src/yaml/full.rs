@@ -211,7 +211,8 @@ impl Full<'_> {
                     self.add(node, 0, None);
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    let (node, special) = self.scalar(value, style, tag.as_deref(), s_off, e_off);
+                    let (node, special) =
+                        self.scalar(value, style, anchor, tag.as_deref(), s_off, e_off);
                     self.add(node, anchor, special);
                 }
                 Event::SequenceStart(anchor, tag) => {
@@ -393,6 +394,7 @@ impl Full<'_> {
         &mut self,
         value: Cow<'_, str>,
         style: SStyle,
+        anchor: usize,
         tag: Option<&Tag>,
         s_off: usize,
         e_off: usize,
@@ -434,6 +436,12 @@ impl Full<'_> {
                     eof_fix = !strip;
                 }
                 Span::new(self.pos(start), self.pos(end))
+            }
+            // An empty node with a tag or anchor is where its first property is (as in PyYAML).
+            ScalarStyle::Plain if value.is_empty() && (tag.is_some() || anchor != 0) => {
+                let at = scan_to_token(self.b, self.lb, |c| c == b'&' || c == b'!')
+                    .map_or(s_off, |f| f.at);
+                Span::point(self.pos(at))
             }
             ScalarStyle::Plain if value.is_empty() => Span::point(self.pos(self.empty_at(s_off))),
             ScalarStyle::Plain => {
@@ -478,8 +486,12 @@ impl Full<'_> {
                 self.resolve(value, span)
             }
             None => Value::Str(value.into_owned(), style),
-            // The non-specific tag `!` makes any scalar a string.
-            Some(t) if t == "!" => Value::Str(value.into_owned(), style),
+            // PyYAML resolves a scalar with the non-specific tag `!` like a plain one, even
+            // when it is quoted (`! '12'` is an int); a string keeps its style.
+            Some(t) if t == "!" => match self.resolve(value, span) {
+                Value::Str(s, _) => Value::Str(s, style),
+                v => v,
+            },
             Some(t) if t == "tag:yaml.org,2002:merge" => {
                 special = Some(Special::Merge);
                 Value::Str(value.into_owned(), style)

@@ -52,8 +52,8 @@ pub enum Value {
     /// A string; the style says whether it was quoted.
     Str(String, ScalarStyle),
     Seq(Vec<Node>),
-    /// Entries in document order. Keys are unique (a duplicate key is reported as an error and
-    /// the later entry wins, as in PyYAML).
+    /// Entries in document order. Keys are unique (a duplicate key is reported as an error; the
+    /// entry keeps its first key and takes the later value, as a Python dict does).
     Map(Vec<(Node, Node)>),
 }
 
@@ -152,8 +152,8 @@ pub struct Documents {
 /// - plain scalars resolve to null, bool, int, float or string by PyYAML's YAML 1.1 patterns
 ///   (so `yes` is a bool, `0o17` and `1e3` are strings, `017` is 15 and `1.0e+3` is a float);
 ///   integers that do not fit in `i64` and timestamps stay strings;
-/// - a repeated key keeps the position of its first occurrence and takes the later value (as a
-///   Python dict does) and is reported at the second key; keys compare as Python values
+/// - a repeated key is reported at its second occurrence; as in a Python dict, the entry keeps
+///   its first key (and place) and takes the later value; keys compare as Python values
 ///   (`1`, `1.0` and `true` are the same key);
 /// - `<<` merge keys are merged; aliases are expanded (the copy's top node gets the alias's
 ///   span, its children keep the spans of the anchored text);
@@ -315,4 +315,51 @@ fn check_text(s: &str) -> Result<TextInfo, (usize, char)> {
         }
     }
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time check agrees with a byte-by-byte definition, for every ASCII byte at
+    /// every position of a word (and after a non-ASCII character).
+    #[test]
+    fn character_check_matches_the_simple_definition() {
+        for prefix in ["", "é", "abc"] {
+            for c in 0u8..0x80 {
+                for at in 0..20 {
+                    let mut s = String::from(prefix);
+                    s.push_str(&"x".repeat(at));
+                    s.push(char::from(c));
+                    s.push_str("yyyyyyyyyyyyyyyy");
+                    let bad = c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') || c == 0x7f;
+                    let got = check_text(&s);
+                    if bad {
+                        assert_eq!(
+                            got.err(),
+                            Some((prefix.len() + at, char::from(c))),
+                            "{c:#x} at {at}"
+                        );
+                    } else {
+                        let info = got.expect("printable");
+                        assert_eq!(info.has_cr, c == b'\r');
+                        assert_eq!(info.ascii, prefix.is_ascii());
+                    }
+                }
+            }
+        }
+        for ch in ['\u{80}', '\u{9f}', '\u{fffe}', '\u{ffff}'] {
+            assert!(check_text(&format!("ab{ch}")).is_err(), "{ch:?}");
+        }
+        for ch in [
+            '\u{85}',
+            '\u{a0}',
+            '\u{d7ff}',
+            '\u{e000}',
+            '\u{fffd}',
+            '\u{10000}',
+        ] {
+            assert!(check_text(&format!("ab{ch}")).is_ok(), "{ch:?}");
+        }
+    }
 }
