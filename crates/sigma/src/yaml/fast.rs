@@ -110,6 +110,16 @@ struct Fast<'a> {
     line_end_cache: Cell<(usize, usize)>,
 }
 
+/// `memchr3`, with a plain loop for the short haystacks (most lines) where its setup costs
+/// more than the search.
+fn find3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
+    if hay.len() < 32 {
+        hay.iter().position(|&x| x == a || x == b || x == c)
+    } else {
+        memchr::memchr3(a, b, c, hay)
+    }
+}
+
 /// Bytes that cannot start a plain scalar (PyYAML's list; `-` is allowed when a non-blank
 /// follows).
 fn is_indicator(c: u8) -> bool {
@@ -394,7 +404,7 @@ impl<'a> Fast<'a> {
     fn plain_key_end(&self) -> R<Option<usize>> {
         let end = self.line_end();
         let mut j = self.i;
-        while let Some(n) = memchr::memchr3(b':', b'#', b'\t', &self.b[j..end]) {
+        while let Some(n) = find3(b':', b'#', b'\t', &self.b[j..end]) {
             j += n;
             match self.b[j] {
                 b':' if self.blank_or_end(j + 1) => {
@@ -668,7 +678,7 @@ impl<'a> Fast<'a> {
         let mut j = self.i;
         let mut comment = false;
         loop {
-            let Some(n) = memchr::memchr3(b':', b'#', b'\t', &self.b[j..end]) else {
+            let Some(n) = find3(b':', b'#', b'\t', &self.b[j..end]) else {
                 j = end;
                 break;
             };
