@@ -38,6 +38,9 @@ mod read;
 mod reorder;
 mod text;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -284,6 +287,9 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
         let cause_text = cause.to_string();
         // Some errors repeat their cause in their own message.
         if !text.ends_with(&cause_text) {
+            if text.ends_with('.') {
+                text.pop();
+            }
             text.push_str(": ");
             text.push_str(&cause_text);
         }
