@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::source::{self, Batch, Format, Input, Progress, Reorder, SourceOptions};
+use crate::source::{self, Batch, Format, Input, InputKind, Progress, Reorder, SourceOptions};
 
 /// Print the events of log files as JSON lines, as `hunt` sees them.
 #[derive(Debug, clap::Args)]
@@ -81,6 +81,8 @@ struct Output {
     error: Option<io::Error>,
     events: u64,
     skipped: u64,
+    /// Reading a live stream (stdin, a pipe): show each batch as it comes.
+    flush_each: bool,
 }
 
 impl Output {
@@ -91,6 +93,7 @@ impl Output {
             error,
             events,
             skipped,
+            flush_each,
         } = self;
         order.push(batch_file, seq, last, rendered, |ready| {
             *events += ready.count;
@@ -99,10 +102,13 @@ impl Output {
                 // Stderr is unbuffered; one write per batch keeps lines whole.
                 let _ = io::stderr().lock().write_all(ready.messages.as_bytes());
             }
-            if error.is_none()
-                && let Err(err) = writer.write_all(&ready.events)
-            {
-                *error = Some(err);
+            if error.is_none() {
+                let written = writer
+                    .write_all(&ready.events)
+                    .and_then(|()| if *flush_each { writer.flush() } else { Ok(()) });
+                if let Err(err) = written {
+                    *error = Some(err);
+                }
             }
         });
     }
@@ -133,6 +139,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         error: None,
         events: 0,
         skipped: discovery.skips.len() as u64,
+        flush_each: discovery.files.iter().any(|file| {
+            matches!(
+                file.kind,
+                InputKind::Stdin
+                    | InputKind::Path {
+                        seekable: false,
+                        ..
+                    }
+            )
+        }),
     });
     let progress = Progress::new();
     let handle = |batch: Batch| -> ControlFlow<()> {

@@ -195,7 +195,10 @@ fn sniff(reader: &mut dyn Read, streaming: bool) -> (Vec<u8>, Option<io::Error>)
         };
         head.extend_from_slice(&chunk[..n]);
         let content = !skip_blank(head.strip_prefix(UTF8_BOM).unwrap_or(&head)).is_empty();
-        let enough = head.len() >= SNIFF_BYTES || (streaming && head.len() >= EVTX_MAGIC.len());
+        // A stream goes on as soon as its kind is clear: past the first characters, unless
+        // they could still be the start of the EVTX magic.
+        let enough = head.len() >= SNIFF_BYTES
+            || (streaming && (head.len() >= EVTX_MAGIC.len() || !EVTX_MAGIC.starts_with(&head)));
         if (content && enough) || head.len() >= MAX_BLANK_PREFIX {
             return (head, None);
         }

@@ -8,6 +8,9 @@ use std::ops::Range;
 
 use super::{Location, Skip};
 
+/// How much a streaming reader asks for per read.
+const STREAM_READ: usize = 64 * 1024;
+
 /// A block of whole lines.
 #[derive(Debug)]
 pub(crate) struct LineBlock {
@@ -99,7 +102,10 @@ impl<R: Read> LineBlocks<R> {
                     }
                 }
             }
-            let want = if buf.len() < self.target {
+            let want = if self.streaming {
+                // A pipe hands over what it has; asking for less keeps the zeroing small.
+                STREAM_READ
+            } else if buf.len() < self.target {
                 self.target - buf.len()
             } else {
                 self.target
