@@ -393,7 +393,7 @@ mod tests {
             assert!(!saw_last, "no block after the last one");
             saw_last = block.last;
             for span in &block.spans {
-                let text = String::from_utf8(block.buf[span.start..span.end].to_vec()).unwrap();
+                let text = String::from_utf8_lossy(&block.buf[span.start..span.end]).into_owned();
                 elements.push((span.number, text));
             }
             skips.extend(block.skips);
@@ -455,6 +455,97 @@ mod tests {
         assert!(elements.is_empty() && skips.is_empty());
         let (elements, skips) = split(b"", 1 << 20, 1);
         assert!(elements.is_empty() && skips.is_empty());
+    }
+
+    /// A small deterministic generator, so the test needs no extra crate and fails the same
+    /// way every time.
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn random_value(rng: &mut XorShift, depth: u32) -> serde_json::Value {
+        use serde_json::Value;
+        let strings = [
+            "",
+            "a,b",
+            "]}",
+            "q\"uote",
+            "back\\slash",
+            "caf\u{e9} \u{1f600}",
+            "\n\t",
+        ];
+        match rng.below(if depth == 0 { 4 } else { 6 }) {
+            0 => Value::from(rng.below(1000) as i64 - 500),
+            1 => Value::from(strings[rng.below(strings.len() as u64) as usize]),
+            2 => Value::Bool(rng.below(2) == 0),
+            3 => Value::Null,
+            4 => (0..rng.below(4))
+                .map(|_| random_value(rng, depth - 1))
+                .collect(),
+            _ => {
+                let mut map = serde_json::Map::new();
+                for i in 0..rng.below(4) {
+                    map.insert(
+                        format!("k{i}{}", strings[i as usize]),
+                        random_value(rng, depth - 1),
+                    );
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    #[test]
+    fn random_arrays_split_into_exactly_their_elements() {
+        let mut rng = XorShift(0x5eed_1234_abcd_0001);
+        for round in 0..300 {
+            let elements: Vec<serde_json::Value> = (0..rng.below(8))
+                .map(|_| random_value(&mut rng, 3))
+                .collect();
+            let array = serde_json::Value::Array(elements.clone());
+            let text = if round % 2 == 0 {
+                serde_json::to_string(&array).unwrap()
+            } else {
+                serde_json::to_string_pretty(&array).unwrap()
+            };
+            let step = 1 + rng.below(40) as usize;
+            let target = 1 + rng.below(200) as usize;
+            let (got, skips) = split(text.as_bytes(), target, step);
+            let objects: Vec<(u64, serde_json::Value)> = elements
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_object())
+                .map(|(i, v)| (i as u64 + 1, v.clone()))
+                .collect();
+            let parsed: Vec<(u64, serde_json::Value)> = got
+                .iter()
+                .map(|(n, t)| (*n, serde_json::from_str(t).unwrap()))
+                .collect();
+            assert_eq!(parsed, objects, "{text}");
+            assert_eq!(skips.len(), elements.len() - objects.len(), "{text}");
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics_or_loops() {
+        let mut rng = XorShift(0x0bad_c0de_0000_0007);
+        let alphabet = b"[]{},\" \\:ab1\n\xff";
+        for _ in 0..500 {
+            let len = rng.below(300) as usize;
+            let mut input = vec![b'['];
+            input.extend((0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]));
+            let step = 1 + rng.below(16) as usize;
+            let _ = split(&input, 1 + rng.below(64) as usize, step);
+        }
     }
 
     #[test]
