@@ -16,7 +16,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::source::{self, Batch, Format, Input, InputKind, Progress, Reorder, SourceOptions};
+use crate::source::{
+    self, Batch, BufferPool, Format, Input, InputKind, Progress, Reorder, SourceOptions,
+};
 
 /// Print the events of log files as JSON lines, as `hunt` sees them.
 #[derive(Debug, clap::Args)]
@@ -86,7 +88,14 @@ struct Output {
 }
 
 impl Output {
-    fn accept(&mut self, batch_file: usize, seq: u64, last: bool, rendered: Rendered) {
+    fn accept(
+        &mut self,
+        batch_file: usize,
+        seq: u64,
+        last: bool,
+        rendered: Rendered,
+        buffers: &BufferPool,
+    ) {
         let Output {
             order,
             writer,
@@ -110,6 +119,7 @@ impl Output {
                     *error = Some(err);
                 }
             }
+            buffers.give(ready.events);
         });
     }
 }
@@ -151,13 +161,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
     });
     let progress = Progress::new();
+    let buffers = BufferPool::new();
     let handle = |batch: Batch| -> ControlFlow<()> {
         let (file, seq, last) = (batch.file, batch.seq, batch.last);
-        let rendered = render(batch);
+        let rendered = render(batch, &buffers);
         let mut output = output
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        output.accept(file, seq, last, rendered);
+        output.accept(file, seq, last, rendered, &buffers);
         if output.error.is_some() {
             ControlFlow::Break(())
         } else {
@@ -205,8 +216,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The batch's events as compact JSON lines (every JSON record is validated first), and its
 /// skips as messages in file order.
-fn render(mut batch: Batch) -> Rendered {
-    let mut events = Vec::with_capacity(batch.text_len() + batch.len());
+fn render(mut batch: Batch, buffers: &BufferPool) -> Rendered {
+    let mut events = buffers.take(batch.text_len() + batch.len());
     let mut skips = std::mem::take(&mut batch.skips);
     let found_by_source = skips.len();
     let mut count = 0;

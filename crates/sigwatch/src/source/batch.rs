@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Format, Skip};
+use super::{BufferPool, Format, Skip};
 
 /// A run of consecutive records of one file, with the skips found among them.
 ///
@@ -29,6 +29,16 @@ pub struct Batch {
     pub skips: Vec<Skip>,
     buf: String,
     spans: Vec<Span>,
+    /// Where the buffer goes back to when the batch is dropped.
+    pool: Option<Arc<BufferPool>>,
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.give(std::mem::take(&mut self.buf).into_bytes());
+        }
+    }
 }
 
 /// Where one record's text is in the batch buffer.
@@ -56,7 +66,13 @@ impl Batch {
             skips: Vec::new(),
             buf: String::new(),
             spans: Vec::new(),
+            pool: None,
         }
+    }
+
+    /// Hands the buffer back to `pool` when the batch is dropped.
+    pub(crate) fn recycle_into(&mut self, pool: Arc<BufferPool>) {
+        self.pool = Some(pool);
     }
 
     pub(crate) fn set_records(&mut self, buf: String, spans: Vec<Span>) {

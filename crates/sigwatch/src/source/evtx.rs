@@ -14,7 +14,7 @@ use evtx::{EvtxChunkData, EvtxParser, IntoIterChunks, ParserSettings};
 
 use super::batch::{Batch, Span};
 use super::detect::ReadSeek;
-use super::{Location, Skip, error_chain};
+use super::{BufferPool, Location, Skip, error_chain};
 
 type Reader<'a> = Box<dyn ReadSeek + Send + 'a>;
 
@@ -74,11 +74,12 @@ pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &EvtxError) -> Skip {
 pub(crate) fn chunk_batch(
     mut data: EvtxChunkData,
     settings: &Arc<ParserSettings>,
+    pool: &BufferPool,
     batch: &mut Batch,
 ) {
     let number = data.number.unwrap_or_default();
     // Rendered JSON takes about three times the space of the binary XML.
-    let mut buf = String::with_capacity(data.data.len() * 3);
+    let mut buf = String::from_utf8(pool.take(data.data.len() * 3)).unwrap_or_default();
     let mut spans = Vec::new();
     let mut skips = Vec::new();
     let source = Arc::clone(&batch.source);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::batch::{Batch, Span, into_text, utf8_reason};
 use super::lines::{LineBlock, read_some, split_lines};
-use super::{Location, Skip};
+use super::{BufferPool, Location, Skip};
 
 /// Fills `batch` with the non-blank lines of `block`. A line that is not valid UTF-8 becomes a
 /// skip; JSON itself is checked by whoever parses the line.
@@ -74,6 +74,7 @@ enum State {
 pub(crate) struct ArrayElements<R> {
     reader: R,
     source: Arc<str>,
+    pool: Arc<BufferPool>,
     /// Bytes read and not yet handed on; `pos` is how far they have been scanned.
     pending: Vec<u8>,
     pos: usize,
@@ -92,6 +93,7 @@ impl<R: Read> ArrayElements<R> {
     pub(crate) fn new(
         reader: R,
         source: Arc<str>,
+        pool: Arc<BufferPool>,
         target: usize,
         max_element: usize,
         streaming: bool,
@@ -99,6 +101,7 @@ impl<R: Read> ArrayElements<R> {
         ArrayElements {
             reader,
             source,
+            pool,
             pending: Vec::new(),
             pos: 0,
             state: State::Start,
@@ -161,7 +164,10 @@ impl<R: Read> ArrayElements<R> {
 
     /// Hands on `pending[..at]` and the elements in it, keeping the rest for the next block.
     fn cut(&mut self, at: usize, last: bool) -> ArrayBlock {
-        let rest = self.pending.split_off(at.min(self.pending.len()));
+        let at = at.min(self.pending.len());
+        let mut rest = self.pool.take(self.target + (self.pending.len() - at));
+        rest.extend_from_slice(&self.pending[at..]);
+        self.pending.truncate(at);
         let buf = std::mem::replace(&mut self.pending, rest);
         self.pos = self.pos.saturating_sub(at);
         if let State::InElement {
@@ -172,7 +178,7 @@ impl<R: Read> ArrayElements<R> {
         }
         if last {
             self.finished = true;
-            self.pending = Vec::new();
+            self.pool.give(std::mem::take(&mut self.pending));
         }
         ArrayBlock {
             buf,
@@ -384,8 +390,15 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut reader =
-            ArrayElements::new(Trickle(input, step), "a.json".into(), target, 1000, false);
+        let pool = Arc::new(BufferPool::new());
+        let mut reader = ArrayElements::new(
+            Trickle(input, step),
+            "a.json".into(),
+            pool,
+            target,
+            1000,
+            false,
+        );
         let mut elements = Vec::new();
         let mut skips = Vec::new();
         let mut saw_last = false;

@@ -5,8 +5,9 @@
 
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::Arc;
 
-use super::{Location, Skip};
+use super::{BufferPool, Location, Skip};
 
 /// How much a streaming reader asks for per read.
 const STREAM_READ: usize = 64 * 1024;
@@ -27,7 +28,8 @@ pub(crate) struct LineBlock {
 /// Reads a stream as blocks of whole lines.
 pub(crate) struct LineBlocks<R> {
     reader: R,
-    source: std::sync::Arc<str>,
+    source: Arc<str>,
+    pool: Arc<BufferPool>,
     /// Bytes after the last line end of the previous block: the start of the next line.
     carry: Vec<u8>,
     next_line: u64,
@@ -40,7 +42,8 @@ pub(crate) struct LineBlocks<R> {
 impl<R: Read> LineBlocks<R> {
     pub(crate) fn new(
         reader: R,
-        source: std::sync::Arc<str>,
+        source: Arc<str>,
+        pool: Arc<BufferPool>,
         target: usize,
         max_line: usize,
         streaming: bool,
@@ -48,6 +51,7 @@ impl<R: Read> LineBlocks<R> {
         LineBlocks {
             reader,
             source,
+            pool,
             carry: Vec::new(),
             next_line: 1,
             target: target.max(1),
@@ -63,8 +67,9 @@ impl<R: Read> LineBlocks<R> {
             return None;
         }
         let mut skips = Vec::new();
-        let mut buf = std::mem::take(&mut self.carry);
-        buf.reserve(self.target.saturating_sub(buf.len()));
+        let mut buf = self.pool.take(self.target + self.carry.len());
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
         // Where to look for line ends: bytes before it were already looked at.
         let mut searched = 0;
         let mut have_line = false;
@@ -134,7 +139,7 @@ impl<R: Read> LineBlocks<R> {
         } else {
             // Checked above: not ended means a line end was found.
             let end = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |pos| pos + 1);
-            self.carry = buf[end..].to_vec();
+            self.carry.extend_from_slice(&buf[end..]);
             buf.truncate(end);
             self.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
         }
@@ -252,7 +257,8 @@ mod tests {
     use super::*;
 
     fn blocks(input: &[u8], target: usize, max_line: usize) -> Vec<LineBlock> {
-        let mut reader = LineBlocks::new(input, "t".into(), target, max_line, false);
+        let pool = Arc::new(BufferPool::new());
+        let mut reader = LineBlocks::new(input, "t".into(), pool, target, max_line, false);
         std::iter::from_fn(|| reader.next_block()).collect()
     }
 

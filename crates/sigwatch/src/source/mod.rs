@@ -33,6 +33,7 @@ mod discover;
 mod evtx;
 mod json;
 mod lines;
+mod pool;
 mod progress;
 mod read;
 mod reorder;
@@ -47,6 +48,7 @@ use std::sync::Arc;
 
 pub use batch::{Batch, Record, RecordData};
 pub use discover::{Discovery, discover};
+pub use pool::BufferPool;
 pub use progress::{Progress, ProgressSnapshot};
 pub use read::{FileBatches, read_all, read_file, read_sequential};
 pub use reorder::Reorder;

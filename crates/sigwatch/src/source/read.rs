@@ -14,7 +14,7 @@ use super::evtx::{self as evtx_source, EvtxChunks};
 use super::json::{self, ArrayBlock, ArrayElements};
 use super::lines::{LineBlock, LineBlocks};
 use super::text;
-use super::{Format, InputFile, Location, Progress, Skip, SourceError, SourceOptions};
+use super::{BufferPool, Format, InputFile, Location, Progress, Skip, SourceError, SourceOptions};
 
 /// One unit cut from a file by its producer; [`Work::run`] turns it into a [`Batch`]. The
 /// reading (I/O, decompression) is already done; what is left is the part worth running in
@@ -27,6 +27,7 @@ pub(crate) struct Work {
     format: Format,
     skips: Vec<Skip>,
     kind: WorkKind,
+    pool: Arc<BufferPool>,
 }
 
 enum WorkKind {
@@ -41,13 +42,14 @@ impl Work {
     fn run(self, progress: &Progress) -> Batch {
         let mut batch = Batch::new(self.file, self.seq, self.last, self.source, self.format);
         batch.skips = self.skips;
+        batch.recycle_into(Arc::clone(&self.pool));
         match self.kind {
             WorkKind::Nothing => {}
             WorkKind::JsonLines(block) => json::json_lines_batch(block, &mut batch),
             WorkKind::Text(block) => text::text_batch(block, &mut batch),
             WorkKind::Array(block) => json::json_array_batch(block, &mut batch),
             WorkKind::Chunk(chunk, settings) => {
-                evtx_source::chunk_batch(*chunk, &settings, &mut batch)
+                evtx_source::chunk_batch(*chunk, &settings, &self.pool, &mut batch)
             }
         }
         Progress::add(&progress.records, batch.len() as u64);
@@ -79,6 +81,7 @@ struct Producer<'a> {
     progress: &'a Progress,
     state: State<'a>,
     format: Format,
+    pool: Arc<BufferPool>,
     seq: u64,
     sent_last: bool,
     counted_done: bool,
@@ -90,6 +93,7 @@ impl<'a> Producer<'a> {
         file: &'a InputFile,
         opts: &'a SourceOptions,
         progress: &'a Progress,
+        pool: Arc<BufferPool>,
     ) -> Self {
         Producer {
             index,
@@ -98,6 +102,7 @@ impl<'a> Producer<'a> {
             progress,
             state: State::Unopened,
             format: opts.format.unwrap_or(Format::Text),
+            pool,
             seq: 0,
             sent_last: false,
             counted_done: false,
@@ -113,6 +118,7 @@ impl<'a> Producer<'a> {
             format: self.format,
             skips,
             kind,
+            pool: Arc::clone(&self.pool),
         };
         self.seq += 1;
         if last {
@@ -125,6 +131,7 @@ impl<'a> Producer<'a> {
     fn open(&mut self) -> Result<(), String> {
         let opened = detect::open(self.file, self.opts.format, self.progress)?;
         let name = Arc::clone(&self.file.name);
+        let pool = Arc::clone(&self.pool);
         let (batch, max) = (self.opts.batch_bytes, self.opts.max_record_bytes);
         self.state = match opened {
             Opened::Evtx(reader) => {
@@ -143,11 +150,11 @@ impl<'a> Producer<'a> {
             } => {
                 self.format = format;
                 match format {
-                    Format::JsonArray => {
-                        State::Array(ArrayElements::new(reader, name, batch, max, streaming))
-                    }
+                    Format::JsonArray => State::Array(ArrayElements::new(
+                        reader, name, pool, batch, max, streaming,
+                    )),
                     Format::JsonLines | Format::Text => State::Lines {
-                        blocks: LineBlocks::new(reader, name, batch, max, streaming),
+                        blocks: LineBlocks::new(reader, name, pool, batch, max, streaming),
                         format,
                     },
                     // `detect::open` hands EVTX over as `Opened::Evtx`.
@@ -253,7 +260,7 @@ pub fn read_file<'a>(
     Progress::add(&progress.files_total, 1);
     Progress::add(&progress.bytes_total, file.size.unwrap_or(0));
     FileBatches {
-        producer: Producer::new(index, file, opts, progress),
+        producer: Producer::new(index, file, opts, progress, Arc::new(BufferPool::new())),
     }
 }
 
@@ -264,11 +271,12 @@ pub fn read_sequential<'a>(
     progress: &'a Progress,
 ) -> impl Iterator<Item = Batch> + 'a {
     set_totals(files, progress);
+    let pool = Arc::new(BufferPool::new());
     files
         .iter()
         .enumerate()
         .flat_map(move |(index, file)| FileBatches {
-            producer: Producer::new(index, file, opts, progress),
+            producer: Producer::new(index, file, opts, progress, Arc::clone(&pool)),
         })
 }
 
@@ -308,6 +316,7 @@ where
         .thread_name(|i| format!("sigwatch-source-{i}"))
         .build()?;
     let window = Window::new(files.len(), opts.files_ahead_count());
+    let buffers = Arc::new(BufferPool::new());
     let in_flight = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
     let max_in_flight = 2 * threads;
@@ -318,7 +327,8 @@ where
         }
         window.end_work(file);
     };
-    let (deliver, in_flight, stopped, window) = (&deliver, &in_flight, &stopped, &window);
+    let (deliver, in_flight, stopped, window, buffers) =
+        (&deliver, &in_flight, &stopped, &window, &buffers);
     pool.scope(|scope| {
         // One reader per worker; a broadcast job cannot be picked up by another worker that
         // is waiting for work, so readers never run nested inside one another.
@@ -327,7 +337,7 @@ where
                 let Some(file) = files.get(index) else {
                     break;
                 };
-                let mut producer = Producer::new(index, file, opts, progress);
+                let mut producer = Producer::new(index, file, opts, progress, Arc::clone(buffers));
                 while let Some(work) = producer.next_work() {
                     if stopped.load(Ordering::Relaxed) {
                         break;

@@ -69,12 +69,12 @@ fn read_with(file: &InputFile, opts: &SourceOptions) -> Read {
     let progress = Progress::new();
     let mut out = Read::default();
     let mut seqs = Vec::new();
-    for batch in read_file(0, file, opts, &progress) {
+    for mut batch in read_file(0, file, opts, &progress) {
         out.format = Some(batch.format);
         seqs.push((batch.seq, batch.last));
         out.records
             .extend(batch.records().map(|r| (r.number, r.text().to_owned())));
-        out.skips.extend(batch.skips);
+        out.skips.extend(std::mem::take(&mut batch.skips));
     }
     // Batches are numbered from 0 and exactly the final one is marked last.
     let n = seqs.len();
