@@ -11,7 +11,8 @@ use super::{BufferPool, Format, Skip};
 /// `(file, seq)` orders batches: `file` is the input's index in the list given to
 /// [`read_all`](super::read_all), `seq` counts a file's batches from 0, and the file's final
 /// batch has `last` set (it may hold no records). [`Reorder`](super::Reorder) puts batches that
-/// arrive in any order back into file order.
+/// arrive in any order back into file order. A dropped batch hands its buffer back to the
+/// reader for reuse (so fields are taken out with `std::mem::take`, not moved).
 #[derive(Debug)]
 pub struct Batch {
     /// Index of the input file in the list that was read.
