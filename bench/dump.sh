@@ -49,7 +49,8 @@ median_seconds() { # threads args... -> "median wall seconds" "mean CPU seconds"
         quoted="$(printf '%q ' "$@")"
         hyperfine --runs "$RUNS" --warmup 1 --style none \
             --export-json "$WORK/h.json" \
-            "$BIN dump --threads $threads $quoted >/dev/null 2>&1" >/dev/null
+            "$BIN dump --threads $threads $quoted >/dev/null 2>&1" >/dev/null 2>"$WORK/h.err" ||
+            { cat "$WORK/h.err" >&2; exit 1; }
         python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["median"], r["user"]+r["system"])' \
             "$WORK/h.json"
     else
