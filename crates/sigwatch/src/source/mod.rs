@@ -269,8 +269,9 @@ impl fmt::Display for Skip {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
-    /// A path named as input does not exist or cannot be looked at.
-    #[error("{}: {source}", path.display())]
+    /// A path named as input does not exist or cannot be looked at. (The message is the path;
+    /// the reason is the source, which `{:#}` adds.)
+    #[error("{}", path.display())]
     Input {
         path: PathBuf,
         #[source]
