@@ -2,6 +2,7 @@
 
 mod cli;
 mod rules;
+mod source;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod dump;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
@@ -24,6 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Check(check::Args),
+    Dump(dump::Args),
     Pipeline(pipeline::Args),
     Resolve(resolve::Args),
 }
@@ -42,6 +44,7 @@ pub fn main() -> ExitCode {
     };
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Dump(args) => dump::run(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Resolve(args) => resolve::run(args),
     };

@@ -1,0 +1,203 @@
+//! From command-line inputs to the list of files to read, in a stable order.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Input, InputFile, InputKind, Location, Skip, SourceError};
+
+/// The files found for a list of inputs.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Files in reading order: inputs in the order given (repeats included), each folder's
+    /// files depth-first in byte order of their names.
+    pub files: Vec<InputFile>,
+    /// Folders or entries that could not be listed; the rest was still found.
+    pub skips: Vec<Skip>,
+}
+
+impl Discovery {
+    /// Sum of the known file sizes.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().filter_map(|f| f.size).sum()
+    }
+}
+
+/// Expands inputs into files. A folder is walked recursively; entries whose name starts with
+/// `.` inside a folder are left out (a hidden file named on the command line is read). Symbolic
+/// links are followed, each folder once. A named input that does not exist (or cannot be looked
+/// at) is an error; problems below a named folder are skips.
+pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
+    let mut found = Discovery::default();
+    for input in inputs {
+        match input {
+            Input::Stdin => found.files.push(InputFile::stdin()),
+            Input::Path(path) => {
+                let meta = fs::metadata(path).map_err(|source| SourceError::Input {
+                    path: path.clone(),
+                    source,
+                })?;
+                if meta.is_dir() {
+                    let mut visited = HashSet::new();
+                    walk(path, &mut visited, &mut found);
+                } else {
+                    found.files.push(file_entry(path.clone(), &meta));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn file_entry(path: PathBuf, meta: &fs::Metadata) -> InputFile {
+    InputFile {
+        name: path.display().to_string().into(),
+        size: meta.is_file().then_some(meta.len()),
+        kind: InputKind::Path {
+            path,
+            seekable: meta.is_file(),
+        },
+    }
+}
+
+fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, found: &mut Discovery) {
+    let skip = |reason: String| Skip {
+        path: Arc::from(dir.display().to_string()),
+        location: Location::File,
+        reason,
+    };
+    // Following links could loop; remember each folder by its real path.
+    match fs::canonicalize(dir) {
+        Ok(real) => {
+            if !visited.insert(real) {
+                return;
+            }
+        }
+        Err(err) => {
+            found
+                .skips
+                .push(skip(format!("cannot resolve folder: {err}")));
+            return;
+        }
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            found.skips.push(skip(format!("cannot list folder: {err}")));
+            return;
+        }
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => names.push(entry.file_name()),
+            Err(err) => found.skips.push(skip(format!("cannot list folder: {err}"))),
+        }
+    }
+    names.sort_unstable_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    for name in names {
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let path = dir.join(&name);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => walk(&path, visited, found),
+            Ok(meta) => found.files.push(file_entry(path, &meta)),
+            Err(err) => found.skips.push(Skip {
+                path: Arc::from(path.display().to_string()),
+                location: Location::File,
+                reason: format!("cannot read file information: {err}"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(found: &Discovery, root: &Path) -> Vec<String> {
+        found
+            .files
+            .iter()
+            .map(|f| match &f.kind {
+                InputKind::Path { path, .. } => path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned(),
+                InputKind::Stdin => "-".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folders_are_walked_recursively_in_sorted_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for path in [
+            "b.json",
+            "a/z.evtx",
+            "a/c/d.txt",
+            "a/B.log",
+            "C.gz",
+            ".hidden",
+            "a/.x",
+        ] {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "x").unwrap();
+        }
+        let found = discover(&[Input::Path(root.to_path_buf())]).unwrap();
+        assert_eq!(
+            names(&found, root),
+            ["C.gz", "a/B.log", "a/c/d.txt", "a/z.evtx", "b.json"]
+        );
+        assert!(found.skips.is_empty());
+        assert_eq!(found.total_bytes(), 5);
+    }
+
+    #[test]
+    fn inputs_keep_their_order_and_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("b"), "1").unwrap();
+        fs::write(root.join(".a"), "1").unwrap();
+        let inputs = [
+            Input::Path(root.join("b")),
+            Input::Stdin,
+            Input::Path(root.join(".a")),
+            Input::Path(root.to_path_buf()),
+        ];
+        let found = discover(&inputs).unwrap();
+        assert_eq!(names(&found, root), ["b", "-", ".a", "b"]);
+    }
+
+    #[test]
+    fn a_missing_named_input_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.evtx");
+        let err = discover(&[Input::Path(missing.clone())]).unwrap_err();
+        assert!(matches!(err, SourceError::Input { ref path, .. } if *path == missing));
+        assert!(err.to_string().starts_with(&missing.display().to_string()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("sub/f"), "1").unwrap();
+        std::os::unix::fs::symlink(root, root.join("sub/loop")).unwrap();
+        let found = discover(&[Input::Path(root.to_path_buf())]).unwrap();
+        assert_eq!(names(&found, root), ["sub/f"]);
+    }
+
+    #[test]
+    fn dash_is_stdin() {
+        assert_eq!(Input::from_arg("-"), Input::Stdin);
+        assert_eq!(Input::from_arg("./-"), Input::Path(PathBuf::from("./-")));
+    }
+}

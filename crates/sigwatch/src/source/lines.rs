@@ -1,0 +1,327 @@
+//! Cutting a stream into blocks of whole lines, and a block into numbered lines.
+//!
+//! The reader only copies bytes and counts line ends; checking and splitting the lines of a
+//! block happens in the work unit, in parallel with reading the next block.
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::{BufferPool, Location, Skip};
+
+/// How much a streaming reader asks for per read.
+const STREAM_READ: usize = 64 * 1024;
+
+/// A block of whole lines.
+#[derive(Debug)]
+pub(crate) struct LineBlock {
+    /// The lines, each ended by `\n` except perhaps the last line of the input.
+    pub buf: Vec<u8>,
+    /// Number of the block's first line (1-based).
+    pub first_line: u64,
+    /// No more input follows.
+    pub last: bool,
+    /// Lines left out while reading (too long), and a read error that ended the input.
+    pub skips: Vec<Skip>,
+}
+
+/// Reads a stream as blocks of whole lines.
+pub(crate) struct LineBlocks<R> {
+    reader: R,
+    source: Arc<str>,
+    pool: Arc<BufferPool>,
+    /// Bytes after the last line end of the previous block: the start of the next line.
+    carry: Vec<u8>,
+    next_line: u64,
+    target: usize,
+    max_line: usize,
+    streaming: bool,
+    done: bool,
+}
+
+impl<R: Read> LineBlocks<R> {
+    pub(crate) fn new(
+        reader: R,
+        source: Arc<str>,
+        pool: Arc<BufferPool>,
+        target: usize,
+        max_line: usize,
+        streaming: bool,
+    ) -> Self {
+        LineBlocks {
+            reader,
+            source,
+            pool,
+            carry: Vec::new(),
+            next_line: 1,
+            target: target.max(1),
+            max_line: max_line.max(1),
+            streaming,
+            done: false,
+        }
+    }
+
+    /// The next block, or `None` once the input has ended.
+    pub(crate) fn next_block(&mut self) -> Option<LineBlock> {
+        if self.done {
+            return None;
+        }
+        let mut skips = Vec::new();
+        let mut buf = self.pool.take(self.target + self.carry.len());
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        // Where to look for line ends: bytes before it were already looked at.
+        let mut searched = 0;
+        let mut have_line = false;
+        let mut ended = false;
+        loop {
+            if !have_line {
+                have_line = memchr::memchr(b'\n', &buf[searched..]).is_some();
+                searched = buf.len();
+            }
+            if have_line && (buf.len() >= self.target || self.streaming) {
+                break;
+            }
+            if !have_line && buf.len() > self.max_line {
+                // One line longer than allowed: report it and drop it without holding it.
+                skips.push(self.skip(
+                    Location::Line(self.next_line),
+                    format!("line longer than {} bytes, skipped", self.max_line),
+                ));
+                buf.clear();
+                searched = 0;
+                match self.discard_line() {
+                    Ok(Some(rest)) => {
+                        self.next_line += 1;
+                        buf = rest;
+                        continue;
+                    }
+                    Ok(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Err(err) => {
+                        skips.push(self.read_error(self.next_line + 1, &err));
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            let want = if self.streaming {
+                // A pipe hands over what it has; asking for less keeps the zeroing small.
+                STREAM_READ
+            } else if buf.len() < self.target {
+                self.target - buf.len()
+            } else {
+                self.target
+            };
+            match read_some(&mut self.reader, &mut buf, want) {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // The bytes after the last line end belong to a line cut short: drop them.
+                    let complete = memchr::memrchr(b'\n', &buf).map_or(0, |pos| pos + 1);
+                    let line = self.next_line
+                        + memchr::memchr_iter(b'\n', &buf[..complete]).count() as u64;
+                    buf.truncate(complete);
+                    skips.push(self.read_error(line, &err));
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        let first_line = self.next_line;
+        if ended {
+            self.done = true;
+        } else {
+            // Checked above: not ended means a line end was found.
+            let end = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |pos| pos + 1);
+            self.carry.extend_from_slice(&buf[end..]);
+            buf.truncate(end);
+            self.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
+        }
+        Some(LineBlock {
+            buf,
+            first_line,
+            last: ended,
+            skips,
+        })
+    }
+
+    /// Reads and drops bytes up to and including the next line end; returns what follows it in
+    /// the same read, or `None` at the end of the input.
+    fn discard_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut chunk = Vec::with_capacity(64 * 1024);
+        loop {
+            chunk.clear();
+            if read_some(&mut self.reader, &mut chunk, 64 * 1024)? == 0 {
+                return Ok(None);
+            }
+            if let Some(pos) = memchr::memchr(b'\n', &chunk) {
+                return Ok(Some(chunk[pos + 1..].to_vec()));
+            }
+        }
+    }
+
+    fn skip(&self, location: Location, reason: String) -> Skip {
+        Skip {
+            path: self.source.clone(),
+            location,
+            reason,
+        }
+    }
+
+    fn read_error(&self, line: u64, err: &io::Error) -> Skip {
+        self.skip(
+            Location::Line(line),
+            format!("read error, rest of input skipped: {err}"),
+        )
+    }
+}
+
+/// Appends up to `want` bytes from one successful read; 0 means the end of the input.
+pub(crate) fn read_some(
+    reader: &mut impl Read,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> io::Result<usize> {
+    let start = buf.len();
+    buf.resize(start + want, 0);
+    let result = loop {
+        match reader.read(&mut buf[start..]) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other,
+        }
+    };
+    buf.truncate(start + *result.as_ref().unwrap_or(&0));
+    result
+}
+
+/// The non-blank lines of a block with their numbers, as byte ranges without the line end (and
+/// without a trailing `\r`). With `trim`, leading and trailing blanks are cut too. A UTF-8 byte
+/// order mark at the start of line 1 is dropped.
+pub(crate) fn split_lines(
+    buf: &[u8],
+    first_line: u64,
+    trim: bool,
+) -> impl Iterator<Item = (u64, Range<usize>)> + '_ {
+    let mut start = 0;
+    let mut number = first_line;
+    let mut ends = memchr::memchr_iter(b'\n', buf);
+    let mut finished = false;
+    std::iter::from_fn(move || {
+        loop {
+            if finished {
+                return None;
+            }
+            let end = match ends.next() {
+                Some(end) => end,
+                None => {
+                    finished = true;
+                    buf.len()
+                }
+            };
+            let line_number = number;
+            let mut range = start..end;
+            start = end + 1;
+            number += 1;
+            if line_number == 1 && buf[range.clone()].starts_with(b"\xEF\xBB\xBF") {
+                range.start += 3;
+            }
+            if buf[range.clone()].ends_with(b"\r") {
+                range.end -= 1;
+            }
+            let line = &buf[range.clone()];
+            if trim {
+                let Some(first) = line.iter().position(|b| !b.is_ascii_whitespace()) else {
+                    continue;
+                };
+                let last = line
+                    .iter()
+                    .rposition(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(first);
+                range = range.start + first..range.start + last + 1;
+            } else if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some((line_number, range));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(input: &[u8], target: usize, max_line: usize) -> Vec<LineBlock> {
+        let pool = Arc::new(BufferPool::new());
+        let mut reader = LineBlocks::new(input, "t".into(), pool, target, max_line, false);
+        std::iter::from_fn(|| reader.next_block()).collect()
+    }
+
+    fn lines(input: &[u8], trim: bool) -> Vec<(u64, String)> {
+        split_lines(input, 1, trim)
+            .map(|(n, r)| (n, String::from_utf8_lossy(&input[r]).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn blocks_end_on_line_ends_and_count_lines() {
+        let input = b"aaaa\nbbbb\ncccc\ndddd\neeee";
+        let got = blocks(input, 8, 100);
+        let texts: Vec<_> = got
+            .iter()
+            .map(|b| String::from_utf8_lossy(&b.buf))
+            .collect();
+        assert_eq!(texts.concat(), String::from_utf8_lossy(input));
+        for block in &got[..got.len() - 1] {
+            assert!(block.buf.ends_with(b"\n"));
+            assert!(!block.last);
+        }
+        assert!(got.last().unwrap().last);
+        let firsts: Vec<_> = got.iter().map(|b| b.first_line).collect();
+        let mut expected = 1;
+        for (block, first) in got.iter().zip(firsts) {
+            assert_eq!(first, expected);
+            expected += memchr::memchr_iter(b'\n', &block.buf).count() as u64;
+        }
+    }
+
+    #[test]
+    fn a_too_long_line_is_skipped_and_counted() {
+        let mut input = b"short\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 1000));
+        input.extend(b"\nafter\n");
+        let got = blocks(&input, 16, 100);
+        let skips: Vec<_> = got.iter().flat_map(|b| b.skips.clone()).collect();
+        assert_eq!(skips.len(), 1);
+        assert_eq!(skips[0].location, Location::Line(2));
+        let all: Vec<_> = got
+            .iter()
+            .flat_map(|b| {
+                split_lines(&b.buf, b.first_line, true)
+                    .map(|(n, r)| (n, String::from_utf8_lossy(&b.buf[r]).into_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(all, [(1, "short".into()), (3, "after".into())]);
+    }
+
+    #[test]
+    fn lines_skip_blanks_strip_cr_and_bom() {
+        let input = b"\xEF\xBB\xBF{\"a\":1}\r\n\n   \n  {\"b\":2}  \nlast";
+        assert_eq!(
+            lines(input, true),
+            [
+                (1, "{\"a\":1}".to_owned()),
+                (4, "{\"b\":2}".to_owned()),
+                (5, "last".to_owned())
+            ]
+        );
+        assert_eq!(lines(b"  x \r\n\r\n", false), [(1, "  x ".to_owned())]);
+        assert!(lines(b"", true).is_empty());
+    }
+}

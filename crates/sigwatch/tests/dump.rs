@@ -1,0 +1,252 @@
+//! `sigwatch dump` as a user runs it: exit codes, stdout, stderr.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn sigwatch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+}
+
+fn dump(args: &[&str]) -> Output {
+    sigwatch()
+        .arg("dump")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("sigwatch runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+fn summary(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|line| line.starts_with("dump: "))
+        .unwrap_or_else(|| panic!("no summary line in {stderr:?}"))
+}
+
+#[test]
+fn prints_events_as_compact_json_lines_and_skips_on_stderr() {
+    let path = fixture("events.jsonl");
+    let out = dump(&[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"EventID":1,"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami"}"#,
+            r#"{"EventID":4688,"NewProcessName":"C:\\Windows\\System32\\net.exe","Message":"caf\u00e9 \u0027quoted\u0027"}"#,
+            r#"{"EventID":11,"TargetFilename":"C:\\Users\\Public\\evil.dll"}"#,
+        ]
+    );
+    let stderr = text(&out.stderr);
+    let name = path.display().to_string();
+    let messages: Vec<&str> = stderr.lines().collect();
+    assert_eq!(messages.len(), 3, "{stderr}");
+    assert!(messages[0].starts_with(&format!("{name}:3: invalid JSON: ")));
+    assert_eq!(
+        messages[1],
+        format!("{name}:6: not a JSON object (found an array)")
+    );
+    let summary = summary(&stderr);
+    assert!(
+        summary.starts_with("dump: 1 files, 3 events, 2 skipped, "),
+        "{summary}"
+    );
+    assert!(summary.ends_with(" events/s"), "{summary}");
+}
+
+#[test]
+fn folders_come_out_in_sorted_order_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, source) in [
+        ("b/2.json", "array.json"),
+        ("a.jsonl", "events.jsonl"),
+        ("b/1.log", "cisco.log"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::copy(fixture(source), path).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let one = dump(&["--threads", "1", root]);
+    let two = dump(&["-j", "2", root]);
+    assert_eq!(one.status.code(), Some(0));
+    assert_eq!(one.stdout, two.stdout);
+    let strip_summary = |stderr: &[u8]| -> Vec<String> {
+        text(stderr)
+            .lines()
+            .filter(|l| !l.starts_with("dump: "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(strip_summary(&one.stderr), strip_summary(&two.stderr));
+    let stdout = text(&one.stdout);
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // a.jsonl (3 events), then b/1.log (2), then b/2.json (2).
+    assert_eq!(events.len(), 7);
+    assert_eq!(events[0]["EventID"], 1);
+    assert!(events[3]["message"].as_str().unwrap().starts_with("Mar  1"));
+    assert_eq!(events[6]["TargetUserName"], "bob");
+    assert!(summary(&text(&one.stderr)).starts_with("dump: 3 files, 7 events, 3 skipped"));
+}
+
+#[test]
+fn reads_stdin_for_dash() {
+    let mut child = sigwatch()
+        .args(["dump", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"a\": 1}\n\nnot json\n{\"b\": [true, null]}")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "{\"a\":1}\n{\"b\":[true,null]}\n");
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("<stdin>:3: invalid JSON: "), "{stderr}");
+}
+
+#[test]
+fn text_format_can_be_forced_and_output_goes_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let out = dump(&[
+        "--format",
+        "text",
+        "--output",
+        output.to_str().unwrap(),
+        fixture("events.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let written = std::fs::read_to_string(&output).unwrap();
+    let first: serde_json::Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["message"],
+        r#"{"EventID": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c whoami"}"#
+    );
+    assert_eq!(written.lines().count(), 5);
+}
+
+#[test]
+fn a_missing_path_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.evtx");
+    let out = dump(&[
+        fixture("events.jsonl").to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: {}: ", missing.display())),
+        "{stderr}"
+    );
+    assert_eq!(dump(&[]).status.code(), Some(2));
+    assert_eq!(dump(&["--format", "xml", "x"]).status.code(), Some(2));
+}
+
+#[test]
+fn nothing_readable_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dump(&[dir.path().to_str().unwrap()]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(text(&empty.stderr).contains("error: no input could be read"));
+
+    let binary = dir.path().join("blob.bin");
+    std::fs::write(&binary, b"\0\x01\x02\x03garbage").unwrap();
+    let out = dump(&[binary.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("blob.bin: binary data"), "{stderr}");
+    assert!(summary(&stderr).starts_with("dump: 1 files (1 unreadable), 0 events, 1 skipped"));
+
+    // One readable file among unreadable ones is a success.
+    let out = dump(&[
+        binary.to_str().unwrap(),
+        fixture("cisco.log").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jsonl");
+    let line = format!("{{\"pad\":\"{}\"}}\n", "x".repeat(200));
+    std::fs::write(&path, line.repeat(100_000)).unwrap();
+    let mut child = sigwatch()
+        .args(["dump", path.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"pad\":"));
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn evtx_samples_dump_with_record_order_kept() {
+    let Some(data) = std::env::var_os("SIGWATCH_DATA") else {
+        assert!(
+            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
+            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
+        );
+        eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
+        return;
+    };
+    let folder = Path::new(&data).join("evtx-attack-samples/Lateral Movement");
+    let out = dump(&[folder.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let mut records = 0;
+    for line in stdout.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        // The crate's shape: `"EventID": 4688`, or with qualifiers
+        // `"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045}`.
+        let id = &event["Event"]["System"]["EventID"];
+        assert!(id.is_u64() || id["#text"].is_u64(), "{line}");
+        records += 1;
+    }
+    assert!(records > 100);
+    let stderr = text(&out.stderr);
+    assert!(
+        summary(&stderr).contains(&format!(", {records} events, 0 skipped")),
+        "{stderr}"
+    );
+}
