@@ -1,0 +1,555 @@
+//! Lucene's regular-expression dialect (`RegExp`, used by `query_string` `/.../` and the DSL
+//! `regexp` query): escaping, Sigma strings as case-insensitive expressions, and the
+//! translation of Sigma `re` values.
+//!
+//! Lucene expressions always match the whole term, have no anchors, no look-around and no
+//! escapes such as `\n` or `\d` (a backslash makes the next character literal), its `.`
+//! matches any character including a newline, and `# @ & < > ~ "` are operators. A Sigma `re`
+//! is a search (unanchored) in Rust `regex` syntax. The translation goes through
+//! `regex_syntax`'s HIR, the form the engine's matcher is compiled from, so that flags, case
+//! folding, Unicode classes, `.` without `s` and counted repetition mean exactly what they mean
+//! to the engine; what has no exact Lucene form (look-around other than leading and trailing
+//! anchors, byte-oriented classes) is refused with the reason.
+
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use sigma::value::{Part, Regex, SigmaString};
+
+use crate::error::{ConvertError, Feature};
+
+/// The most alternatives anchor lifting may create.
+const MAX_BRANCHES: usize = 64;
+
+/// Characters with a meaning in Lucene `RegExp` outside a class (with every optional operator
+/// enabled, as `query_string` does), plus `/`, which ends a `query_string` regular expression.
+fn is_special(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '?'
+            | '+'
+            | '*'
+            | '|'
+            | '{'
+            | '}'
+            | '['
+            | ']'
+            | '('
+            | ')'
+            | '"'
+            | '\\'
+            | '#'
+            | '@'
+            | '&'
+            | '<'
+            | '>'
+            | '~'
+            | '/'
+            | '^'
+            | '$'
+    )
+}
+
+/// Append a character that must match literally.
+pub fn push_literal(out: &mut String, c: char) {
+    if is_special(c) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// Append a character inside a `[...]` class.
+fn push_class_char(out: &mut String, c: char) {
+    if matches!(c, '\\' | ']' | '[' | '-' | '^' | '/' | '&' | '~' | '"') {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// The case variants of a character (itself first), when it has single-character ones.
+pub fn case_variants(c: char) -> Vec<char> {
+    let mut v = vec![c];
+    let mut add = |it: &mut dyn Iterator<Item = char>| {
+        if let (Some(x), None) = (it.next(), it.next())
+            && !v.contains(&x)
+        {
+            v.push(x);
+        }
+    };
+    add(&mut c.to_lowercase());
+    add(&mut c.to_uppercase());
+    v
+}
+
+/// Does the text have a character whose case matters?
+pub fn has_cased_chars(s: &SigmaString) -> bool {
+    s.parts().iter().any(|p| match p {
+        Part::Lit(l) => l.chars().any(|c| case_variants(c).len() > 1),
+        _ => false,
+    })
+}
+
+/// A Sigma string pattern as a whole-term Lucene expression; case-insensitive letters become
+/// classes (`[cC]`), `*` becomes `.*` and `?` becomes `.`.
+pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
+    let mut out = String::new();
+    for p in s.parts() {
+        match p {
+            Part::Lit(l) => {
+                for c in l.chars() {
+                    let vs = if case_insensitive {
+                        case_variants(c)
+                    } else {
+                        vec![c]
+                    };
+                    if vs.len() > 1 {
+                        out.push('[');
+                        for v in vs {
+                            push_class_char(&mut out, v);
+                        }
+                        out.push(']');
+                    } else {
+                        push_literal(&mut out, c);
+                    }
+                }
+            }
+            Part::AnyChars => out.push_str(".*"),
+            Part::OneChar => out.push('.'),
+            // Refused before building (see lower).
+            Part::Placeholder(n) => {
+                for c in n.chars() {
+                    push_literal(&mut out, c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Wrap an expression for `query_string`: `/body/`. A literal backslash right before the
+/// closing slash would make the query parser read `\/` as an escaped slash, so it is written
+/// as a class there.
+pub fn slashed(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 4);
+    out.push('/');
+    match body.strip_suffix("\\\\") {
+        // Bodies are built by this module: a trailing backslash is always the second half of
+        // an escaped backslash.
+        Some(rest) => {
+            out.push_str(rest);
+            out.push_str("[\\\\]");
+        }
+        None => out.push_str(body),
+    }
+    out.push('/');
+    out
+}
+
+fn refuse(reason: &'static str, re: &Regex) -> ConvertError {
+    ConvertError::new(Feature::Regex, reason).with_detail(re.pattern.clone())
+}
+
+/// Translate a Sigma `re` value (an unanchored search) into a whole-term Lucene expression.
+pub fn translate(re: &Regex) -> Result<String, ConvertError> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(re.flags.ignore_case)
+        .multi_line(re.flags.multi_line)
+        .dot_matches_new_line(re.flags.dot_all)
+        .build()
+        .parse(&re.pattern)
+        .map_err(|_| refuse("the regular expression does not parse", re))?;
+    let mut branches = Vec::new();
+    for seq in sequences(&hir) {
+        lift(seq, &mut branches, re)?;
+    }
+    let mut out = String::new();
+    for (i, b) in branches.iter().enumerate() {
+        if i > 0 {
+            out.push('|');
+        }
+        match b.start {
+            Anchor::Text => {}
+            Anchor::Line => out.push_str("(.*\n)?"),
+            Anchor::None => out.push_str(".*"),
+        }
+        if b.items.is_empty() {
+            out.push_str("()");
+        }
+        for h in &b.items {
+            emit(h, &mut out, Ctx::Concat, re)?;
+        }
+        match b.end {
+            Anchor::Text => {}
+            Anchor::Line => out.push_str("(\n.*)?"),
+            Anchor::None => out.push_str(".*"),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Anchor {
+    /// Unanchored: any text before (or after).
+    None,
+    /// `^` / `$` without `m`, `\A`, `\z`: the start (end) of the value.
+    Text,
+    /// `^` / `$` with `m`: the start (end) of the value or of a line.
+    Line,
+}
+
+#[derive(Debug)]
+struct Branch {
+    start: Anchor,
+    end: Anchor,
+    items: Vec<Hir>,
+}
+
+/// The top-level alternatives of an expression, each as a sequence of concatenated parts.
+fn sequences(h: &Hir) -> Vec<Vec<Hir>> {
+    match h.kind() {
+        HirKind::Alternation(alts) => alts.iter().flat_map(sequences).collect(),
+        HirKind::Concat(items) => vec![items.clone()],
+        HirKind::Capture(c) => sequences(&c.sub),
+        HirKind::Empty => vec![Vec::new()],
+        _ => vec![vec![h.clone()]],
+    }
+}
+
+fn look_of(h: &Hir) -> Option<Look> {
+    match h.kind() {
+        HirKind::Look(l) => Some(*l),
+        _ => None,
+    }
+}
+
+/// Does the expression contain a look-around assertion anywhere?
+fn has_look(h: &Hir) -> bool {
+    h.properties().look_set().iter().next().is_some()
+}
+
+/// Move leading and trailing anchors out of a sequence, splitting groups that start (or end)
+/// with an alternation holding anchors into several branches.
+fn lift(mut seq: Vec<Hir>, out: &mut Vec<Branch>, re: &Regex) -> Result<(), ConvertError> {
+    // A first or last part that is a group with anchors inside: distribute it.
+    for at_start in [true, false] {
+        let idx = if at_start {
+            0
+        } else {
+            seq.len().saturating_sub(1)
+        };
+        let Some(h) = seq.get(idx) else { break };
+        if look_of(h).is_none() && has_look(h) && is_group(h) {
+            let h = seq.remove(idx);
+            for inner in sequences(&h) {
+                let mut s = seq.clone();
+                if at_start {
+                    s.splice(0..0, inner);
+                } else {
+                    s.extend(inner);
+                }
+                if out.len() >= MAX_BRANCHES {
+                    return Err(refuse(
+                        "anchors inside groups would need too many alternatives",
+                        re,
+                    ));
+                }
+                lift(s, out, re)?;
+            }
+            return Ok(());
+        }
+    }
+    let mut start = Anchor::None;
+    let mut end = Anchor::None;
+    while let Some(l) = seq.first().and_then(look_of) {
+        start = match (l, start) {
+            (Look::Start, _) => Anchor::Text,
+            (Look::StartLF, Anchor::None | Anchor::Line) => Anchor::Line,
+            (Look::StartLF, Anchor::Text) => Anchor::Text,
+            _ => break,
+        };
+        seq.remove(0);
+    }
+    while let Some(l) = seq.last().and_then(look_of) {
+        end = match (l, end) {
+            (Look::End, _) => Anchor::Text,
+            (Look::EndLF, Anchor::None | Anchor::Line) => Anchor::Line,
+            (Look::EndLF, Anchor::Text) => Anchor::Text,
+            _ => break,
+        };
+        seq.pop();
+    }
+    if let Some(h) = seq.iter().find(|h| has_look(h)) {
+        return Err(refuse(look_reason(h), re));
+    }
+    out.push(Branch {
+        start,
+        end,
+        items: seq,
+    });
+    Ok(())
+}
+
+fn is_group(h: &Hir) -> bool {
+    matches!(
+        h.kind(),
+        HirKind::Capture(_) | HirKind::Alternation(_) | HirKind::Concat(_)
+    )
+}
+
+/// Why the first look-around of an expression cannot be expressed.
+fn look_reason(h: &Hir) -> &'static str {
+    let looks = h.properties().look_set();
+    if looks.contains_word() {
+        "word boundaries (\\b, \\B) have no Lucene equivalent"
+    } else if looks.contains(Look::StartCRLF) || looks.contains(Look::EndCRLF) {
+        "CRLF-mode anchors have no Lucene equivalent"
+    } else {
+        "anchors (^, $) elsewhere than at the start or end of the expression have no Lucene equivalent"
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ctx {
+    /// Top level or alternation operand: no parentheses needed.
+    Alt,
+    /// Part of a concatenation: alternations need parentheses.
+    Concat,
+    /// Operand of a repetition: anything longer than one atom needs parentheses.
+    Repeat,
+}
+
+fn emit(h: &Hir, out: &mut String, ctx: Ctx, re: &Regex) -> Result<(), ConvertError> {
+    match h.kind() {
+        HirKind::Empty => out.push_str("()"),
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0)
+                .map_err(|_| refuse("byte-oriented expressions ((?-u)) cannot be expressed", re))?;
+            let wrap = ctx == Ctx::Repeat && text.chars().count() > 1;
+            if wrap {
+                out.push('(');
+            }
+            for c in text.chars() {
+                push_literal(out, c);
+            }
+            if wrap {
+                out.push(')');
+            }
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let ranges: Vec<(char, char)> =
+                c.ranges().iter().map(|r| (r.start(), r.end())).collect();
+            emit_class(&ranges, out, re)?;
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut ranges = Vec::new();
+            for r in c.ranges() {
+                if r.end() > 0x7F {
+                    return Err(refuse(
+                        "byte-oriented classes ((?-u)) that match non-ASCII bytes cannot be expressed",
+                        re,
+                    ));
+                }
+                ranges.push((char::from(r.start()), char::from(r.end())));
+            }
+            emit_class(&ranges, out, re)?;
+        }
+        HirKind::Look(_) => return Err(refuse(look_reason(h), re)),
+        HirKind::Repetition(r) => {
+            emit(&r.sub, out, Ctx::Repeat, re)?;
+            match (r.min, r.max) {
+                (0, None) => out.push('*'),
+                (1, None) => out.push('+'),
+                (0, Some(1)) => out.push('?'),
+                (n, None) => out.push_str(&format!("{{{n},}}")),
+                (n, Some(m)) if n == m => out.push_str(&format!("{{{n}}}")),
+                (n, Some(m)) => out.push_str(&format!("{{{n},{m}}}")),
+            }
+        }
+        HirKind::Capture(c) => {
+            out.push('(');
+            emit(&c.sub, out, Ctx::Alt, re)?;
+            out.push(')');
+        }
+        HirKind::Concat(items) => {
+            let wrap = ctx == Ctx::Repeat;
+            if wrap {
+                out.push('(');
+            }
+            for i in items {
+                emit(i, out, Ctx::Concat, re)?;
+            }
+            if wrap {
+                out.push(')');
+            }
+        }
+        HirKind::Alternation(alts) => {
+            let wrap = ctx != Ctx::Alt;
+            if wrap {
+                out.push('(');
+            }
+            for (i, a) in alts.iter().enumerate() {
+                if i > 0 {
+                    out.push('|');
+                }
+                emit(a, out, Ctx::Alt, re)?;
+            }
+            if wrap {
+                out.push(')');
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ranges as a Lucene class, or its complement when that is shorter (`[^\n]` for `.`).
+fn emit_class(ranges: &[(char, char)], out: &mut String, re: &Regex) -> Result<(), ConvertError> {
+    match ranges {
+        [] => {
+            return Err(refuse(
+                "a class that matches no character has no Lucene form",
+                re,
+            ));
+        }
+        [(a, b)] if *a == '\0' && *b == char::MAX => {
+            out.push('.');
+            return Ok(());
+        }
+        [(a, b)] if a == b => {
+            push_literal(out, *a);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let complement = complement(ranges);
+    let direct = class_text(ranges);
+    if !complement.is_empty() && class_text(&complement).len() < direct.len() {
+        out.push_str("[^");
+        out.push_str(&class_text(&complement));
+    } else {
+        out.push('[');
+        out.push_str(&direct);
+    }
+    out.push(']');
+    Ok(())
+}
+
+fn class_text(ranges: &[(char, char)]) -> String {
+    let mut s = String::new();
+    for &(a, b) in ranges {
+        push_class_char(&mut s, a);
+        if a != b {
+            if (b as u32) > (a as u32) + 1 {
+                s.push('-');
+            }
+            push_class_char(&mut s, b);
+        }
+    }
+    s
+}
+
+/// The code points not in the (sorted, disjoint) ranges, skipping surrogates.
+fn complement(ranges: &[(char, char)]) -> Vec<(char, char)> {
+    let mut out = Vec::new();
+    let mut next: u32 = 0;
+    let push = |lo: u32, hi: u32, out: &mut Vec<(char, char)>| {
+        // Split around the surrogate gap, which chars cannot hold.
+        for (l, h) in [(lo, hi.min(0xD7FF)), (lo.max(0xE000), hi)] {
+            if l <= h
+                && let (Some(a), Some(b)) = (char::from_u32(l), char::from_u32(h))
+            {
+                out.push((a, b));
+            }
+        }
+    };
+    for &(a, b) in ranges {
+        let (a, b) = (a as u32, b as u32);
+        if a > next {
+            push(next, a - 1, &mut out);
+        }
+        next = b + 1;
+    }
+    if next <= char::MAX as u32 {
+        push(next, char::MAX as u32, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigma::value::RegexFlags;
+
+    fn tr(p: &str) -> String {
+        tr_flags(p, RegexFlags::default())
+    }
+
+    fn tr_flags(p: &str, flags: RegexFlags) -> String {
+        translate(&Regex {
+            pattern: p.into(),
+            flags,
+        })
+        .unwrap_or_else(|e| format!("ERR {}", e.reason))
+    }
+
+    #[test]
+    fn unanchored_by_default() {
+        assert_eq!(tr("abc"), ".*abc.*");
+        assert_eq!(tr("^abc"), "abc.*");
+        assert_eq!(tr("abc$"), ".*abc");
+        assert_eq!(tr("^abc$"), "abc");
+        assert_eq!(tr("a|^b"), ".*a.*|b.*");
+        assert_eq!(tr("(?:^a|b)c"), "ac.*|.*bc.*");
+        assert_eq!(tr("a(b$|c)"), ".*ab|.*ac.*");
+        assert!(tr("a^b").starts_with("ERR anchors"));
+        assert!(tr(r"\bfoo").starts_with("ERR word"));
+    }
+
+    #[test]
+    fn dots_and_flags() {
+        assert_eq!(tr("a.b"), ".*a[^\n]b.*");
+        let s = RegexFlags {
+            dot_all: true,
+            ..Default::default()
+        };
+        assert_eq!(tr_flags("a.b", s), ".*a.b.*");
+        let i = RegexFlags {
+            ignore_case: true,
+            ..Default::default()
+        };
+        assert_eq!(tr_flags("ab1", i), ".*[Aa][Bb]1.*");
+        assert_eq!(tr("(?i)x"), ".*[Xx].*");
+        let m = RegexFlags {
+            multi_line: true,
+            ..Default::default()
+        };
+        assert_eq!(tr_flags("^a$", m), "(.*\n)?a(\n.*)?");
+    }
+
+    #[test]
+    fn operators_and_escapes() {
+        assert_eq!(tr("a{2,3}b+c*d?"), ".*a{2,3}b+c*d?.*");
+        assert_eq!(tr("(ab){2}"), ".*(ab){2}.*");
+        assert_eq!(tr("(?:ab)+"), ".*(ab)+.*");
+        assert_eq!(tr(r"a@b#c&d<e>f~g"), r".*a\@b\#c\&d\<e\>f\~g.*");
+        assert_eq!(tr(r#"x"/y"#), r#".*x\"\/y.*"#);
+        assert_eq!(tr(r"C:\\Windows\\"), r".*C:\\Windows\\.*");
+        assert_eq!(tr(r"\d"), tr(r"\d"));
+        assert_eq!(tr(r"(?-u)\d"), ".*[0-9].*");
+        assert_eq!(tr(r"[a-c]"), ".*[a-c].*");
+        assert_eq!(tr(r"[^a]"), ".*[^a].*");
+        assert_eq!(tr(r"\x41\u{e9}"), ".*Aé.*");
+        assert_eq!(tr(r"[-\]]"), r".*[\-\]].*");
+    }
+
+    #[test]
+    fn slashes_and_trailing_backslash() {
+        assert_eq!(slashed(r"a\\"), r"/a[\\]/");
+        assert_eq!(slashed(r"a\/"), r"/a\//");
+        assert_eq!(slashed("a"), "/a/");
+    }
+
+    #[test]
+    fn sigma_strings() {
+        let s = SigmaString::parse(r"*\cmd?.exe");
+        assert_eq!(sigma_string(&s, true), r".*\\[cC][mM][dD].\.[eE][xX][eE]");
+        assert_eq!(sigma_string(&s, false), r".*\\cmd.\.exe");
+    }
+}
