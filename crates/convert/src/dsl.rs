@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use sigma::value::{CmpOp, Part, RefMode, Shape, SigmaString};
 
 use crate::error::{ConvertError, Feature};
-use crate::lucene::{LuceneBuilder, ipv6_refusal, lowercase_field_refusal};
+use crate::lucene::{LuceneBuilder, lowercase_field_refusal};
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
 use crate::{Backend, Format, Output, regex};
@@ -86,12 +86,7 @@ impl<'a> DslBuilder<'a> {
                 if self.options.is_ip_field(field) {
                     json!({"term": {field: {"value": c.to_string()}}})
                 } else {
-                    match c.addr {
-                        std::net::IpAddr::V4(a) => json!({"regexp": {field: {
-                            "value": crate::cidr::ipv4_regex(a, c.prefix)
-                        }}}),
-                        std::net::IpAddr::V6(_) => return Err(ipv6_refusal(c)),
-                    }
+                    json!({"regexp": {field: {"value": crate::cidr::network_regex(c)}}})
                 }
             }
             Pred::Cmp(op, n) => {
@@ -244,7 +239,6 @@ impl Backend for DslBackend {
         &[
             "correlation rules, legacy aggregations and near (they need an alerting target)",
             "time-part modifiers (minute, hour, ...)",
-            "IPv6 cidr on fields not declared ip (ip_fields)",
             "regular expressions with word boundaries or inner anchors",
             "unexpanded placeholders",
         ]

@@ -125,16 +125,10 @@ impl<'a> LuceneBuilder<'a> {
                 if self.options.is_ip_field(f) {
                     (with_field(field, &format!("\"{}\"", c)), false)
                 } else {
-                    match c.addr {
-                        std::net::IpAddr::V4(a) => (
-                            with_field(
-                                field,
-                                &regex::slashed(&crate::cidr::ipv4_regex(a, c.prefix)),
-                            ),
-                            false,
-                        ),
-                        std::net::IpAddr::V6(_) => return Err(err(ipv6_refusal(c))),
-                    }
+                    (
+                        with_field(field, &regex::slashed(&crate::cidr::network_regex(c))),
+                        false,
+                    )
                 }
             }
             Pred::Cmp(op, n) => {
@@ -205,14 +199,6 @@ pub(crate) fn lowercase_field_refusal(pattern: &str) -> ConvertError {
         "a case-sensitive regular expression cannot be matched on a lowercase-normalised field",
     )
     .with_detail(pattern.to_owned())
-}
-
-pub(crate) fn ipv6_refusal(c: &sigma::value::Cidr) -> ConvertError {
-    ConvertError::new(
-        Feature::Cidr,
-        "IPv6 networks are only expressed on fields mapped as ip (backend option ip_fields)",
-    )
-    .with_detail(c.to_string())
 }
 
 pub(crate) fn ref_mode(m: RefMode) -> &'static str {
@@ -353,7 +339,6 @@ impl crate::Backend for LuceneBackend {
             "correlation rules, legacy aggregations and near (they need an alerting target)",
             "fieldref (query_string cannot compare two fields; es-dsl can)",
             "time-part modifiers (minute, hour, ...)",
-            "IPv6 cidr on fields not declared ip (ip_fields)",
             "regular expressions with word boundaries or inner anchors",
             "unexpanded placeholders",
         ]

@@ -170,6 +170,12 @@ pub fn translate(re: &Regex) -> Result<String, ConvertError> {
             Anchor::Line => out.push_str("(.*\n)?"),
             Anchor::None => out.push_str(".*"),
         }
+        if b.items.iter().any(has_look) {
+            // Prefix and suffix are part of the word-boundary resolution.
+            out.truncate(out.len() - prefix_len(b.start));
+            out.push_str(&boundaries::resolve(b, re)?);
+            continue;
+        }
         if b.items.is_empty() {
             out.push_str("()");
         }
@@ -184,6 +190,37 @@ pub fn translate(re: &Regex) -> Result<String, ConvertError> {
     }
     Ok(out)
 }
+
+fn prefix_len(a: Anchor) -> usize {
+    match a {
+        Anchor::Text => 0,
+        Anchor::Line => "(.*\n)?".len(),
+        Anchor::None => 2,
+    }
+}
+
+fn prefix_text(a: Anchor) -> &'static str {
+    match a {
+        Anchor::Text => "",
+        Anchor::Line => "(.*\n)?",
+        Anchor::None => ".*",
+    }
+}
+
+fn suffix_text(a: Anchor) -> &'static str {
+    match a {
+        Anchor::Text => "",
+        Anchor::Line => "(\n.*)?",
+        Anchor::None => ".*",
+    }
+}
+
+const WORD_LOOKS: [Look; 4] = [
+    Look::WordAscii,
+    Look::WordAsciiNegate,
+    Look::WordUnicode,
+    Look::WordUnicodeNegate,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Anchor {
@@ -276,7 +313,14 @@ fn lift(mut seq: Vec<Hir>, out: &mut Vec<Branch>, re: &Regex) -> Result<(), Conv
         };
         seq.pop();
     }
-    if let Some(h) = seq.iter().find(|h| has_look(h)) {
+    // Word boundaries are resolved later; any other look-around left here cannot be.
+    if let Some(h) = seq.iter().find(|h| {
+        let mut looks = h.properties().look_set();
+        for w in WORD_LOOKS {
+            looks = looks.remove(w);
+        }
+        !looks.is_empty()
+    }) {
         return Err(refuse(look_reason(h), re));
     }
     out.push(Branch {
@@ -472,6 +516,355 @@ fn complement(ranges: &[(char, char)]) -> Vec<(char, char)> {
     out
 }
 
+/// Word boundaries (`\b`, `\B`) between the parts of a branch.
+///
+/// Lucene has no look-around, but a boundary only depends on the characters on each side of
+/// it. The branch is flattened into parts and boundaries (groups and alternations holding a
+/// boundary are distributed, bounded repetitions unrolled); then, at each boundary, the text
+/// before it must end with a word character and the text after it start with a non-word
+/// character (or end), or the other way round. Which of the two cases can happen, and whether
+/// a side already implies its condition, is decided from the sets of first and last
+/// characters of each side; only when a side does not imply it is the side intersected
+/// (Lucene's `&`) with "ends with a word character" or the like.
+mod boundaries {
+    use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
+    use sigma::value::Regex;
+
+    use super::{
+        Branch, Ctx, MAX_BRANCHES, WORD_LOOKS, emit, has_look, prefix_text, refuse, suffix_text,
+    };
+    use crate::error::ConvertError;
+
+    /// The most copies a bounded repetition holding a boundary is unrolled into.
+    const MAX_UNROLL: u32 = 8;
+
+    /// What can start and end a piece of text.
+    #[derive(Debug, Clone)]
+    struct Info {
+        first: ClassUnicode,
+        last: ClassUnicode,
+        nullable: bool,
+    }
+
+    impl Info {
+        fn chars(c: ClassUnicode, nullable: bool) -> Info {
+            Info {
+                first: c.clone(),
+                last: c,
+                nullable,
+            }
+        }
+
+        fn empty() -> Info {
+            Info::chars(ClassUnicode::empty(), true)
+        }
+
+        fn then(&self, next: &Info) -> Info {
+            let mut first = self.first.clone();
+            if self.nullable {
+                first.union(&next.first);
+            }
+            let mut last = next.last.clone();
+            if next.nullable {
+                last.union(&self.last);
+            }
+            Info {
+                first,
+                last,
+                nullable: self.nullable && next.nullable,
+            }
+        }
+    }
+
+    fn any() -> ClassUnicode {
+        ClassUnicode::new([ClassUnicodeRange::new('\0', char::MAX)])
+    }
+
+    fn info(h: &Hir) -> Info {
+        match h.kind() {
+            HirKind::Empty | HirKind::Look(_) => Info::empty(),
+            HirKind::Literal(l) => match std::str::from_utf8(&l.0) {
+                Ok(t) => {
+                    let one = |c: Option<char>| match c {
+                        Some(c) => ClassUnicode::new([ClassUnicodeRange::new(c, c)]),
+                        None => ClassUnicode::empty(),
+                    };
+                    Info {
+                        first: one(t.chars().next()),
+                        last: one(t.chars().next_back()),
+                        nullable: t.is_empty(),
+                    }
+                }
+                Err(_) => Info::chars(any(), false),
+            },
+            HirKind::Class(Class::Unicode(c)) => Info::chars(c.clone(), false),
+            HirKind::Class(Class::Bytes(c)) => Info::chars(
+                ClassUnicode::new(c.ranges().iter().map(|r| {
+                    ClassUnicodeRange::new(char::from(r.start()), char::from(r.end().min(0x7F)))
+                })),
+                false,
+            ),
+            HirKind::Repetition(r) => {
+                let mut i = info(&r.sub);
+                i.nullable |= r.min == 0;
+                i
+            }
+            HirKind::Capture(c) => info(&c.sub),
+            HirKind::Concat(items) => items
+                .iter()
+                .fold(Info::empty(), |acc, h| acc.then(&info(h))),
+            HirKind::Alternation(alts) => {
+                let mut out = Info::chars(ClassUnicode::empty(), false);
+                for a in alts {
+                    let i = info(a);
+                    out.first.union(&i.first);
+                    out.last.union(&i.last);
+                    out.nullable |= i.nullable;
+                }
+                out
+            }
+        }
+    }
+
+    /// A flattened piece of a branch.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Text(String, Info),
+        Boundary(Look),
+    }
+
+    /// Flatten items into sequences of look-free parts and boundaries.
+    fn flatten(items: &[Hir], re: &Regex) -> Result<Vec<Vec<Hir>>, ConvertError> {
+        let mut seqs: Vec<Vec<Hir>> = vec![Vec::new()];
+        for h in items {
+            let alts: Vec<Vec<Hir>> = if !has_look(h) || matches!(h.kind(), HirKind::Look(_)) {
+                vec![vec![h.clone()]]
+            } else {
+                match h.kind() {
+                    HirKind::Capture(c) => flatten(std::slice::from_ref(&c.sub), re)?,
+                    HirKind::Concat(xs) => flatten(xs, re)?,
+                    HirKind::Alternation(xs) => {
+                        let mut v = Vec::new();
+                        for x in xs {
+                            v.extend(flatten(std::slice::from_ref(x), re)?);
+                        }
+                        v
+                    }
+                    HirKind::Repetition(r) => {
+                        let max = match r.max {
+                            Some(m) if m <= MAX_UNROLL => m,
+                            _ => {
+                                return Err(refuse(
+                                    "a word boundary inside an unbounded or long repetition has no Lucene equivalent",
+                                    re,
+                                ));
+                            }
+                        };
+                        let mut copies = vec![(*r.sub).clone(); r.min as usize];
+                        for _ in r.min..max {
+                            copies.push(Hir::alternation(vec![(*r.sub).clone(), Hir::empty()]));
+                        }
+                        flatten(&copies, re)?
+                    }
+                    _ => vec![vec![h.clone()]],
+                }
+            };
+            let mut next = Vec::new();
+            for s in &seqs {
+                for a in &alts {
+                    let mut x = s.clone();
+                    x.extend(a.iter().cloned());
+                    next.push(x);
+                }
+            }
+            if next.len() > MAX_BRANCHES {
+                return Err(refuse(
+                    "word boundaries inside groups would need too many alternatives",
+                    re,
+                ));
+            }
+            seqs = next;
+        }
+        Ok(seqs)
+    }
+
+    fn word_class(look: Look) -> ClassUnicode {
+        let ascii = matches!(look, Look::WordAscii | Look::WordAsciiNegate);
+        let pattern = if ascii { r"(?-u:\w)" } else { r"\w" };
+        match regex_syntax::Parser::new()
+            .parse(pattern)
+            .map(|h| h.into_kind())
+        {
+            Ok(HirKind::Class(Class::Unicode(c))) => c,
+            Ok(HirKind::Class(Class::Bytes(c))) => ClassUnicode::new(
+                c.ranges()
+                    .iter()
+                    .map(|r| ClassUnicodeRange::new(char::from(r.start()), char::from(r.end()))),
+            ),
+            _ => ClassUnicode::new([
+                ClassUnicodeRange::new('0', '9'),
+                ClassUnicodeRange::new('A', 'Z'),
+                ClassUnicodeRange::new('_', '_'),
+                ClassUnicodeRange::new('a', 'z'),
+            ]),
+        }
+    }
+
+    fn class_regex(c: &ClassUnicode, re: &Regex) -> Result<String, ConvertError> {
+        let mut s = String::new();
+        emit(
+            &Hir::class(Class::Unicode(c.clone())),
+            &mut s,
+            Ctx::Concat,
+            re,
+        )?;
+        Ok(s)
+    }
+
+    /// The whole-term expression of a branch with word boundaries.
+    pub(super) fn resolve(b: &Branch, re: &Regex) -> Result<String, ConvertError> {
+        let mut alts = Vec::new();
+        for seq in flatten(&b.items, re)? {
+            let mut pieces = vec![Piece::Text(
+                prefix_text(b.start).to_owned(),
+                match b.start {
+                    super::Anchor::Text => Info::empty(),
+                    _ => Info::chars(any(), true),
+                },
+            )];
+            for h in seq {
+                match h.kind() {
+                    HirKind::Look(l) if WORD_LOOKS.contains(l) => pieces.push(Piece::Boundary(*l)),
+                    HirKind::Look(_) => return Err(refuse(super::look_reason(&h), re)),
+                    _ => {
+                        let mut s = String::new();
+                        emit(&h, &mut s, Ctx::Concat, re)?;
+                        pieces.push(Piece::Text(s, info(&h)));
+                    }
+                }
+            }
+            pieces.push(Piece::Text(
+                suffix_text(b.end).to_owned(),
+                match b.end {
+                    super::Anchor::Text => Info::empty(),
+                    _ => Info::chars(any(), true),
+                },
+            ));
+            if let Some((text, _)) = build(&pieces, re)? {
+                alts.push(text);
+            }
+        }
+        if alts.is_empty() {
+            // No way to satisfy the boundaries: the expression matches nothing.
+            return Ok("#".into());
+        }
+        Ok(alts.join("|"))
+    }
+
+    /// The expression of the pieces, or `None` when the boundaries cannot hold.
+    fn build(pieces: &[Piece], re: &Regex) -> Result<Option<(String, Info)>, ConvertError> {
+        let Some(j) = pieces.iter().position(|p| matches!(p, Piece::Boundary(_))) else {
+            let mut text = String::new();
+            let mut inf = Info::empty();
+            for p in pieces {
+                if let Piece::Text(t, i) = p {
+                    text.push_str(t);
+                    inf = inf.then(i);
+                }
+            }
+            return Ok(Some((text, inf)));
+        };
+        let Piece::Boundary(look) = pieces[j] else {
+            unreachable!("position() found a boundary")
+        };
+        let Some((left, li)) = build(&pieces[..j], re)? else {
+            return Ok(None);
+        };
+        let Some((right, ri)) = build(&pieces[j + 1..], re)? else {
+            return Ok(None);
+        };
+        let w = word_class(look);
+        let mut nw = w.clone();
+        nw.negate();
+        let negated = matches!(look, Look::WordAsciiNegate | Look::WordUnicodeNegate);
+        // (left ends with a word char?, right starts with a word char?)
+        let cases: [(bool, bool); 2] = if negated {
+            [(true, true), (false, false)]
+        } else {
+            [(true, false), (false, true)]
+        };
+        let mut alts = Vec::new();
+        let mut out_info: Option<Info> = None;
+        for (end_w, start_w) in cases {
+            let l = restrict(&left, &li, end_w, false, &w, &nw, re)?;
+            let r = restrict(&right, &ri, start_w, true, &w, &nw, re)?;
+            if let (Some((lt, lin)), Some((rt, rin))) = (l, r) {
+                alts.push(format!("{lt}{rt}"));
+                let joined = lin.then(&rin);
+                out_info = Some(match out_info {
+                    None => joined,
+                    Some(mut o) => {
+                        o.first.union(&joined.first);
+                        o.last.union(&joined.last);
+                        o.nullable |= joined.nullable;
+                        o
+                    }
+                });
+            }
+        }
+        Ok(match (alts.len(), out_info) {
+            (0, _) | (_, None) => None,
+            (1, Some(i)) => Some((alts.remove(0), i)),
+            (_, Some(i)) => Some((format!("({})", alts.join("|")), i)),
+        })
+    }
+
+    /// Restrict one side of a boundary: `at_start` says which end of the text touches the
+    /// boundary; `word` whether the character there must be a word character (else a non-word
+    /// character, or no character at all).
+    fn restrict(
+        text: &str,
+        inf: &Info,
+        word: bool,
+        at_start: bool,
+        w: &ClassUnicode,
+        nw: &ClassUnicode,
+        re: &Regex,
+    ) -> Result<Option<(String, Info)>, ConvertError> {
+        let edge = if at_start { &inf.first } else { &inf.last };
+        let (want, other) = if word { (w, nw) } else { (nw, w) };
+        let mut can = edge.clone();
+        can.intersect(want);
+        let mut cannot = edge.clone();
+        cannot.intersect(other);
+        // Empty text means the start or end of the value: a non-word position.
+        let empty_ok = !word && inf.nullable;
+        let empty_bad = word && inf.nullable;
+        if can.ranges().is_empty() && !empty_ok {
+            return Ok(None);
+        }
+        let mut restricted = inf.clone();
+        if at_start {
+            restricted.first = can.clone();
+        } else {
+            restricted.last = can.clone();
+        }
+        restricted.nullable = inf.nullable && !word;
+        if cannot.ranges().is_empty() && !empty_bad {
+            // Implied: the text already meets the condition.
+            return Ok(Some((text.to_owned(), restricted)));
+        }
+        let class = class_regex(want, re)?;
+        let cond = match (at_start, word) {
+            (true, true) => format!("{class}.*"),
+            (true, false) => format!("(()|{class}.*)"),
+            (false, true) => format!(".*{class}"),
+            (false, false) => format!("(()|.*{class})"),
+        };
+        Ok(Some((format!("(({text})&({cond}))"), restricted)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,7 +892,8 @@ mod tests {
         assert_eq!(tr("(?:^a|b)c"), "ac.*|.*bc.*");
         assert_eq!(tr("a(b$|c)"), ".*ab|.*ac.*");
         assert!(tr("a^b").starts_with("ERR anchors"));
-        assert!(tr(r"\bfoo").starts_with("ERR word"));
+        assert!(tr(r"a*\bfoo").contains('&'));
+        assert!(tr(r"(?:a\b)*").starts_with("ERR word"));
     }
 
     #[test]

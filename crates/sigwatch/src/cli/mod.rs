@@ -13,6 +13,8 @@ mod check;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
+mod convert;
+mod list;
 
 #[derive(Debug, Parser)]
 #[command(name = "sigwatch", version, about, long_about = None)]
@@ -26,6 +28,8 @@ pub enum Command {
     Check(check::Args),
     Pipeline(pipeline::Args),
     Resolve(resolve::Args),
+    Convert(convert::Args),
+    List(list::Args),
 }
 
 /// Exit code for usage and I/O problems.
@@ -44,6 +48,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Resolve(args) => resolve::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::List(args) => list::run(args),
     };
     match result {
         Ok(code) => code,
