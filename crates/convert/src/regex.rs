@@ -893,7 +893,7 @@ mod tests {
         assert_eq!(tr("a(b$|c)"), ".*ab|.*ac.*");
         assert!(tr("a^b").starts_with("ERR anchors"));
         assert!(tr(r"a*\bfoo").contains('&'));
-        assert!(tr(r"(?:a\b)*").starts_with("ERR word"));
+        assert!(tr(r"(?:a\b)*").contains("word boundary inside"));
     }
 
     #[test]
