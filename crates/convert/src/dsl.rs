@@ -71,7 +71,15 @@ impl<'a> DslBuilder<'a> {
         Ok(match &l.pred {
             Pred::Exists => exists(field),
             Pred::Str { value, cased } => self.string(field, value, *cased)?,
-            Pred::Num(n) => json!({"term": {field: {"value": n.text}}}),
+            Pred::Num(n) => {
+                let text = self.string(field, &SigmaString::literal(&n.text), false)?;
+                let canonical = crate::lucene::canonical_number(n);
+                if canonical == n.text {
+                    text
+                } else {
+                    json!({"bool": {"should": [text, {"term": {field: {"value": canonical}}}], "minimum_should_match": 1}})
+                }
+            }
             Pred::Bool(b) => json!({"term": {field: {"value": b}}}),
             Pred::Regex(r) => {
                 if !r.flags.ignore_case

@@ -106,7 +106,24 @@ impl<'a> LuceneBuilder<'a> {
                 None => ("*:*".into(), false),
             },
             Pred::Str { value, cased } => self.string(field, value, *cased).map_err(err)?,
-            Pred::Num(n) => (with_field(field, &number(n)), false),
+            Pred::Num(n) => {
+                // Equal as the text written (compared case-insensitively, like any text: `0xC0`
+                // matches "0xc0") or as the number (`0x10` matches 16).
+                let mut alts = vec![
+                    self.string(field, &SigmaString::literal(&n.text), false)
+                        .map_err(err)?
+                        .0,
+                ];
+                let canonical = canonical_number(n);
+                if canonical != n.text {
+                    alts.push(with_field(field, &escape_term(&canonical)));
+                }
+                if alts.len() == 1 {
+                    (alts.remove(0), false)
+                } else {
+                    (alts.join(" OR "), true)
+                }
+            }
             Pred::Bool(b) => (with_field(field, if *b { "true" } else { "false" }), false),
             Pred::Regex(r) => {
                 let body = regex::translate(r).map_err(err)?;
@@ -220,6 +237,14 @@ fn with_field(field: Option<&str>, value: &str) -> String {
 /// A number as a term (a leading minus is an operator and is escaped).
 fn number(n: &Number) -> String {
     escape_term(&n.text)
+}
+
+/// The decimal text of a rule number (`0x10` is `16`).
+pub fn canonical_number(n: &Number) -> String {
+    match n.value {
+        sigma::value::NumberValue::Int(i) => i.to_string(),
+        sigma::value::NumberValue::Float(f) => format!("{f}"),
+    }
 }
 
 /// A Sigma string as a term, prefix or wildcard term (`lower`: lowercased for normalised

@@ -64,19 +64,56 @@ fn push_class_char(out: &mut String, c: char) {
     out.push(c);
 }
 
-/// The case variants of a character (itself first), when it has single-character ones.
+/// The characters a case-insensitive comparison treats as equal to `c` (itself first).
+///
+/// The engine compares folded text: every character replaced by its Unicode lower-case
+/// mapping. So `c` matches every character whose lower case is the lower case of `c`
+/// (`k` matches `K` and the Kelvin sign). Characters whose lower case is several characters
+/// (`İ`) only match themselves here.
 pub fn case_variants(c: char) -> Vec<char> {
     let mut v = vec![c];
-    let mut add = |it: &mut dyn Iterator<Item = char>| {
-        if let (Some(x), None) = (it.next(), it.next())
-            && !v.contains(&x)
-        {
-            v.push(x);
-        }
+    let Some(lower) = single_lower(c) else {
+        return v;
     };
-    add(&mut c.to_lowercase());
-    add(&mut c.to_uppercase());
+    if lower != c {
+        v.push(lower);
+    }
+    if let Some(others) = upper_map().get(&lower) {
+        for &o in others {
+            if !v.contains(&o) {
+                v.push(o);
+            }
+        }
+    }
     v
+}
+
+fn single_lower(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return Some(c.to_ascii_lowercase());
+    }
+    let mut it = c.to_lowercase();
+    match (it.next(), it.next()) {
+        (Some(l), None) => Some(l),
+        _ => None,
+    }
+}
+
+/// For each lower-case character, the other characters that lower-case to it.
+fn upper_map() -> &'static std::collections::HashMap<char, Vec<char>> {
+    static MAP: std::sync::OnceLock<std::collections::HashMap<char, Vec<char>>> =
+        std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut m: std::collections::HashMap<char, Vec<char>> = std::collections::HashMap::new();
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            if let Some(l) = single_lower(c)
+                && l != c
+            {
+                m.entry(l).or_default().push(c);
+            }
+        }
+        m
+    })
 }
 
 /// Does the text have a character whose case matters?
@@ -945,5 +982,9 @@ mod tests {
         let s = SigmaString::parse(r"*\cmd?.exe");
         assert_eq!(sigma_string(&s, true), r".*\\[cC][mM][dD].\.[eE][xX][eE]");
         assert_eq!(sigma_string(&s, false), r".*\\cmd.\.exe");
+        assert_eq!(case_variants('k'), vec!['k', 'K', '\u{212A}']);
+        assert_eq!(case_variants('K'), vec!['K', 'k', '\u{212A}']);
+        assert_eq!(case_variants('1'), vec!['1']);
+        assert_eq!(case_variants('é'), vec!['é', 'É']);
     }
 }
