@@ -29,6 +29,10 @@ impl<'a> DslBuilder<'a> {
 
     /// The query object (what goes under `"query"`).
     pub fn build(&self, q: &Query) -> Result<Json, ConvertError> {
+        self.build_chunked(&q.chunked(crate::lucene::MAX_CLAUSES))
+    }
+
+    fn build_chunked(&self, q: &Query) -> Result<Json, ConvertError> {
         Ok(match q {
             Query::All => json!({"match_all": {}}),
             Query::Nothing => json!({"match_none": {}}),
@@ -37,8 +41,8 @@ impl<'a> DslBuilder<'a> {
                 let mut must_not = Vec::new();
                 for c in qs {
                     match c {
-                        Query::Not(inner) => must_not.push(self.build(inner)?),
-                        c => filter.push(self.build(c)?),
+                        Query::Not(inner) => must_not.push(self.build_chunked(inner)?),
+                        c => filter.push(self.build_chunked(c)?),
                     }
                 }
                 let mut b = Map::new();
@@ -53,11 +57,11 @@ impl<'a> DslBuilder<'a> {
             Query::Or(qs) => {
                 let should = qs
                     .iter()
-                    .map(|c| self.build(c))
+                    .map(|c| self.build_chunked(c))
                     .collect::<Result<Vec<_>, _>>()?;
                 json!({"bool": {"should": should, "minimum_should_match": 1}})
             }
-            Query::Not(inner) => json!({"bool": {"must_not": [self.build(inner)?]}}),
+            Query::Not(inner) => json!({"bool": {"must_not": [self.build_chunked(inner)?]}}),
             Query::Leaf(l) => self.leaf(l).map_err(|e| e.with_field(l.field.as_deref()))?,
         })
     }
@@ -88,7 +92,7 @@ impl<'a> DslBuilder<'a> {
                 {
                     return Err(lowercase_field_refusal(&r.pattern));
                 }
-                json!({"regexp": {field: {"value": regex::translate(r)?}}})
+                json!({"regexp": {field: {"value": regex::translate_checked(r, self.options.max_states)?}}})
             }
             Pred::Cidr(c) => {
                 if self.options.is_ip_field(field) {

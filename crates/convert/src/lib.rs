@@ -13,6 +13,7 @@
 //! backends ([`registry`]) wrap the builders, name the outputs and report what they refuse.
 //! Later backends (ElastAlert, ee-outliers, ...) reuse the builders for their filters.
 
+pub mod automaton;
 pub mod cidr;
 pub mod dsl;
 pub mod error;

@@ -20,6 +20,10 @@ use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
 use crate::regex;
 
+/// The most operands of one AND/OR group: Lucene's default limit of clauses in one boolean
+/// query is 1024 (Elasticsearch 7's `indices.query.bool.max_clause_count`).
+pub const MAX_CLAUSES: usize = 1000;
+
 /// Builds `query_string` text.
 #[derive(Debug, Clone, Copy)]
 pub struct LuceneBuilder<'a> {
@@ -42,7 +46,7 @@ impl<'a> LuceneBuilder<'a> {
     /// The query text.
     pub fn build(&self, q: &Query) -> Result<String, ConvertError> {
         let mut out = String::new();
-        self.emit(q, Ctx::Top, &mut out)?;
+        self.emit(&q.chunked(MAX_CLAUSES), Ctx::Top, &mut out)?;
         Ok(out)
     }
 
@@ -126,7 +130,7 @@ impl<'a> LuceneBuilder<'a> {
             }
             Pred::Bool(b) => (with_field(field, if *b { "true" } else { "false" }), false),
             Pred::Regex(r) => {
-                let body = regex::translate(r).map_err(err)?;
+                let body = regex::translate_checked(r, self.options.max_states).map_err(err)?;
                 if r.flags.ignore_case {
                     // Case classes are explicit in the body: any field works.
                 } else if self.options.case == CaseStrategy::LowercaseField

@@ -56,7 +56,7 @@ impl fmt::Display for CaseStrategy {
 }
 
 /// Options of one conversion run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The output format (`None`: the backend's default).
     pub format: Option<String>,
@@ -64,14 +64,29 @@ pub struct Options {
     /// Fields mapped as Elasticsearch `ip`: `cidr` becomes a native network query there
     /// (IPv4 and IPv6). Exact names or `*` patterns; `*` alone means every field.
     pub ip_fields: Vec<String>,
+    /// The most automaton states a regular expression may need (Elasticsearch's
+    /// `max_determinized_states`, 10,000 by default); more is refused.
+    pub max_states: usize,
     /// Every `--backend-option KEY=VALUE`, including the ones read into the fields above, for
     /// backend-specific settings.
     pub backend_options: BTreeMap<String, String>,
 }
 
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            format: None,
+            case: CaseStrategy::default(),
+            ip_fields: Vec::new(),
+            max_states: crate::automaton::MAX_DETERMINIZED_STATES,
+            backend_options: BTreeMap::new(),
+        }
+    }
+}
+
 impl Options {
     /// Read `KEY=VALUE` pairs (`--backend-option`). Known keys: `case` (a [`CaseStrategy`]),
-    /// `ip_fields` (comma-separated). Other keys are kept for the backends.
+    /// `ip_fields` (comma-separated), `max_states`. Other keys are kept for the backends.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = &'a str>) -> Result<Options, String> {
         let mut o = Options::default();
         for p in pairs {
@@ -94,6 +109,11 @@ impl Options {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned),
             ),
+            "max_states" | "max_determinized_states" => {
+                self.max_states = v
+                    .parse()
+                    .map_err(|_| format!("backend option {k}: '{v}' is not a number"))?
+            }
             _ => {}
         }
         self.backend_options.insert(k.to_owned(), v.to_owned());

@@ -115,6 +115,39 @@ impl Query {
         }
     }
 
+    /// The same query with no AND or OR of more than `max` operands: larger ones become nested
+    /// groups (Lucene limits the clauses of one boolean query, 1024 by default).
+    pub fn chunked(&self, max: usize) -> Query {
+        let max = max.max(2);
+        match self {
+            Query::And(qs) | Query::Or(qs) => {
+                let and = matches!(self, Query::And(_));
+                let mut level: Vec<Query> = qs.iter().map(|q| q.chunked(max)).collect();
+                while level.len() > max {
+                    level = level
+                        .chunks(max)
+                        .map(|c| {
+                            if c.len() == 1 {
+                                c[0].clone()
+                            } else if and {
+                                Query::And(c.to_vec())
+                            } else {
+                                Query::Or(c.to_vec())
+                            }
+                        })
+                        .collect();
+                }
+                if and {
+                    Query::And(level)
+                } else {
+                    Query::Or(level)
+                }
+            }
+            Query::Not(q) => Query::Not(Box::new(q.chunked(max))),
+            q => q.clone(),
+        }
+    }
+
     /// Visit every leaf.
     pub fn leaves(&self) -> Vec<&Leaf> {
         let mut out = Vec::new();
@@ -137,6 +170,18 @@ mod tests {
 
     fn l(f: &str) -> Query {
         Query::leaf(Some(f), Pred::Exists)
+    }
+
+    #[test]
+    fn chunking() {
+        let q = Query::or((0..10).map(|i| l(&i.to_string())));
+        let Query::Or(top) = q.chunked(3) else {
+            panic!()
+        };
+        assert_eq!(top.len(), 2);
+        assert!(matches!(&top[0], Query::Or(x) if x.len() == 3));
+        assert_eq!(q.chunked(3).leaves().len(), 10);
+        assert_eq!(q.chunked(100), q);
     }
 
     #[test]

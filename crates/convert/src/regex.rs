@@ -184,6 +184,35 @@ fn refuse(reason: &'static str, re: &Regex) -> ConvertError {
     ConvertError::new(Feature::Regex, reason).with_detail(re.pattern.clone())
 }
 
+/// Translate a Sigma `re` value and check that Lucene can determinize it within
+/// `max_states` (Elasticsearch's `max_determinized_states`).
+pub fn translate_checked(re: &Regex, max_states: usize) -> Result<String, ConvertError> {
+    let body = translate(re)?;
+    // Only counted repetitions ({n,m}) make the automaton of a search grow beyond a few states
+    // per character of the expression; skip the (costly) check for the others.
+    if has_counted_repetition(&re.pattern)
+        && crate::automaton::determinized_states(&body, max_states).is_none()
+    {
+        return Err(refuse(
+            "the expression needs more automaton states than Elasticsearch's max_determinized_states (backend option max_states)",
+            re,
+        ));
+    }
+    Ok(body)
+}
+
+fn has_counted_repetition(pattern: &str) -> bool {
+    fn walk(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Repetition(r) => r.min > 1 || r.max.is_some_and(|m| m > 1) || walk(&r.sub),
+            HirKind::Capture(c) => walk(&c.sub),
+            HirKind::Concat(xs) | HirKind::Alternation(xs) => xs.iter().any(walk),
+            _ => false,
+        }
+    }
+    regex_syntax::parse(pattern).map_or(true, |h| walk(&h))
+}
+
 /// Translate a Sigma `re` value (an unanchored search) into a whole-term Lucene expression.
 pub fn translate(re: &Regex) -> Result<String, ConvertError> {
     let hir = regex_syntax::ParserBuilder::new()

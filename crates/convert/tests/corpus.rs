@@ -32,6 +32,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 const FIELDREF: &str =
     "fieldref: query_string cannot compare two fields of a document (es-dsl can, with a script)";
 const PLACEHOLDER: &str = "placeholder: the value has a placeholder that no pipeline expanded";
+/// - re: an unanchored search with a long bounded gap (`Copy-Item .{2,128} -Destination`) needs
+///   a state per combination of places where the gap may have started: beyond Elasticsearch's
+///   10,000 states the query would fail (confirmed with real Lucene: the harness needs more
+///   than 1,000,000 states for the first two).
+const TOO_COMPLEX: &str = "re: the expression needs more automaton states than Elasticsearch's max_determinized_states (backend option max_states)";
 
 fn expected(target: &str) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -49,6 +54,17 @@ fn expected(target: &str) -> BTreeMap<String, Vec<String>> {
             .to_vec(),
         );
     }
+    m.insert(
+        TOO_COMPLEX.into(),
+        [
+            "rules-emerging-threats/2019/Malware/Dtrack-RAT/proc_creation_win_malware_dtrack.yml",
+            "rules-threat-hunting/windows/powershell/powershell_script/posh_ps_registry_reconnaissance.yml",
+            "rules/windows/powershell/powershell_script/posh_ps_copy_item_system_directory.yml",
+            "rules/windows/process_creation/proc_creation_win_hktl_wsass.yml",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
     m.insert(
         PLACEHOLDER.into(),
         [
