@@ -21,9 +21,8 @@ SW="$PWD/target/release/sigwatch"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
-# TODO(pipeline): give sigwatch `-p ecs-windows` too once pipelines land on main.
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/h.json" \
-    -n "sigwatch lucene" "$SW convert -t lucene -q ${RULES[*]} -o $OUT/sw.lucene" \
+    -n "sigwatch lucene" "$SW convert -t lucene -p ecs-windows -q ${RULES[*]} -o $OUT/sw.lucene" \
     -n "sigma-cli lucene" "sigma convert -t lucene -p ecs_windows -s ${RULES[*]} -o $OUT/pysigma.lucene"
 
 python3 - "$OUT/h.json" <<'PY'

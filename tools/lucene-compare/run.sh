@@ -39,11 +39,9 @@ corpus)
     EVENTS="$WORK/security-datasets.jsonl"
     if [ ! -s "$EVENTS" ]; then
         # One file, so that hit line numbers are lines of this file (sorted for stability).
-        find "$DATA/security-datasets" -name '*.json.gz' | sort | xargs zcat > "$EVENTS"
+        find "$DATA/security-datasets" -name '*.gz' | sort | xargs zcat > "$EVENTS"
     fi
-    # TODO(pipeline): `-p windows-flat` once the pipeline lands on main; until then the rules'
-    # field names are used as written (the security-datasets events use the same flat names).
-    "$SW" convert -t lucene --json -q "$DATA/sigma/rules/windows" > "$WORK/corpus-convert.jsonl" || true
+    "$SW" convert -t lucene -p windows-flat --json -q "$DATA/sigma/rules/windows" > "$WORK/corpus-convert.jsonl" || true
     python3 "$HERE/compare.py" queries "$WORK/corpus-convert.jsonl" > "$WORK/corpus-queries.jsonl"
     bash "$HARNESS" --events "$EVENTS" --queries "$WORK/corpus-queries.jsonl" \
         --out "$WORK/corpus-hits.jsonl"

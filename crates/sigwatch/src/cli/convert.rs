@@ -16,8 +16,8 @@ use convert::{CaseStrategy, ConvertError, Options, Output};
 use rayon::prelude::*;
 use serde_json::json;
 use sigma::Rule;
-use sigma::pipeline::ResolvedRule;
 
+use super::pipeline_args::PipelineArgs;
 use crate::rules;
 
 /// Convert Sigma rules into queries for a target (see `sigwatch list targets`).
@@ -35,12 +35,8 @@ pub struct Args {
     /// Target: lucene (es-qs), es-dsl, ... (`sigwatch list targets`).
     #[arg(short, long, value_name = "TARGET")]
     pub target: String,
-    /// Legacy sigmac configuration file (field mappings, log sources, indices); repeatable.
-    #[arg(short, long = "config", value_name = "CONFIG")]
-    pub config: Vec<PathBuf>,
-    /// Processing pipeline: a built-in name or a file; repeatable, applied in order.
-    #[arg(short, long = "pipeline", value_name = "PIPELINE")]
-    pub pipeline: Vec<String>,
+    #[command(flatten)]
+    pub pipelines: PipelineArgs,
     /// Output: a folder (existing, or ending in '/') gets one file per rule and log source;
     /// anything else is one file with every output.
     #[arg(short, long, value_name = "PATH")]
@@ -78,7 +74,45 @@ pub struct Args {
 /// The result for one rule.
 struct Converted<'a> {
     rule: &'a Rule,
-    result: Result<Vec<Output>, ConvertError>,
+    result: Result<Vec<Output>, Refusal>,
+}
+
+/// Why a rule gave no output.
+enum Refusal {
+    /// The target cannot express it.
+    Backend(ConvertError),
+    /// A pipeline refused the rule (a `fail` item, a field it cannot map, ...).
+    Pipeline(String),
+    /// The pipelines do not map the rule's log source.
+    NotApplicable(String),
+}
+
+impl Refusal {
+    fn group(&self) -> String {
+        match self {
+            Refusal::Backend(e) => e.group(),
+            Refusal::Pipeline(m) => format!("pipeline: {m}"),
+            Refusal::NotApplicable(_) => {
+                "not applicable: the pipelines do not map the rule's log source".into()
+            }
+        }
+    }
+
+    fn message(&self, rule: &Rule) -> String {
+        match self {
+            Refusal::Backend(e) => e.to_string(),
+            Refusal::Pipeline(m) => format!(
+                "rule {} ({}): pipeline refused it: {m}",
+                rule.id().unwrap_or(rule.title()),
+                rule.origin.path
+            ),
+            Refusal::NotApplicable(r) => format!(
+                "rule {} ({}): not applicable: {r}",
+                rule.id().unwrap_or(rule.title()),
+                rule.origin.path
+            ),
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -120,12 +154,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         options.format = Some(f.clone());
     }
-    // TODO(pipeline): switch to the PipelineArgs struct of cli/pipeline_args.rs when it lands
-    // on main, and resolve with the pipeline chain instead of resolve_identity.
-    if !args.config.is_empty() || !args.pipeline.is_empty() {
-        eprintln!(
-            "warning: -c/-p are accepted but not applied yet; field names are as written in the rules"
-        );
+    let chain = match args.pipelines.chain() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.render());
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
+    for p in &chain.pipelines {
+        let text = p.source.as_ref().map_or("", |s| &s.text);
+        for w in &p.warnings {
+            eprint!("{}", w.render(&p.name, text));
+        }
     }
 
     let loaded = match rules::load(&args.paths) {
@@ -140,7 +180,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|rule| Converted {
             rule,
-            result: backend.convert(&resolve(rule), &options),
+            result: match chain.apply(rule) {
+                Err(e) => Err(Refusal::Pipeline(e.to_string())),
+                Ok(r) => match &r.skipped {
+                    Some(na) => Err(Refusal::NotApplicable(na.reason.clone())),
+                    None => backend.convert(&r, &options).map_err(Refusal::Backend),
+                },
+            },
         })
         .collect();
 
@@ -184,7 +230,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 *refused.entry(e.group()).or_default() += 1;
                 if !args.quiet && !args.json {
-                    eprintln!("refused: {e}");
+                    eprintln!("refused: {}", e.message(c.rule));
                 }
             }
         }
@@ -202,7 +248,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     })).collect::<Vec<_>>(),
                     Err(_) => Vec::new(),
                 },
-                "error": c.result.as_ref().err().map(|e| e.to_string()),
+                "error": c.result.as_ref().err().map(|e| e.message(c.rule)),
             });
             writeln!(sink, "{doc}")?;
         }
@@ -255,10 +301,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn resolve(rule: &Rule) -> ResolvedRule {
-    sigma::pipeline::resolve_identity(rule)
 }
 
 /// `-o` names a folder when it exists as one or ends with a path separator.

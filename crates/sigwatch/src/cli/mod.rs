@@ -10,11 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod convert;
+mod list;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
-mod convert;
-mod list;
 
 #[derive(Debug, Parser)]
 #[command(name = "sigwatch", version, about, long_about = None)]
