@@ -38,8 +38,9 @@ corpus)
     DATA="${SIGWATCH_DATA:-$(cd "$ROOT/.." && pwd)/shared/data}"
     EVENTS="$WORK/security-datasets.jsonl"
     if [ ! -s "$EVENTS" ]; then
-        # One file, so that hit line numbers are lines of this file (sorted for stability).
-        find "$DATA/security-datasets" -name '*.gz' | sort | xargs zcat > "$EVENTS"
+        # One file without blank lines, so that hit line numbers are lines of this file (sorted
+        # for stability); the engine must read the same file.
+        find "$DATA/security-datasets" -name '*.gz' | sort | xargs zcat | grep -v '^[[:space:]]*$' > "$EVENTS"
     fi
     "$SW" convert -t lucene -p windows-flat --json -q "$DATA/sigma/rules/windows" > "$WORK/corpus-convert.jsonl" || true
     python3 "$HERE/compare.py" queries "$WORK/corpus-convert.jsonl" > "$WORK/corpus-queries.jsonl"
