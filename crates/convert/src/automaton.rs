@@ -260,7 +260,9 @@ impl Nfa {
         Some((s, e))
     }
 
-    fn closure(&self, set: &mut Vec<usize>, seen: &mut [u32], mark: u32) {
+    /// Epsilon closure, keeping only the states that matter to the DFA: those with character
+    /// transitions, and the accepting one.
+    fn closure(&self, set: &mut Vec<usize>, seen: &mut [u32], mark: u32, end: usize) {
         let mut stack: Vec<usize> = Vec::with_capacity(set.len());
         for &s in set.iter() {
             seen[s] = mark;
@@ -275,7 +277,39 @@ impl Nfa {
                 }
             }
         }
+        set.retain(|&s| s == end || !self.moves[s].is_empty());
         set.sort_unstable();
+    }
+}
+
+/// A fast hasher for state sets (FxHash's multiply-rotate), which SipHash would dominate.
+#[derive(Default, Clone, Copy)]
+struct BuildFx;
+
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::BuildHasher for BuildFx {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
     }
 }
 
@@ -293,12 +327,12 @@ pub fn determinized_states(regexp: &str, limit: usize) -> Option<usize> {
     }
     let mut nfa = Nfa::default();
     // The NFA is linear in the expression (with repetitions unrolled); bound it too.
-    let (start, _end) = nfa.build(&node, limit.saturating_mul(64))?;
+    let (start, end) = nfa.build(&node, limit.saturating_mul(64))?;
     let mut seen = vec![0u32; nfa.moves.len()];
     let mut mark = 1u32;
     let mut first = vec![start];
-    nfa.closure(&mut first, &mut seen, mark);
-    let mut ids: HashMap<Vec<usize>, usize> = HashMap::new();
+    nfa.closure(&mut first, &mut seen, mark, end);
+    let mut ids: HashMap<Vec<usize>, usize, BuildFx> = HashMap::with_hasher(BuildFx);
     ids.insert(first.clone(), 0);
     let mut todo = vec![first];
     let mut events: Vec<(u32, bool, usize)> = Vec::new();
@@ -333,7 +367,7 @@ pub fn determinized_states(regexp: &str, limit: usize) -> Option<usize> {
             target.sort_unstable();
             target.dedup();
             mark += 1;
-            nfa.closure(&mut target, &mut seen, mark);
+            nfa.closure(&mut target, &mut seen, mark, end);
             target.dedup();
             if !ids.contains_key(&target) {
                 if ids.len() >= limit {

@@ -53,6 +53,14 @@ pub enum Pred {
     TimePart(TimePart, i64),
 }
 
+/// Append an operand, dropping an exact repeat among the first few (the check is quadratic, and
+/// long lists, such as thousands of hashes, are written without repeats).
+fn push_unique(out: &mut Vec<Query>, q: Query) {
+    if out.len() > 32 || !out.contains(&q) {
+        out.push(q);
+    }
+}
+
 impl Query {
     pub fn leaf(field: Option<&str>, pred: Pred) -> Query {
         Query::Leaf(Leaf {
@@ -69,11 +77,7 @@ impl Query {
                 Query::All => {}
                 Query::Nothing => return Query::Nothing,
                 Query::And(inner) => out.extend(inner),
-                q => {
-                    if !out.contains(&q) {
-                        out.push(q)
-                    }
-                }
+                q => push_unique(&mut out, q),
             }
         }
         match out.len() {
@@ -91,11 +95,7 @@ impl Query {
                 Query::Nothing => {}
                 Query::All => return Query::All,
                 Query::Or(inner) => out.extend(inner),
-                q => {
-                    if !out.contains(&q) {
-                        out.push(q)
-                    }
-                }
+                q => push_unique(&mut out, q),
             }
         }
         match out.len() {

@@ -190,15 +190,31 @@ pub fn translate_checked(re: &Regex, max_states: usize) -> Result<String, Conver
     let body = translate(re)?;
     // Only counted repetitions ({n,m}) make the automaton of a search grow beyond a few states
     // per character of the expression; skip the (costly) check for the others.
-    if has_counted_repetition(&re.pattern)
-        && crate::automaton::determinized_states(&body, max_states).is_none()
-    {
+    if has_counted_repetition(&re.pattern) && !fits(&body, max_states) {
         return Err(refuse(
             "the expression needs more automaton states than Elasticsearch's max_determinized_states (backend option max_states)",
             re,
         ));
     }
     Ok(body)
+}
+
+/// Does the expression determinize within the limit? Cached: a rule mapped to several log
+/// sources checks the same expression once.
+fn fits(body: &str, max_states: usize) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(String, usize), bool>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (body.to_owned(), max_states);
+    if let Some(&ok) = cache.lock().ok().as_ref().and_then(|c| c.get(&key)) {
+        return ok;
+    }
+    let ok = crate::automaton::determinized_states(body, max_states).is_some();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, ok);
+    }
+    ok
 }
 
 fn has_counted_repetition(pattern: &str) -> bool {
