@@ -1,1 +1,168 @@
 //! Query backends for the Elasticsearch family.
+//!
+//! Every backend implements [`Backend`]: it takes a [`ResolvedRule`] (a rule after pipelines,
+//! with one [`Variant`](sigma::pipeline::Variant) per mapped log source) and gives one
+//! [`Output`] per variant, or a [`ConvertError`] that names the rule, the field and the
+//! feature it cannot express. A backend never emits a query that means something else than the
+//! rule: Sigma's semantics (case-insensitive matching unless `cased`, unanchored regular
+//! expressions, wildcards, `all`, `neq`, ...) are expressed exactly or the rule is refused.
+//!
+//! Stages: [`lower`] turns a variant's detection and conditions into a small boolean
+//! [`query::Query`] tree with typed leaves (shared by every backend); the builders
+//! ([`lucene::LuceneBuilder`], [`dsl::DslBuilder`]) turn that tree into their syntax; the
+//! backends ([`registry`]) wrap the builders, name the outputs and report what they refuse.
+//! Later backends (ElastAlert, ee-outliers, ...) reuse the builders for their filters.
+
+pub mod automaton;
+pub mod cidr;
+pub mod dsl;
+pub mod error;
+pub mod lower;
+pub mod lucene;
+pub mod options;
+pub mod query;
+pub mod regex;
+pub mod registry;
+
+use sigma::pipeline::ResolvedRule;
+
+pub use error::{ConvertError, Feature};
+pub use options::{CaseStrategy, Options};
+pub use registry::{backend, backends};
+
+/// A conversion target: `lucene`, `es-dsl`, ...
+///
+/// Implementations are stateless (all settings come in [`Options`]) and shared between threads.
+pub trait Backend: Send + Sync {
+    /// The canonical target name used with `convert -t`.
+    fn name(&self) -> &'static str;
+    /// Other names accepted by `convert -t` (sigmac's and sigma-cli's names).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// One line for `list targets`.
+    fn description(&self) -> &'static str;
+    /// The output formats; the first is the default.
+    fn formats(&self) -> &'static [Format];
+    /// What this target refuses and why, one short sentence each, for `list targets` and the
+    /// documentation.
+    fn refuses(&self) -> &'static [&'static str];
+    /// Convert one resolved rule: one output per variant (per mapped log source), in the order
+    /// of the variants. A rule the target cannot express exactly gives an error and no output.
+    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError>;
+}
+
+/// An output format of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    pub name: &'static str,
+    /// The file extension of outputs written with `-o DIR`, without the dot.
+    pub extension: &'static str,
+    pub description: &'static str,
+}
+
+/// One converted text: the query (or rule file) for one variant of a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The variant's label (`sysmon`, `security`, ...), `None` for a rule with one variant.
+    pub variant: Option<String>,
+    /// Index patterns to run the query on (from the variant; may be empty).
+    pub indices: Vec<String>,
+    /// The converted text.
+    pub text: String,
+    /// A suggested file name without extension: the rule's file stem, plus the variant label
+    /// when the rule has several variants.
+    pub file_stem: String,
+    /// The file extension (no dot).
+    pub extension: &'static str,
+}
+
+impl Output {
+    /// `file_stem.extension`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.file_stem, self.extension)
+    }
+}
+
+/// The file stem for one variant of a rule: the rule file's stem (or id, or title), with the
+/// variant label appended when the rule has more than one variant. Multi-document files add
+/// the document index so that two rules never share a name.
+pub fn file_stem(rule: &ResolvedRule, variant: usize) -> String {
+    let r = &rule.rule;
+    let path = std::path::Path::new(&*r.origin.path);
+    let mut stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| r.id().map(str::to_owned))
+        .unwrap_or_else(|| sanitize(r.title()));
+    if r.origin.document > 0 {
+        stem.push_str(&format!("_{}", r.origin.document));
+    }
+    if rule.variants.len() > 1 {
+        let label = rule.variants[variant]
+            .label
+            .clone()
+            .unwrap_or_else(|| (variant + 1).to_string());
+        stem.push('_');
+        stem.push_str(&sanitize(&label));
+    }
+    stem
+}
+
+/// Keep a label usable in a file name on every system.
+fn sanitize(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() { "rule".into() } else { out }
+}
+
+/// Convert every variant of a rule with a query-producing function: lowering, naming of the
+/// outputs and the rule in errors are shared by every query backend.
+pub fn per_variant(
+    backend: &dyn Backend,
+    rule: &ResolvedRule,
+    build: impl Fn(&query::Query) -> Result<String, ConvertError>,
+    extension: &'static str,
+) -> Result<Vec<Output>, ConvertError> {
+    let fail = |e: ConvertError| e.for_rule(rule, backend.name());
+    lower::check_rule_kind(&rule.rule).map_err(fail)?;
+    if rule.variants.is_empty() {
+        return Err(fail(ConvertError::new(
+            Feature::Structure,
+            "the pipelines mapped the rule to no log source",
+        )));
+    }
+    let mut out = Vec::with_capacity(rule.variants.len());
+    for (i, v) in rule.variants.iter().enumerate() {
+        let q = lower::lower_variant(&rule.rule, v).map_err(fail)?;
+        let text = build(&q).map_err(fail)?;
+        out.push(Output {
+            variant: v.label.clone(),
+            indices: v.indices.clone(),
+            text,
+            file_stem: file_stem(rule, i),
+            extension,
+        });
+    }
+    Ok(out)
+}
+
+/// The error for a `-f` format the backend does not have.
+pub fn unknown_format(backend: &dyn Backend, format: &str) -> ConvertError {
+    let names: Vec<&str> = backend.formats().iter().map(|f| f.name).collect();
+    ConvertError::new(Feature::Option, "unknown output format").with_detail(format!(
+        "{format}; {} has {}",
+        backend.name(),
+        names.join(", ")
+    ))
+}

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod dump;
+mod convert;
+mod list;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
@@ -28,6 +30,8 @@ pub enum Command {
     Dump(dump::Args),
     Pipeline(pipeline::Args),
     Resolve(resolve::Args),
+    Convert(convert::Args),
+    List(list::Args),
 }
 
 /// Exit code for usage and I/O problems.
@@ -47,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Dump(args) => dump::run(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Resolve(args) => resolve::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::List(args) => list::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,337 @@
+//! `sigwatch convert`: rules to Elasticsearch-family queries, sigmac- and sigma-cli-compatible.
+//!
+//! Every rule is converted exactly or refused with a reason; a refusal never stops the run
+//! (exit 0) unless `--strict`. With `-o DIR` each output (one per rule and log source) is a
+//! file of its own; with `-o FILE` or without `-o` the outputs are concatenated.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use convert::{CaseStrategy, ConvertError, Options, Output};
+use rayon::prelude::*;
+use serde_json::json;
+use sigma::Rule;
+
+use super::pipeline_args::PipelineArgs;
+use crate::rules;
+
+/// Convert Sigma rules into queries for a target (see `sigwatch list targets`).
+///
+/// Each rule gives one output per log source it maps to. Rules a target cannot express exactly
+/// are refused with the reason (the rule, the field and the feature) and the run goes on.
+///
+/// Exit status: 0 when the run completed (refusals included, unless --strict), 1 with --strict
+/// when a rule was refused or broken, 2 for usage or I/O problems.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Rule files or folders (searched recursively for .yml and .yaml files).
+    #[arg(required = true, value_name = "RULES")]
+    pub paths: Vec<PathBuf>,
+    /// Target: lucene (es-qs), es-dsl, ... (`sigwatch list targets`).
+    #[arg(short, long, value_name = "TARGET")]
+    pub target: String,
+    #[command(flatten)]
+    pub pipelines: PipelineArgs,
+    /// Output: a folder (existing, or ending in '/') gets one file per rule and log source;
+    /// anything else is one file with every output.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Output format of the target (`sigwatch list targets`).
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Backend option KEY=VALUE (case=..., ip_fields=a,b, ...); repeatable.
+    #[arg(short = 'O', long = "backend-option", value_name = "KEY=VALUE")]
+    pub backend_option: Vec<String>,
+    /// How case-insensitive matching is expressed: regex (exact on keyword fields, default),
+    /// subfield:<suffix>, lowercase-field or none (see docs/convert.md).
+    #[arg(long, value_name = "STRATEGY")]
+    pub case_insensitive: Option<String>,
+    /// Print one JSON object per rule: {rule_id, path, target, outputs, error}.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when any rule is refused or broken.
+    #[arg(long)]
+    pub strict: bool,
+    /// Accepted for sigmac compatibility: folders are always searched recursively.
+    #[arg(short, long)]
+    pub recurse: bool,
+    /// Accepted for sigmac compatibility: refusals never stop the run (see --strict).
+    #[arg(short = 'I', long)]
+    pub ignore_backend_errors: bool,
+    /// Accepted for sigma-cli compatibility: unsupported rules are always skipped and reported.
+    #[arg(short = 's', long)]
+    pub skip_unsupported: bool,
+    /// Do not print the per-rule refusal lines (the summary stays).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The result for one rule.
+struct Converted<'a> {
+    rule: &'a Rule,
+    result: Result<Vec<Output>, Refusal>,
+}
+
+/// Why a rule gave no output.
+enum Refusal {
+    /// The target cannot express it.
+    Backend(ConvertError),
+    /// A pipeline refused the rule (a `fail` item, a field it cannot map, ...).
+    Pipeline(String),
+    /// The pipelines do not map the rule's log source.
+    NotApplicable(String),
+}
+
+impl Refusal {
+    fn group(&self) -> String {
+        match self {
+            Refusal::Backend(e) => e.group(),
+            Refusal::Pipeline(m) => format!("pipeline: {m}"),
+            Refusal::NotApplicable(_) => {
+                "not applicable: the pipelines do not map the rule's log source".into()
+            }
+        }
+    }
+
+    fn message(&self, rule: &Rule) -> String {
+        match self {
+            Refusal::Backend(e) => e.to_string(),
+            Refusal::Pipeline(m) => format!(
+                "rule {} ({}): pipeline refused it: {m}",
+                rule.id().unwrap_or(rule.title()),
+                rule.origin.path
+            ),
+            Refusal::NotApplicable(r) => format!(
+                "rule {} ({}): not applicable: {r}",
+                rule.id().unwrap_or(rule.title()),
+                rule.origin.path
+            ),
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let Some(backend) = convert::backend(&args.target) else {
+        let names: Vec<&str> = convert::backends().iter().map(|b| b.name()).collect();
+        eprintln!(
+            "error: unknown target '{}'; targets: {} (see `sigwatch list targets`)",
+            args.target,
+            names.join(", ")
+        );
+        return Ok(ExitCode::from(super::EXIT_USAGE));
+    };
+    let mut options = match Options::from_pairs(args.backend_option.iter().map(String::as_str)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
+    if let Some(c) = &args.case_insensitive {
+        match CaseStrategy::parse(c) {
+            Ok(c) => options.case = c,
+            Err(e) => {
+                eprintln!("error: --case-insensitive: {e}");
+                return Ok(ExitCode::from(super::EXIT_USAGE));
+            }
+        }
+    }
+    if let Some(f) = &args.format {
+        if !backend.formats().iter().any(|x| x.name == f) {
+            let names: Vec<&str> = backend.formats().iter().map(|f| f.name).collect();
+            eprintln!(
+                "error: target {} has no format '{f}'; formats: {}",
+                backend.name(),
+                names.join(", ")
+            );
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+        options.format = Some(f.clone());
+    }
+    let chain = match args.pipelines.chain() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.render());
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
+    for p in &chain.pipelines {
+        let text = p.source.as_ref().map_or("", |s| &s.text);
+        for w in &p.warnings {
+            eprint!("{}", w.render(&p.name, text));
+        }
+    }
+
+    let loaded = match rules::load(&args.paths) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
+    let all: Vec<&Rule> = loaded.rules().map(|(_, r)| r).collect();
+    let results: Vec<Converted> = all
+        .par_iter()
+        .map(|rule| Converted {
+            rule,
+            result: match chain.apply(rule) {
+                Err(e) => Err(Refusal::Pipeline(e.to_string())),
+                Ok(r) => match &r.skipped {
+                    Some(na) => Err(Refusal::NotApplicable(na.reason.clone())),
+                    None => backend.convert(&r, &options).map_err(Refusal::Backend),
+                },
+            },
+        })
+        .collect();
+
+    let out_dir = args.output.as_deref().filter(|p| is_dir_target(p));
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let stdout = std::io::stdout();
+    let mut sink: Box<dyn Write> = match (&args.output, out_dir) {
+        (Some(p), None) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufWriter::new(stdout.lock())),
+    };
+
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut converted, mut outputs, mut files) = (0usize, 0usize, 0usize);
+    let mut used_names: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for c in &results {
+        let mut written = Vec::new();
+        match &c.result {
+            Ok(outs) => {
+                converted += 1;
+                outputs += outs.len();
+                for o in outs {
+                    if let Some(dir) = out_dir {
+                        let name = unique_name(o, &mut used_names);
+                        let path = dir.join(&name);
+                        std::fs::write(&path, with_newline(&o.text))
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        files += 1;
+                        written.push(Some(path.display().to_string()));
+                    } else {
+                        if !args.json {
+                            writeln!(sink, "{}", o.text)?;
+                        }
+                        written.push(None);
+                    }
+                }
+            }
+            Err(e) => {
+                *refused.entry(e.group()).or_default() += 1;
+                if !args.quiet && !args.json {
+                    eprintln!("refused: {}", e.message(c.rule));
+                }
+            }
+        }
+        if args.json {
+            let doc = json!({
+                "rule_id": c.rule.id(),
+                "path": &*c.rule.origin.path,
+                "target": backend.name(),
+                "outputs": match &c.result {
+                    Ok(outs) => outs.iter().zip(&written).map(|(o, file)| json!({
+                        "variant": o.variant,
+                        "indices": o.indices,
+                        "file": file,
+                        "text": o.text,
+                    })).collect::<Vec<_>>(),
+                    Err(_) => Vec::new(),
+                },
+                "error": c.result.as_ref().err().map(|e| e.message(c.rule)),
+            });
+            writeln!(sink, "{doc}")?;
+        }
+    }
+    // Files that did not load are reported like refusals.
+    let mut broken = 0usize;
+    for f in &loaded.files {
+        for d in f.loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            broken += 1;
+            if !args.quiet {
+                eprintln!(
+                    "broken: {}:{}:{}: {}",
+                    f.path, d.span.start.line, d.span.start.column, d.message
+                );
+            }
+        }
+    }
+    for (path, reason) in &loaded.unreadable {
+        eprintln!("error: {path}: {reason}");
+    }
+    sink.flush()?;
+    drop(sink);
+
+    let total_refused: usize = refused.values().sum();
+    eprintln!(
+        "{}: {} rule{} converted ({} output{}{}), {} refused, {} broken, in {:.2}s",
+        backend.name(),
+        converted,
+        plural(converted),
+        outputs,
+        plural(outputs),
+        if out_dir.is_some() {
+            format!(", {files} file{} written", plural(files))
+        } else {
+            String::new()
+        },
+        total_refused,
+        broken,
+        started.elapsed().as_secs_f64()
+    );
+    let mut groups: Vec<(&String, &usize)> = refused.iter().collect();
+    groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (reason, n) in groups {
+        eprintln!("  {n:>5} refused: {reason}");
+    }
+    Ok(if !loaded.unreadable.is_empty() {
+        ExitCode::from(super::EXIT_USAGE)
+    } else if args.strict && (total_refused > 0 || broken > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `-o` names a folder when it exists as one or ends with a path separator.
+fn is_dir_target(p: &Path) -> bool {
+    p.is_dir()
+        || p.as_os_str()
+            .to_string_lossy()
+            .ends_with(std::path::MAIN_SEPARATOR)
+        || p.as_os_str().to_string_lossy().ends_with('/')
+}
+
+/// The output's file name, made unique within the run (two rule files with the same stem in
+/// different folders).
+fn unique_name(o: &Output, used: &mut std::collections::HashSet<String>) -> String {
+    let mut name = o.file_name();
+    let mut n = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{}_{n}.{}", o.file_stem, o.extension);
+        n += 1;
+    }
+    name
+}
+
+fn with_newline(s: &str) -> String {
+    if s.ends_with('\n') {
+        s.to_owned()
+    } else {
+        format!("{s}\n")
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `lucene` queries against real Lucene: convert rules with `sigwatch convert -t lucene`, run the
+# queries with the Lucene harness (tools/lucene-harness) over events, and compare the hits with
+# the reference matches.
+#
+#   tools/lucene-compare/run.sh fixtures
+#       The fixture rules of crates/convert/tests/fixtures over its events; the reference is the
+#       hand-checked expected.jsonl. Exit 1 on any difference.
+#   tools/lucene-compare/run.sh corpus [ENGINE_MATCHES.jsonl]
+#       All rules of rules/windows under the windows-flat pipeline over the security-datasets
+#       events (SIGWATCH_DATA). Reports how many queries parse, fail or exceed Lucene's limits;
+#       with ENGINE_MATCHES (one {"rule_id", "variant", "line"} per engine match, line = 0-based
+#       line of the concatenated events), compares every rule x event pair.
+#
+# The harness is tools/lucene-harness/run.sh (LUCENE_HARNESS overrides). Work files go to
+# target/lucene-compare/.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tools/lucene-compare"
+HARNESS="${LUCENE_HARNESS:-$ROOT/tools/lucene-harness/run.sh}"
+WORK="$ROOT/target/lucene-compare"
+MODE="${1:-fixtures}"
+[ -x "$HARNESS" ] || [ -f "$HARNESS" ] || { echo "lucene-compare: harness $HARNESS not found" >&2; exit 2; }
+mkdir -p "$WORK"
+cargo build --release -q -p sigwatch --manifest-path "$ROOT/Cargo.toml"
+SW="$ROOT/target/release/sigwatch"
+
+case "$MODE" in
+fixtures)
+    FIX="$ROOT/crates/convert/tests/fixtures"
+    "$SW" convert -t lucene --json -q "$FIX/rules" > "$WORK/fixtures-convert.jsonl"
+    python3 "$HERE/compare.py" queries "$WORK/fixtures-convert.jsonl" --stem-ids > "$WORK/fixtures-queries.jsonl"
+    bash "$HARNESS" --events "$FIX/events.jsonl" --queries "$WORK/fixtures-queries.jsonl" \
+        --out "$WORK/fixtures-hits.jsonl"
+    python3 "$HERE/compare.py" expected "$WORK/fixtures-hits.jsonl" "$FIX/expected.jsonl"
+    ;;
+corpus)
+    DATA="${SIGWATCH_DATA:-$(cd "$ROOT/.." && pwd)/shared/data}"
+    EVENTS="$WORK/security-datasets.jsonl"
+    if [ ! -s "$EVENTS" ]; then
+        # One file without blank lines, so that hit line numbers are lines of this file (sorted
+        # for stability); the engine must read the same file.
+        find "$DATA/security-datasets" -name '*.gz' | sort | xargs zcat | grep -v '^[[:space:]]*$' > "$EVENTS"
+    fi
+    "$SW" convert -t lucene -p windows-flat --json -q "$DATA/sigma/rules/windows" > "$WORK/corpus-convert.jsonl" || true
+    python3 "$HERE/compare.py" queries "$WORK/corpus-convert.jsonl" > "$WORK/corpus-queries.jsonl"
+    bash "$HARNESS" --events "$EVENTS" --queries "$WORK/corpus-queries.jsonl" \
+        --out "$WORK/corpus-hits.jsonl"
+    python3 "$HERE/compare.py" report "$WORK/corpus-convert.jsonl" "$WORK/corpus-hits.jsonl" ${2:+"$2"}
+    ;;
+*)
+    echo "usage: $0 fixtures | corpus [ENGINE_MATCHES.jsonl]" >&2
+    exit 2
+    ;;
+esac
