@@ -1201,7 +1201,7 @@ fn build_correlation(doc: &Node, d: &mut Doc) -> Option<Correlation> {
                         ),
                     }
                 }
-                if condition.is_empty() {
+                if condition.is_empty() && !d.has_errors() {
                     d.error(
                         "invalid-correlation",
                         cn.span,

@@ -16,6 +16,7 @@ mod list;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
+mod fields;
 
 #[derive(Debug, Parser)]
 #[command(name = "sigwatch", version, about, long_about = None)]
@@ -32,6 +33,7 @@ pub enum Command {
     Resolve(resolve::Args),
     Convert(convert::Args),
     List(list::Args),
+    Fields(fields::Args),
 }
 
 /// Exit code for usage and I/O problems.
@@ -53,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Resolve(args) => resolve::run(args),
         Command::Convert(args) => convert::run(args),
         Command::List(args) => list::run(args),
+        Command::Fields(args) => fields::run(args),
     };
     match result {
         Ok(code) => code,
@@ -69,8 +72,14 @@ pub fn main() -> ExitCode {
 /// `sigwatch ... | head` must end quietly, not with an error.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
+        let kind = cause
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
