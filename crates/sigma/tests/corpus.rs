@@ -18,7 +18,10 @@ fn data_root() -> Option<PathBuf> {
 }
 
 fn yml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -38,7 +41,11 @@ struct Totals {
 fn load_dir(dir: &Path) -> Totals {
     let mut files = Vec::new();
     yml_files(dir, &mut files);
-    let mut t = Totals { files: files.len(), rules: 0, errors: Vec::new() };
+    let mut t = Totals {
+        files: files.len(),
+        rules: 0,
+        errors: Vec::new(),
+    };
     let mut all_rules = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
@@ -52,7 +59,10 @@ fn load_dir(dir: &Path) -> Totals {
     let set = sigma::ruleset::RuleSet::new(all_rules);
     for d in set.check() {
         if d.diagnostic.is_error() {
-            t.errors.push(format!("{}: {}", set.rules[d.rule].origin.path, d.diagnostic));
+            t.errors.push(format!(
+                "{}: {}",
+                set.rules[d.rule].origin.path, d.diagnostic
+            ));
         }
     }
     t
@@ -73,7 +83,12 @@ fn every_published_rule_loads_without_errors() {
         "deprecated",
     ] {
         let t = load_dir(&sigma.join(dir));
-        assert!(t.errors.is_empty(), "{dir}: {} errors:\n{}", t.errors.len(), t.errors.join("\n"));
+        assert!(
+            t.errors.is_empty(),
+            "{dir}: {} errors:\n{}",
+            t.errors.len(),
+            t.errors.join("\n")
+        );
         // Every file of the snapshot holds exactly one rule.
         assert_eq!(t.rules, t.files, "{dir}");
         total += t.rules;
@@ -102,7 +117,11 @@ fn unsupported_rules_parse_or_get_a_located_diagnostic() {
                 .iter()
                 .filter(|d| d.is_error())
                 .all(|d| d.span.start.line >= 1);
-            assert!(located && loaded.errors() > 0, "{}: broken without a located error", f.display());
+            assert!(
+                located && loaded.errors() > 0,
+                "{}: broken without a located error",
+                f.display()
+            );
         }
     }
 }

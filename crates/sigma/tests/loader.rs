@@ -30,13 +30,19 @@ fn render(text: &str) -> String {
 /// A valid rule loads without any error and yields exactly one rule.
 fn valid(text: &str) -> sigma::Rule {
     let f = load(text);
-    let errs: Vec<String> = f.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.render("t", text)).collect();
+    let errs: Vec<String> = f
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.render("t", text))
+        .collect();
     assert!(errs.is_empty(), "unexpected errors:\n{}", errs.join("\n"));
     assert_eq!(f.rules.len(), 1, "{:?}", f.diagnostics);
     f.rules.into_iter().next().unwrap()
 }
 
-const HEAD: &str = "title: t\nid: 5638f7c0-ac70-491d-8465-2a65075e0d86\nlogsource:\n    product: windows\n";
+const HEAD: &str =
+    "title: t\nid: 5638f7c0-ac70-491d-8465-2a65075e0d86\nlogsource:\n    product: windows\n";
 
 fn rule(detection: &str) -> String {
     format!("{HEAD}detection:\n{detection}")
@@ -55,7 +61,9 @@ fn yaml_syntax_error() {
 
 #[test]
 fn duplicate_key() {
-    let f = load(&rule("    sel:\n        a: 1\n        a: 2\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a: 1\n        a: 2\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("duplicate-key", 8, 9)]);
     assert!(f.rules.is_empty());
 }
@@ -68,7 +76,9 @@ fn root_not_a_map() {
 
 #[test]
 fn missing_sections() {
-    let f = load("id: x\nlogsource:\n    product: windows\ndetection:\n    sel: a\n    condition: sel\n");
+    let f = load(
+        "id: x\nlogsource:\n    product: windows\ndetection:\n    sel: a\n    condition: sel\n",
+    );
     assert!(errors(&f).iter().any(|e| e.0 == "missing-title"));
     let f = load("title: t\ndetection:\n    sel: a\n    condition: sel\n");
     assert!(errors(&f).iter().any(|e| e.0 == "missing-logsource"));
@@ -91,15 +101,23 @@ fn unknown_modifier_points_at_it_and_suggests() {
 
 #[test]
 fn invalid_modifier_chains() {
-    let f = load(&rule("    sel:\n        a|contains|re: x\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a|contains|re: x\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-modifier", 7, 20)]);
     let f = load(&rule("    sel:\n        a|i: x\n    condition: sel\n"));
     assert_eq!(errors(&f), [("invalid-modifier", 7, 11)]);
-    let f = load(&rule("    sel:\n        a|startswith|endswith: x\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a|startswith|endswith: x\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-modifier", 7, 22)]);
-    let f = load(&rule("    sel:\n        a|exists|contains: true\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a|exists|contains: true\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-modifier", 7, 18)]);
-    let f = load(&rule("    sel:\n        '|exists': true\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        '|exists': true\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f)[0].0, "invalid-modifier");
 }
 
@@ -109,25 +127,35 @@ fn invalid_values_are_load_errors() {
     let f = load(&rule("    sel:\n        a|re: 'a(b'\n    condition: sel\n"));
     assert_eq!(errors(&f), [("invalid-value", 7, 15)]);
     // A network that is not one.
-    let f = load(&rule("    sel:\n        ip|cidr:\n            - 10.0.0.0/8\n            - 300.1.1.1/8\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        ip|cidr:\n            - 10.0.0.0/8\n            - 300.1.1.1/8\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-value", 9, 15)]);
     // gt on a non-number.
     let f = load(&rule("    sel:\n        n|gt: many\n    condition: sel\n"));
     assert_eq!(errors(&f), [("invalid-value", 7, 15)]);
     // exists needs a boolean.
-    let f = load(&rule("    sel:\n        n|exists: maybe\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        n|exists: maybe\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-value", 7, 19)]);
     // base64 of a wildcard.
-    let f = load(&rule("    sel:\n        n|base64: 'a*'\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        n|base64: 'a*'\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-value", 7, 19)]);
     // time part out of range.
     let f = load(&rule("    sel:\n        t|hour: 25\n    condition: sel\n"));
     assert_eq!(errors(&f), [("invalid-value", 7, 17)]);
     // A map as a value.
-    let f = load(&rule("    sel:\n        a:\n            b: c\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a:\n            b: c\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("invalid-value", 8, 13)]);
     // null inside a list.
-    let f = load(&rule("    sel:\n        a:\n            - x\n            - null\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a:\n            - x\n            - null\n    condition: sel\n",
+    ));
     assert_eq!(errors(&f), [("null-in-list", 9, 15)]);
     // An empty list never matches.
     let f = load(&rule("    sel:\n        a: []\n    condition: sel\n"));
@@ -144,59 +172,96 @@ fn condition_errors_point_at_the_column() {
     assert_eq!(errors(&f), [("unknown-identifier", 8, 34)]);
     insta::assert_snapshot!(render(&text));
 
-    let f = load(&rule("    selection:\n        a: 1\n    condition: 1 of filter_*\n"));
+    let f = load(&rule(
+        "    selection:\n        a: 1\n    condition: 1 of filter_*\n",
+    ));
     assert_eq!(errors(&f), [("unknown-identifier", 8, 16)]);
 
-    let f = load(&rule("    selection:\n        a: 1\n    condition: selection and\n"));
+    let f = load(&rule(
+        "    selection:\n        a: 1\n    condition: selection and\n",
+    ));
     assert_eq!(errors(&f), [("condition-syntax", 8, 29)]);
 
-    let f = load(&rule("    selection:\n        a: 1\n    condition: (selection\n"));
+    let f = load(&rule(
+        "    selection:\n        a: 1\n    condition: (selection\n",
+    ));
     assert_eq!(errors(&f), [("condition-syntax", 8, 16)]);
 
     // Quoted condition: columns shift by the quote.
-    let f = load(&rule("    selection:\n        a: 1\n    condition: 'selection or or'\n"));
+    let f = load(&rule(
+        "    selection:\n        a: 1\n    condition: 'selection or or'\n",
+    ));
     assert_eq!(errors(&f), [("condition-syntax", 8, 30)]);
 
     let f = load(&rule("    _sel:\n        a: 1\n    condition: 1 of them\n"));
     assert_eq!(errors(&f)[0].0, "unknown-identifier");
 
-    let f = load(&rule("    sel:\n        a: 1\n    condition: sel | near other\n"));
+    let f = load(&rule(
+        "    sel:\n        a: 1\n    condition: sel | near other\n",
+    ));
     assert_eq!(errors(&f), [("unknown-identifier", 8, 27)]);
 }
 
 #[test]
 fn unused_selection_is_a_warning() {
-    let f = load(&rule("    sel:\n        a: 1\n    other:\n        b: 1\n    condition: sel\n"));
+    let f = load(&rule(
+        "    sel:\n        a: 1\n    other:\n        b: 1\n    condition: sel\n",
+    ));
     assert!(errors(&f).is_empty());
     assert_eq!(f.rules.len(), 1);
-    assert!(f.diagnostics.iter().any(|d| d.code == "unused-selection" && d.span.start.line == 8));
+    assert!(
+        f.diagnostics
+            .iter()
+            .any(|d| d.code == "unused-selection" && d.span.start.line == 8)
+    );
 }
 
 #[test]
 fn invalid_timeframe() {
-    let f = load(&rule("    sel:\n        a: 1\n    timeframe: 5x\n    condition: sel | count() > 3\n"));
+    let f = load(&rule(
+        "    sel:\n        a: 1\n    timeframe: 5x\n    condition: sel | count() > 3\n",
+    ));
     assert_eq!(errors(&f), [("invalid-timespan", 8, 16)]);
 }
 
 #[test]
 fn correlation_errors() {
     let base = "title: c\nid: 0e95725d-7320-415d-80f7-004da920fc11\ncorrelation:\n";
-    let f = load(&format!("{base}    type: event_cnt\n    rules: [a]\n    timespan: 5m\n    condition:\n        gte: 3\n"));
+    let f = load(&format!(
+        "{base}    type: event_cnt\n    rules: [a]\n    timespan: 5m\n    condition:\n        gte: 3\n"
+    ));
     assert_eq!(errors(&f), [("invalid-correlation", 4, 11)]);
-    assert_eq!(f.diagnostics[0].help.as_deref(), Some("did you mean 'event_count'?"));
-    let f = load(&format!("{base}    type: event_count\n    rules: [a]\n    condition:\n        gte: 3\n"));
+    assert_eq!(
+        f.diagnostics[0].help.as_deref(),
+        Some("did you mean 'event_count'?")
+    );
+    let f = load(&format!(
+        "{base}    type: event_count\n    rules: [a]\n    condition:\n        gte: 3\n"
+    ));
     assert_eq!(errors(&f), [("invalid-timespan", 4, 5)]);
-    let f = load(&format!("{base}    type: event_count\n    rules: [a]\n    timespan: 5 minutes\n    condition:\n        gte: 3\n"));
+    let f = load(&format!(
+        "{base}    type: event_count\n    rules: [a]\n    timespan: 5 minutes\n    condition:\n        gte: 3\n"
+    ));
     assert_eq!(errors(&f), [("invalid-timespan", 6, 15)]);
-    let f = load(&format!("{base}    type: event_count\n    rules: [a]\n    timespan: 5m\n"));
+    let f = load(&format!(
+        "{base}    type: event_count\n    rules: [a]\n    timespan: 5m\n"
+    ));
     assert_eq!(errors(&f), [("invalid-correlation", 4, 5)]);
-    let f = load(&format!("{base}    type: value_count\n    rules: [a]\n    timespan: 5m\n    condition:\n        gte: 3\n"));
+    let f = load(&format!(
+        "{base}    type: value_count\n    rules: [a]\n    timespan: 5m\n    condition:\n        gte: 3\n"
+    ));
     assert_eq!(errors(&f), [("invalid-correlation", 8, 9)]);
-    let f = load(&format!("{base}    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition:\n        more: 3\n"));
+    let f = load(&format!(
+        "{base}    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition:\n        more: 3\n"
+    ));
     assert_eq!(errors(&f)[0], ("invalid-correlation", 8, 9));
-    let f = load(&format!("{base}    type: event_count\n    rules: []\n    timespan: 5m\n    condition:\n        gt: 3\n"));
+    let f = load(&format!(
+        "{base}    type: event_count\n    rules: []\n    timespan: 5m\n    condition:\n        gt: 3\n"
+    ));
     assert_eq!(errors(&f), [("missing-rules", 5, 12)]);
-    let f = load(&format!("{base}    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition:\n        gt: lots\n"));
+    let f = load(&format!(
+        "{base}    type: event_count\n    rules: [a]\n    timespan: 5m\n    condition:\n        gt: lots\n"
+    ));
     assert_eq!(errors(&f), [("invalid-correlation", 8, 13)]);
 }
 
@@ -209,15 +274,22 @@ fn correlation_reference_to_missing_rule() {
     let ds = set.check();
     assert_eq!(ds.len(), 1);
     let d = &ds[0].diagnostic;
-    assert_eq!((d.code, d.span.start.line, d.span.start.column), ("unknown-rule-reference", 6, 11));
+    assert_eq!(
+        (d.code, d.span.start.line, d.span.start.column),
+        ("unknown-rule-reference", 6, 11)
+    );
     assert!(d.is_error());
 }
 
 #[test]
 fn filter_errors() {
-    let f = load("title: f\nlogsource:\n    product: windows\nfilter:\n    selection:\n        User: x\n    condition: selection\n");
+    let f = load(
+        "title: f\nlogsource:\n    product: windows\nfilter:\n    selection:\n        User: x\n    condition: selection\n",
+    );
     assert_eq!(errors(&f), [("missing-rules", 5, 5)]);
-    let f = load("title: f\nlogsource:\n    product: windows\nfilter:\n    rules: [x]\n    selection:\n        User: x\n    condition: selection or\n");
+    let f = load(
+        "title: f\nlogsource:\n    product: windows\nfilter:\n    rules: [x]\n    selection:\n        User: x\n    condition: selection or\n",
+    );
     assert_eq!(errors(&f)[0].0, "condition-syntax");
 }
 
@@ -246,18 +318,37 @@ fn one_bad_rule_does_not_stop_the_others() {
 
 #[test]
 fn wrong_types_of_metadata_are_warnings() {
-    let f = load(&format!("{HEAD}level: severe\nstatus: sure\ntags: [Attack.T1234, attack.t1059]\ndate: 2020/01/01\ndetection:\n    sel: a\n    condition: sel\n"));
+    let f = load(&format!(
+        "{HEAD}level: severe\nstatus: sure\ntags: [Attack.T1234, attack.t1059]\ndate: 2020/01/01\ndetection:\n    sel: a\n    condition: sel\n"
+    ));
     assert!(errors(&f).is_empty());
     let codes: Vec<&str> = f.diagnostics.iter().map(|d| d.code).collect();
-    assert_eq!(codes, ["unknown-level", "unknown-status", "tag-format", "date-format"]);
+    assert_eq!(
+        codes,
+        [
+            "unknown-level",
+            "unknown-status",
+            "tag-format",
+            "date-format"
+        ]
+    );
 }
 
 #[test]
 fn missing_and_non_uuid_ids_are_warnings() {
-    let f = load("title: t\nlogsource:\n    product: x\ndetection:\n    sel: a\n    condition: sel\n");
-    assert_eq!(f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(), ["missing-id"]);
-    let f = load("title: t\nid: rule-1\nlogsource:\n    product: x\ndetection:\n    sel: a\n    condition: sel\n");
-    assert_eq!(f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(), ["id-not-uuid"]);
+    let f =
+        load("title: t\nlogsource:\n    product: x\ndetection:\n    sel: a\n    condition: sel\n");
+    assert_eq!(
+        f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["missing-id"]
+    );
+    let f = load(
+        "title: t\nid: rule-1\nlogsource:\n    product: x\ndetection:\n    sel: a\n    condition: sel\n",
+    );
+    assert_eq!(
+        f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["id-not-uuid"]
+    );
 }
 
 // ---------- tricky valid rules ----------
@@ -319,8 +410,25 @@ fn keywords_numbers_null_and_empty() {
     let kw: Vec<_> = det.selection("keywords").unwrap().node.items().collect();
     assert!(kw[0].field.is_none());
     assert_eq!(kw[0].values.len(), 2);
-    assert_eq!(det.selection("sel_null").unwrap().node.items().next().unwrap().values[0].value, Value::Null);
-    let nums = &det.selection("sel_num").unwrap().node.items().next().unwrap().values;
+    assert_eq!(
+        det.selection("sel_null")
+            .unwrap()
+            .node
+            .items()
+            .next()
+            .unwrap()
+            .values[0]
+            .value,
+        Value::Null
+    );
+    let nums = &det
+        .selection("sel_num")
+        .unwrap()
+        .node
+        .items()
+        .next()
+        .unwrap()
+        .values;
     match &nums[1].value {
         Value::Num(n) => {
             assert_eq!(n.text, "0x10");
@@ -363,13 +471,23 @@ fn unicode_values_and_condition_lists() {
     )));
     let det = r.detection().unwrap();
     assert_eq!(det.conditions.len(), 2);
-    assert_eq!(det.items().next().unwrap().field.as_deref(), Some("Ünïcödé"));
+    assert_eq!(
+        det.items().next().unwrap().field.as_deref(),
+        Some("Ünïcödé")
+    );
 }
 
 #[test]
 fn placeholders_load() {
-    let r = valid(&rule("    sel:\n        User|expand: '%Administrators%'\n        Host|contains|expand: '%Servers%'\n    condition: sel\n"));
-    let vals: Vec<_> = r.detection().unwrap().items().map(|i| i.values[0].value.clone()).collect();
+    let r = valid(&rule(
+        "    sel:\n        User|expand: '%Administrators%'\n        Host|contains|expand: '%Servers%'\n    condition: sel\n",
+    ));
+    let vals: Vec<_> = r
+        .detection()
+        .unwrap()
+        .items()
+        .map(|i| i.values[0].value.clone())
+        .collect();
     match &vals[1] {
         Value::Str(s) => assert_eq!(s.placeholders().collect::<Vec<_>>(), ["Servers"]),
         other => panic!("{other:?}"),
@@ -389,7 +507,9 @@ fn legacy_aggregations_load() {
     let det = r.detection().unwrap();
     assert_eq!(det.timeframe.as_ref().unwrap().value.seconds, 86_400);
     assert!(det.conditions[0].parsed.aggregation.is_some());
-    valid(&rule("    a:\n        x: 1\n    b:\n        y: 2\n    timeframe: 30s\n    condition: a | near b\n"));
+    valid(&rule(
+        "    a:\n        x: 1\n    b:\n        y: 2\n    timeframe: 30s\n    condition: a | near b\n",
+    ));
 }
 
 #[test]
@@ -433,7 +553,10 @@ fn collections_global_reset_repeat() {
     let r0 = &f.rules[0];
     assert_eq!(r0.title(), "Base");
     let ls = r0.logsource().unwrap();
-    assert_eq!((ls.product(), ls.service()), (Some("windows"), Some("sysmon")));
+    assert_eq!(
+        (ls.product(), ls.service()),
+        (Some("windows"), Some("sysmon"))
+    );
     assert_eq!(r0.meta.level, Some(sigma::rule::Level::High));
     let r1 = &f.rules[1];
     assert_eq!(r1.title(), "Base");
@@ -456,12 +579,24 @@ fn all_correlation_types_load_and_resolve() {
     ));
     for (i, (kind, cond)) in [
         ("event_count", "    condition:\n        gte: 10\n"),
-        ("value_count", "    condition:\n        field: User\n        gt: 5\n        lte: 100\n"),
+        (
+            "value_count",
+            "    condition:\n        field: User\n        gt: 5\n        lte: 100\n",
+        ),
         ("temporal", ""),
         ("temporal_ordered", "    condition:\n        gte: 2\n"),
-        ("value_sum", "    condition:\n        field: bytes\n        gt: 1000000\n"),
-        ("value_avg", "    condition:\n        field: bytes\n        gt: 500\n"),
-        ("value_percentile", "    condition:\n        field: image\n        lte: 1\n"),
+        (
+            "value_sum",
+            "    condition:\n        field: bytes\n        gt: 1000000\n",
+        ),
+        (
+            "value_avg",
+            "    condition:\n        field: bytes\n        gt: 500\n",
+        ),
+        (
+            "value_percentile",
+            "    condition:\n        field: image\n        lte: 1\n",
+        ),
     ]
     .iter()
     .enumerate()
@@ -482,14 +617,25 @@ fn all_correlation_types_load_and_resolve() {
         })
         .collect();
     assert_eq!(kinds, CorrelationType::ALL);
-    let RuleBody::Correlation(vc) = &f.rules[3].body else { panic!() };
+    let RuleBody::Correlation(vc) = &f.rules[3].body else {
+        panic!()
+    };
     assert!(vc.condition_holds(6.0) && !vc.condition_holds(5.0) && !vc.condition_holds(101.0));
     assert_eq!(vc.field, ["User"]);
     assert!(vc.generate);
-    let RuleBody::Correlation(t) = &f.rules[4].body else { panic!() };
-    assert!(t.condition_holds(2.0) && !t.condition_holds(1.0), "temporal defaults to all rules");
+    let RuleBody::Correlation(t) = &f.rules[4].body else {
+        panic!()
+    };
+    assert!(
+        t.condition_holds(2.0) && !t.condition_holds(1.0),
+        "temporal defaults to all rules"
+    );
     let set = sigma::ruleset::RuleSet::new(f.rules);
-    let problems: Vec<_> = set.check().into_iter().filter(|d| d.diagnostic.is_error()).collect();
+    let problems: Vec<_> = set
+        .check()
+        .into_iter()
+        .filter(|d| d.diagnostic.is_error())
+        .collect();
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(set.correlation_targets(2), [0, 1]);
 }
@@ -538,7 +684,9 @@ fn filters_load() {
 
 #[test]
 fn unknown_top_level_keys_are_kept() {
-    let r = valid(&format!("{HEAD}custom_field: 42\nx-note:\n    a: b\ndetection:\n    sel: a\n    condition: sel\n"));
+    let r = valid(&format!(
+        "{HEAD}custom_field: 42\nx-note:\n    a: b\ndetection:\n    sel: a\n    condition: sel\n"
+    ));
     let keys: Vec<&str> = r.meta.custom.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["custom_field", "x-note"]);
 }

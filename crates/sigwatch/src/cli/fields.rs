@@ -60,8 +60,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .or_default() += 1;
         }
     }
-    let broken: usize = loaded.files.iter().map(|f| f.loaded.broken).sum::<usize>()
-        + loaded.unreadable.len();
+    let broken: usize =
+        loaded.files.iter().map(|f| f.loaded.broken).sum::<usize>() + loaded.unreadable.len();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let list = |m: &BTreeMap<String, usize>| {
@@ -71,7 +71,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match (args.format, args.per_logsource) {
         (Format::Json, false) => {
-            serde_json::to_writer_pretty(&mut out, &json!({"rules": rule_count, "fields": list(&all)}))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &json!({"rules": rule_count, "fields": list(&all)}),
+            )?;
             writeln!(out)?;
         }
         (Format::Json, true) => {
@@ -79,7 +82,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|(s, m)| json!({"logsource": s, "fields": list(m)}))
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &json!({"rules": rule_count, "logsources": sources}))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &json!({"rules": rule_count, "logsources": sources}),
+            )?;
             writeln!(out)?;
         }
         (Format::Text, false) => {

@@ -10,13 +10,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
-mod dump;
 mod convert;
+mod dump;
+mod fields;
 mod list;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
-mod fields;
 
 #[derive(Debug, Parser)]
 #[command(name = "sigwatch", version, about, long_about = None)]
