@@ -1,5 +1,7 @@
 //! Property: printing a condition tree and parsing the text gives the same tree.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use proptest::prelude::*;
 use sigma::condition::{Aggregation, Condition, Expr, OfTarget, Quantifier, parse};
 

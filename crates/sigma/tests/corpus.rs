@@ -1,6 +1,8 @@
 //! The whole SigmaHQ snapshot loads. Reads the data root from SIGWATCH_DATA; skipped when unset
 //! unless SIGWATCH_REQUIRE_DATA=1 (CI), in which case a missing corpus fails.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 fn data_root() -> Option<PathBuf> {

@@ -1,6 +1,8 @@
 //! The loader on malformed rules (every kind of error, with the right line and column) and on
 //! tricky valid rules (which must load without errors).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use sigma::rule::{CorrelationType, RuleBody, SelectionNode};
 use sigma::value::Value;
 use sigma::{LoadedFile, load_str};

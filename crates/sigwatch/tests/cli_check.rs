@@ -1,5 +1,7 @@
 //! `sigwatch check` and `sigwatch fields` as a user runs them: exit codes, output formats.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::process::Command;
 
