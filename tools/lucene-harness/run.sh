@@ -2,7 +2,7 @@
 # Real-Lucene test harness: index JSON-lines events, run query_string queries, print the hits.
 # Compiles the harness into target/lucene-harness/ when its sources changed, then runs it.
 # Usage: tools/lucene-harness/run.sh --events EVENTS.jsonl[.gz] --queries QUERIES.jsonl [--out HITS.jsonl]
-# Heap: LUCENE_HARNESS_HEAP (default 6g). See tools/lucene-harness/README.md.
+# Heap: LUCENE_HARNESS_HEAP (default 6g); more JVM options: LUCENE_HARNESS_JAVA_OPTS. See tools/lucene-harness/README.md.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,5 +50,6 @@ if [ ! -f "$STAMP" ] || [ -n "$(find "$HERE/src" "$HERE/run.sh" -newer "$STAMP" 
     touch "$STAMP"
 fi
 
-exec java -Xmx"${LUCENE_HARNESS_HEAP:-6g}" -Xss8m -XX:+UseParallelGC \
+# shellcheck disable=SC2086 # LUCENE_HARNESS_JAVA_OPTS is a list of options
+exec java -Xmx"${LUCENE_HARNESS_HEAP:-6g}" -Xss8m -XX:+UseParallelGC ${LUCENE_HARNESS_JAVA_OPTS:-} \
     -cp "$OUT/classes:$CP" sigwatch.luceneharness.Main "$@"

@@ -59,13 +59,15 @@ final class EsQueryParser extends QueryParser {
 
     private final Mapping mapping;
     private final Settings settings;
+    private final Compiled.Cache cache;
     private final Set<String> warnings = new LinkedHashSet<>();
     private int statesUsed;
 
-    EsQueryParser(Mapping mapping, Settings settings) {
+    EsQueryParser(Mapping mapping, Settings settings, Compiled.Cache cache) {
         super(ALL_FIELDS, new KeywordAnalyzer());
         this.mapping = mapping;
         this.settings = settings;
+        this.cache = cache;
         setAllowLeadingWildcard(true);
         setDefaultOperator(Operator.OR);
         setAutoGeneratePhraseQueries(false);
@@ -175,10 +177,28 @@ final class EsQueryParser extends QueryParser {
                 + "] is of type [" + kind.esName + "]", true);
     }
 
+    /**
+     * A wildcard, prefix or regexp query, built once per (kind, field, term) for the whole run:
+     * Lucene compiles an automaton for each, which is the main cost of parsing big OR lists.
+     * Queries are immutable, so one instance serves every query and thread. Warnings and failures
+     * are replayed on reuse.
+     */
+    private Query automaton(String what, String field, String term, Builder b) throws FieldFailure {
+        Compiled c = cache.get(what, field, term, () -> compile(what, field, term, b));
+        if (c.failure() != null) {
+            throw new FieldFailure(c.failure(), false);
+        }
+        if (c.warning() != null) {
+            warnings.add(c.warning());
+            statesUsed = Math.max(statesUsed, settings.fallbackStates);
+        }
+        return c.query();
+    }
+
     /** Builds an automaton query; on too many states retries with the fallback limit and warns. */
-    private Query automaton(String what, String field, String term, Builder b) throws ParseException, FieldFailure {
+    private Compiled compile(String what, String field, String term, Builder b) {
         try {
-            return b.build();
+            return new Compiled(b.build(), null, null);
         } catch (TooComplexToDeterminizeException e) {
             String msg = what + " [" + term + "] on [" + field + "] needs more than " + settings.maxStates
                     + " determinized states (Elasticsearch's default max_determinized_states)";
@@ -186,21 +206,32 @@ final class EsQueryParser extends QueryParser {
                 int old = getMaxDeterminizedStates();
                 setMaxDeterminizedStates(settings.fallbackStates);
                 try {
-                    Query q = b.build();
-                    warnings.add(msg + "; evaluated with a limit of " + settings.fallbackStates);
-                    statesUsed = Math.max(statesUsed, settings.fallbackStates);
-                    return q;
+                    return new Compiled(b.build(), msg + "; evaluated with a limit of " + settings.fallbackStates, null);
                 } catch (TooComplexToDeterminizeException e2) {
-                    throw new FieldFailure(msg + ", and more than the fallback " + settings.fallbackStates, false);
+                    return new Compiled(null, null, msg + ", and more than the fallback " + settings.fallbackStates);
+                } catch (ParseException | IllegalArgumentException e2) {
+                    return new Compiled(null, null, "invalid " + what + " [" + term + "]: " + e2.getMessage());
                 } finally {
                     setMaxDeterminizedStates(old);
                 }
             }
-            throw new FieldFailure(msg, false);
-        } catch (IllegalArgumentException e) {
+            return new Compiled(null, null, msg);
+        } catch (ParseException | IllegalArgumentException e) {
             // Invalid regular expression syntax (RegExp reports it so).
-            throw new FieldFailure("invalid " + what + " [" + term + "]: " + e.getMessage(), false);
+            return new Compiled(null, null, "invalid " + what + " [" + term + "]: " + e.getMessage());
         }
+    }
+
+    /**
+     * Fails as soon as a group gets more clauses than allowed, instead of compiling every clause
+     * first: {@link BooleanQuery.Builder} would reject the group anyway, with the same error.
+     */
+    @Override
+    protected void addClause(List<BooleanClause> clauses, int conj, int mods, Query q) {
+        if (clauses.size() >= BooleanQuery.getMaxClauseCount()) {
+            throw new BooleanQuery.TooManyClauses();
+        }
+        super.addClause(clauses, conj, mods, q);
     }
 
     // ---- numbers ----------------------------------------------------------------------------
@@ -227,7 +258,7 @@ final class EsQueryParser extends QueryParser {
 
     private static Query numericTerm(String field, Mapping.Kind kind, String text) throws FieldFailure {
         if (kind == Mapping.Kind.DOUBLE) {
-            return DoublePoint.newExactQuery(field, parseDouble(text, field));
+            return DoublePoint.newExactQuery(EventIndex.pointField(field, kind), parseDouble(text, field));
         }
         BigDecimal v = number(text, field, kind);
         if (v.signum() != 0 && v.stripTrailingZeros().scale() > 0) {
@@ -236,7 +267,7 @@ final class EsQueryParser extends QueryParser {
         if (v.compareTo(LONG_MIN) < 0 || v.compareTo(LONG_MAX) > 0) {
             throw new FieldFailure("value [" + text + "] is out of range for a long", true);
         }
-        return LongPoint.newExactQuery(field, v.longValueExact());
+        return LongPoint.newExactQuery(EventIndex.pointField(field, kind), v.longValueExact());
     }
 
     private static Query numericRange(String field, Mapping.Kind kind, String lo, String hi, boolean incLo,
@@ -256,7 +287,7 @@ final class EsQueryParser extends QueryParser {
                     u = Math.nextDown(u);
                 }
             }
-            return DoublePoint.newRangeQuery(field, l, u);
+            return DoublePoint.newRangeQuery(EventIndex.pointField(field, kind), l, u);
         }
         // Integer bounds: the smallest long above (or at) lo, the largest long below (or at) hi.
         BigDecimal l = LONG_MIN;
@@ -274,7 +305,8 @@ final class EsQueryParser extends QueryParser {
         if (l.compareTo(u) > 0 || l.compareTo(LONG_MAX) > 0 || u.compareTo(LONG_MIN) < 0) {
             return new MatchNoDocsQuery("empty range");
         }
-        return LongPoint.newRangeQuery(field, l.max(LONG_MIN).longValueExact(), u.min(LONG_MAX).longValueExact());
+        return LongPoint.newRangeQuery(EventIndex.pointField(field, kind), l.max(LONG_MIN).longValueExact(),
+                u.min(LONG_MAX).longValueExact());
     }
 
     // ---- the parser's hooks -----------------------------------------------------------------
@@ -336,7 +368,7 @@ final class EsQueryParser extends QueryParser {
             if (kind != Mapping.Kind.KEYWORD) {
                 throw notOnNumbers("prefix", f, kind);
             }
-            return super.getPrefixQuery(f, termStr);
+            return automaton("prefix", f, termStr, () -> super.getPrefixQuery(f, termStr));
         });
     }
 
@@ -356,7 +388,7 @@ final class EsQueryParser extends QueryParser {
             if (kind != Mapping.Kind.KEYWORD) {
                 throw notOnNumbers("fuzzy", f, kind);
             }
-            return automaton("fuzzy", f, termStr, () -> super.getFuzzyQuery(f, termStr, minSimilarity));
+            return automaton("fuzzy~" + minSimilarity, f, termStr, () -> super.getFuzzyQuery(f, termStr, minSimilarity));
         });
     }
 

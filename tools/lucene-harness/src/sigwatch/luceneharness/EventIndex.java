@@ -12,6 +12,7 @@ import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NoMergePolicy;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.store.ByteBuffersDirectory;
@@ -31,8 +32,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Builds the Lucene index of the events: pass 1 decides each field's type ({@link Mapping}),
- * pass 2 indexes every event as one document. Document numbers reported to the user are line
+ * Builds the Lucene index of the events in one pass, one document per event, and decides each
+ * field's type ({@link Mapping}) from the values seen. Document numbers reported to the user are line
  * numbers, kept in a doc-values field so they survive concurrent indexing and merges.
  */
 final class EventIndex implements AutoCloseable {
@@ -51,7 +52,7 @@ final class EventIndex implements AutoCloseable {
         BlankLines blankLines = BlankLines.ERROR;
         boolean allKeyword;
         Path indexDir;
-        double ramBufferMb = 256;
+        double ramBufferMb = 1024;
     }
 
     final Mapping mapping;
@@ -63,12 +64,13 @@ final class EventIndex implements AutoCloseable {
     final long blankLines;
     final long oversizedValues;
     final Map<String, Long> oversizedByField;
-    final long pass1Nanos;
-    final long pass2Nanos;
+    final int segments;
+    final long indexNanos;
+    final long openNanos;
 
     private EventIndex(Mapping mapping, Directory dir, DirectoryReader reader, int[] lineOf, long events,
-                       long blankLines, long oversizedValues, Map<String, Long> oversizedByField,
-                       long pass1Nanos, long pass2Nanos) {
+                       long blankLines, long oversizedValues, Map<String, Long> oversizedByField, int segments,
+                       long indexNanos, long openNanos) {
         this.mapping = mapping;
         this.dir = dir;
         this.reader = reader;
@@ -77,8 +79,9 @@ final class EventIndex implements AutoCloseable {
         this.blankLines = blankLines;
         this.oversizedValues = oversizedValues;
         this.oversizedByField = oversizedByField;
-        this.pass1Nanos = pass1Nanos;
-        this.pass2Nanos = pass2Nanos;
+        this.segments = segments;
+        this.indexNanos = indexNanos;
+        this.openNanos = openNanos;
     }
 
     static final class EventError extends Exception {
@@ -93,63 +96,42 @@ final class EventIndex implements AutoCloseable {
                 throw new EventError("cannot read events file " + f);
             }
         }
-        // Pass 1: field types.
+        // One pass: every value is indexed as its keyword text, and numbers also as points under
+        // hidden per-kind names; the field's kind (which of these a query uses) is decided after
+        // indexing from the statistics gathered on the way.
         long t0 = System.nanoTime();
-        List<Map<String, Mapping.Stats>> perWorker = new ArrayList<>();
         JsonEvents json = new JsonEvents();
         AtomicLong blanks = new AtomicLong();
-        long n = Lines.process(files, opt.threads, () -> {
-            Map<String, Mapping.Stats> local = new HashMap<>();
-            synchronized (perWorker) {
-                perWorker.add(local);
-            }
-            return line -> {
-                if (line.isBlank()) {
-                    if (opt.blankLines == BlankLines.ERROR) {
-                        throw new EventError(line.where() + ": blank line (event " + line.number()
-                                + "); use --blank-lines empty to index it as an empty document");
-                    }
-                    blanks.incrementAndGet();
-                    return;
-                }
-                try {
-                    json.flatten(line.data(), line.length(), (field, kind, text) -> {
-                        if (field.equals(FIELD_NAMES) || field.equals(LINE)) {
-                            throw new JsonEvents.BadEvent("field name " + field + " is reserved by the harness");
-                        }
-                        local.computeIfAbsent(field, k -> new Mapping.Stats()).add(kind);
-                    });
-                } catch (JsonEvents.BadEvent e) {
-                    throw new EventError(line.where() + " (event " + line.number() + "): " + e.getMessage());
-                }
-            };
-        });
-        Map<String, Mapping.Stats> stats = new HashMap<>();
-        for (Map<String, Mapping.Stats> m : perWorker) {
-            for (Map.Entry<String, Mapping.Stats> e : m.entrySet()) {
-                stats.computeIfAbsent(e.getKey(), k -> new Mapping.Stats()).merge(e.getValue());
-            }
-        }
-        Mapping mapping = Mapping.decide(stats, opt.allKeyword);
-        long t1 = System.nanoTime();
-
-        // Pass 2: index.
         Directory dir = opt.indexDir == null ? new ByteBuffersDirectory() : new MMapDirectory(opt.indexDir);
         IndexWriterConfig cfg = new IndexWriterConfig(new KeywordAnalyzer());
         cfg.setOpenMode(IndexWriterConfig.OpenMode.CREATE);
         cfg.setRAMBufferSizeMB(opt.ramBufferMb);
         cfg.setUseCompoundFile(false);
+        // Merging would re-encode the whole index for little gain: the costly queries scan term
+        // dictionaries, and unique values are not duplicated across segments.
+        cfg.setMergePolicy(NoMergePolicy.INSTANCE);
         AtomicLong oversized = new AtomicLong();
         Map<String, Long> oversizedByField = new HashMap<>();
-        long indexed;
+        List<DocBuilder> builders = new ArrayList<>();
+        long n;
         try (IndexWriter writer = new IndexWriter(dir, cfg)) {
-            indexed = Lines.process(files, opt.threads, () -> new DocBuilder(mapping, json, writer, oversized, oversizedByField));
-            writer.forceMerge(1);
+            n = Lines.process(files, opt.threads, () -> {
+                DocBuilder b = new DocBuilder(json, writer, opt.blankLines, blanks, oversized, oversizedByField);
+                synchronized (builders) {
+                    builders.add(b);
+                }
+                return b;
+            });
             writer.commit();
         }
-        if (indexed != n) {
-            throw new EventError("the events files changed between the two passes (" + n + " then " + indexed + " lines)");
+        Map<String, Mapping.Stats> stats = new HashMap<>();
+        for (DocBuilder b : builders) {
+            for (Map.Entry<String, Mapping.Stats> e : b.stats.entrySet()) {
+                stats.computeIfAbsent(e.getKey(), k -> new Mapping.Stats()).merge(e.getValue());
+            }
         }
+        Mapping mapping = Mapping.decide(stats, opt.allKeyword);
+        long t1 = System.nanoTime();
         DirectoryReader reader = DirectoryReader.open(dir);
         if (reader.maxDoc() != n) {
             throw new IllegalStateException("indexed " + reader.maxDoc() + " documents for " + n + " lines");
@@ -173,26 +155,34 @@ final class EventIndex implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         return new EventIndex(mapping, dir, reader, lineOf, n, blanks.get(), oversized.get(), oversizedByField,
-                t1 - t0, t2 - t1);
+                reader.leaves().size(), t1 - t0, t2 - t1);
     }
 
-    /** Turns each event into a Lucene document; one per worker thread. */
+    /** Where the points of a numeric field live: a hidden name per kind. */
+    static String pointField(String field, Mapping.Kind kind) {
+        return field + (kind == Mapping.Kind.LONG ? "\u0000long" : "\u0000double");
+    }
+
+    /** Turns each event into a Lucene document and counts value kinds; one per worker thread. */
     private static final class DocBuilder implements Lines.Worker {
         private static final FieldType KEYWORD = StringField.TYPE_NOT_STORED;
 
-        private final Mapping mapping;
+        final Map<String, Mapping.Stats> stats = new HashMap<>();
         private final JsonEvents json;
         private final IndexWriter writer;
+        private final BlankLines blankLines;
+        private final AtomicLong blanks;
         private final AtomicLong oversized;
         private final Map<String, Long> oversizedByField;
         private final Set<String> present = new HashSet<>();
         private final Set<String> names = new HashSet<>();
 
-        DocBuilder(Mapping mapping, JsonEvents json, IndexWriter writer, AtomicLong oversized,
-                   Map<String, Long> oversizedByField) {
-            this.mapping = mapping;
+        DocBuilder(JsonEvents json, IndexWriter writer, BlankLines blankLines, AtomicLong blanks,
+                   AtomicLong oversized, Map<String, Long> oversizedByField) {
             this.json = json;
             this.writer = writer;
+            this.blankLines = blankLines;
+            this.blanks = blanks;
             this.oversized = oversized;
             this.oversizedByField = oversizedByField;
         }
@@ -202,7 +192,13 @@ final class EventIndex implements AutoCloseable {
             Document doc = new Document();
             doc.add(new NumericDocValuesField(LINE, line.number()));
             present.clear();
-            if (!line.isBlank()) {
+            if (line.isBlank()) {
+                if (blankLines == BlankLines.ERROR) {
+                    throw new EventError(line.where() + ": blank line (event " + line.number()
+                            + "); use --blank-lines empty to index it as an empty document");
+                }
+                blanks.incrementAndGet();
+            } else {
                 try {
                     json.flatten(line.data(), line.length(), (field, kind, text) -> add(doc, field, kind, text));
                 } catch (JsonEvents.BadEvent e) {
@@ -219,26 +215,37 @@ final class EventIndex implements AutoCloseable {
             writer.addDocument(doc);
         }
 
-        private void add(Document doc, String field, JsonEvents.ValueKind kind, String text) {
+        private void add(Document doc, String field, JsonEvents.ValueKind kind, String text)
+                throws JsonEvents.BadEvent {
+            if (field.equals(FIELD_NAMES) || field.equals(LINE) || field.indexOf('\u0000') >= 0) {
+                throw new JsonEvents.BadEvent("field name " + field + " is reserved by the harness");
+            }
+            stats.computeIfAbsent(field, k -> new Mapping.Stats()).add(kind);
             if (kind == JsonEvents.ValueKind.NULL) {
                 return;
             }
             present.add(field);
-            switch (mapping.kind(field)) {
-                case KEYWORD -> {
-                    if (text.length() * 3L > MAX_TERM_BYTES
-                            && UnicodeUtil.calcUTF16toUTF8Length(text, 0, text.length()) > MAX_TERM_BYTES) {
-                        oversized.incrementAndGet();
-                        synchronized (oversizedByField) {
-                            oversizedByField.merge(field, 1L, Long::sum);
-                        }
-                        return;
-                    }
-                    doc.add(new Field(field, text, KEYWORD));
+            switch (kind) {
+                case INTEGER -> {
+                    long v = Long.parseLong(text);
+                    doc.add(new LongPoint(pointField(field, Mapping.Kind.LONG), v));
+                    doc.add(new DoublePoint(pointField(field, Mapping.Kind.DOUBLE), (double) v));
                 }
-                case LONG -> doc.add(new LongPoint(field, Long.parseLong(text)));
-                case DOUBLE -> doc.add(new DoublePoint(field, Double.parseDouble(text)));
+                case BIG_INTEGER, FLOAT ->
+                        doc.add(new DoublePoint(pointField(field, Mapping.Kind.DOUBLE), Double.parseDouble(text)));
+                default -> {
+                    // strings and booleans: keyword only
+                }
             }
+            if (text.length() * 3L > MAX_TERM_BYTES
+                    && UnicodeUtil.calcUTF16toUTF8Length(text, 0, text.length()) > MAX_TERM_BYTES) {
+                oversized.incrementAndGet();
+                synchronized (oversizedByField) {
+                    oversizedByField.merge(field, 1L, Long::sum);
+                }
+                return;
+            }
+            doc.add(new Field(field, text, KEYWORD));
         }
     }
 

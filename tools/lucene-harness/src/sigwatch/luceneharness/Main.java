@@ -46,6 +46,7 @@ public final class Main {
                                          (default 1024, as ES 7)
               --index-dir DIR            build the index in DIR (memory-mapped) instead of the heap
               --explain                  add the parsed Lucene query ("lucene") to each output line
+              --timings                  add each query's parse + search time ("ms") to its output line
               --check                    compare with each query's expect/expect_error/expect_warning;
                                          exit 1 on any difference (the self-test)
             """;
@@ -57,6 +58,7 @@ public final class Main {
         Path queries;
         Path out;
         boolean explain;
+        boolean timings;
         boolean check;
         int maxClauses = 1024;
         final EventIndex.Options index = new EventIndex.Options();
@@ -112,6 +114,7 @@ public final class Main {
                 case "--max-clause-count" -> a.maxClauses = positive(value(argv, ++i, k), k);
                 case "--index-dir" -> a.index.indexDir = Path.of(value(argv, ++i, k));
                 case "--explain" -> a.explain = true;
+                case "--timings" -> a.timings = true;
                 case "--check" -> a.check = true;
                 case "-h", "--help" -> throw new UsageError("help");
                 default -> throw new UsageError("unknown argument " + k);
@@ -190,7 +193,9 @@ public final class Main {
             reportIndex(err, index, t1 - t0);
 
             IndexSearcher searcher = new IndexSearcher(index.reader);
-            ThreadLocal<EsQueryParser> parsers = ThreadLocal.withInitial(() -> new EsQueryParser(index.mapping, a.parser));
+            Compiled.Cache cache = new Compiled.Cache(50_000);
+            ThreadLocal<EsQueryParser> parsers =
+                    ThreadLocal.withInitial(() -> new EsQueryParser(index.mapping, a.parser, cache));
             ExecutorService pool = Executors.newFixedThreadPool(a.index.threads);
             List<Future<Result>> futures = new ArrayList<>(entries.size());
             long q0 = System.nanoTime();
@@ -213,7 +218,7 @@ public final class Main {
                 g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
                 for (Future<Result> f : futures) {
                     Result r = f.get();
-                    write(g, r);
+                    write(g, r, a.timings);
                     if (r.ok()) {
                         parsed++;
                         totalHits += r.hits().length;
@@ -250,7 +255,7 @@ public final class Main {
             for (Result r : slowest) {
                 err.printf(Locale.ROOT, "  slow: %.1f ms %s%n", r.nanos() / 1e6, r.entry().id());
             }
-            err.printf(Locale.ROOT, "total time: %.2f s%n", (q1 - t0) / 1e9);
+            err.printf(Locale.ROOT, "total time: %.2f s, CPU: %.1f s%n", (q1 - t0) / 1e9, cpuSeconds());
             if (a.check) {
                 for (String m : mismatches) {
                     err.println("FAIL " + m);
@@ -260,6 +265,11 @@ public final class Main {
             }
             return 0;
         }
+    }
+
+    /** CPU time of the whole process so far (all threads), for comparisons on a shared machine. */
+    private static double cpuSeconds() {
+        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
     }
 
     private static void reportIndex(PrintStream err, EventIndex index, long nanos) {
@@ -278,8 +288,8 @@ public final class Main {
             err.printf(Locale.ROOT, "  %d values longer than %d UTF-8 bytes were not indexed as terms: %s%n",
                     index.oversizedValues, EventIndex.MAX_TERM_BYTES, index.oversizedByField);
         }
-        err.printf(Locale.ROOT, "index time: %.2f s (typing pass %.2f s, indexing %.2f s)%n", nanos / 1e9,
-                index.pass1Nanos / 1e9, index.pass2Nanos / 1e9);
+        err.printf(Locale.ROOT, "index time: %.2f s (indexing %.2f s, opening %.2f s; %d segments), CPU so far: %.1f s%n",
+                nanos / 1e9, index.indexNanos / 1e9, index.openNanos / 1e9, index.segments, cpuSeconds());
     }
 
     private static Result runOne(QueryFile.Entry e, EsQueryParser parser, IndexSearcher searcher, int[] lineOf,
@@ -290,7 +300,7 @@ public final class Main {
             p = parser.parseQuery(e.query());
         } catch (ParseException | RuntimeException ex) {
             String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
-            return new Result(e, false, null, msg.strip(), List.of(), null, System.nanoTime() - s, 0);
+            return new Result(e, false, null, shorten(msg.strip(), e.query()), List.of(), null, System.nanoTime() - s, 0);
         }
         AllHits c = new AllHits();
         try {
@@ -309,7 +319,16 @@ public final class Main {
                 p.statesUsed());
     }
 
-    private static void write(JsonGenerator g, Result r) throws IOException {
+    /** The parser quotes the whole query in its messages; keep the start of a long one. */
+    static String shorten(String msg, String query) {
+        String quoted = "'" + query + "'";
+        if (query.length() > 300 && msg.contains(quoted)) {
+            return msg.replace(quoted, "'" + query.substring(0, 200) + "...' (" + query.length() + " characters)");
+        }
+        return msg;
+    }
+
+    private static void write(JsonGenerator g, Result r, boolean timings) throws IOException {
         g.writeStartObject();
         g.writeStringField("id", r.entry().id());
         g.writeBooleanField("ok", r.ok());
@@ -332,6 +351,9 @@ public final class Main {
         }
         if (r.lucene() != null) {
             g.writeStringField("lucene", r.lucene());
+        }
+        if (timings) {
+            g.writeNumberField("ms", Math.round(r.nanos() / 1e4) / 100.0);
         }
         g.writeEndObject();
         g.writeRaw('\n');
