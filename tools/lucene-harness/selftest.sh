@@ -94,6 +94,9 @@ printf '{"id":"x"}\n' >"$TMP/noquery.jsonl"
 expect_exit "a query line needs id and query" 2 "needs \"id\" and \"query\"" \
     --events "$TMP/blank.jsonl" --blank-lines empty --queries "$TMP/noquery.jsonl"
 
+expect_exit "a missing queries file is a usage error" 2 "cannot read queries file" \
+    --events "$TMP/blank.jsonl" --blank-lines empty --queries "$TMP/does-not-exist.jsonl"
+
 # Output format of a normal run: one line per query, in input order, errors inline.
 printf '%s\n' '{"id":"q1","query":"a:x"}' '{"id":"q2","query":"a:("}' '{"id":"q3","query":"*"}' >"$TMP/fmt.jsonl"
 "$RUN" --events "$TMP/blank.jsonl" --blank-lines empty --queries "$TMP/fmt.jsonl" >"$TMP/fmt.out" 2>"$TMP/err"

@@ -123,6 +123,14 @@ public final class Main {
         if (a.events.isEmpty() || a.queries == null) {
             throw new UsageError("--events and --queries are required");
         }
+        for (Path p : a.events) {
+            if (!Files.isReadable(p)) {
+                throw new UsageError("cannot read events file " + p);
+            }
+        }
+        if (!Files.isReadable(a.queries)) {
+            throw new UsageError("cannot read queries file " + a.queries);
+        }
         return a;
     }
 
@@ -193,6 +201,9 @@ public final class Main {
             reportIndex(err, index, t1 - t0);
 
             IndexSearcher searcher = new IndexSearcher(index.reader);
+            // Lucene's query cache would scan a wildcard's terms twice (once to fill the cache) for
+            // queries that are almost never repeated.
+            searcher.setQueryCache(null);
             Compiled.Cache cache = new Compiled.Cache(50_000);
             ThreadLocal<EsQueryParser> parsers =
                     ThreadLocal.withInitial(() -> new EsQueryParser(index.mapping, a.parser, cache));
