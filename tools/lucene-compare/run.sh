@@ -22,8 +22,15 @@ WORK="$ROOT/target/lucene-compare"
 MODE="${1:-fixtures}"
 [ -x "$HARNESS" ] || [ -f "$HARNESS" ] || { echo "lucene-compare: harness $HARNESS not found" >&2; exit 2; }
 mkdir -p "$WORK"
-cargo build --release -q -p sigwatch --manifest-path "$ROOT/Cargo.toml"
-SW="$ROOT/target/release/sigwatch"
+# The fixtures are small: the dev build (which `cargo test` has already made) is enough there;
+# the corpus run wants the release build.
+if [ "$MODE" = fixtures ]; then
+    cargo build -q -p sigwatch --manifest-path "$ROOT/Cargo.toml"
+    SW="$ROOT/target/debug/sigwatch"
+else
+    cargo build --release -q -p sigwatch --manifest-path "$ROOT/Cargo.toml"
+    SW="$ROOT/target/release/sigwatch"
+fi
 
 case "$MODE" in
 fixtures)
