@@ -94,8 +94,7 @@ impl Diagnostic {
             line_no,
             self.span.start.column.max(1)
         );
-        if let Some(line) = source.lines().nth(line_no - 1) {
-            let line = line.trim_end_matches('\r');
+        if let Some(line) = yaml_lines(source).nth(line_no - 1) {
             let col = self.span.start.column.max(1) as usize;
             // The caret runs to the end of the span when it stays on the line, else one char.
             let width = if self.span.end.line == self.span.start.line
@@ -162,10 +161,48 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The lines of a YAML text as YAML counts them: a line ends at `\r\n`, `\n` or a lone `\r`
+/// (Rust's `str::lines` does not split at a lone `\r`, so line numbers from the parser would
+/// point past the end of the text).
+pub fn yaml_lines(source: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(source);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.find(['\r', '\n']) {
+            Some(i) => {
+                let next = if text[i..].starts_with("\r\n") {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                rest = if next < text.len() {
+                    Some(&text[next..])
+                } else {
+                    None
+                };
+                Some(&text[..i])
+            }
+            None => {
+                rest = None;
+                if text.is_empty() { None } else { Some(text) }
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::span::Pos;
+
+    #[test]
+    fn yaml_lines_split_at_every_line_break() {
+        let lines: Vec<_> = yaml_lines("a\r\nb\rc\nd").collect();
+        assert_eq!(lines, ["a", "b", "c", "d"]);
+        assert_eq!(yaml_lines("a\n").count(), 1);
+        assert_eq!(yaml_lines("").count(), 0);
+        assert_eq!(yaml_lines("\r\r").collect::<Vec<_>>(), ["", ""]);
+    }
 
     #[test]
     fn renders_snippet_with_caret() {

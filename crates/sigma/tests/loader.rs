@@ -692,3 +692,29 @@ fn unknown_top_level_keys_are_kept() {
     let keys: Vec<&str> = r.meta.custom.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["custom_field", "x-note"]);
 }
+
+/// Found by `cargo fuzz run loader`: a text whose lines end with a lone `\r` (a YAML line break)
+/// got diagnostics on lines past what `str::lines` counts. Every diagnostic must point inside the
+/// text and render with its line.
+#[test]
+fn fuzz_lone_carriage_returns_point_inside_the_text() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/lone-cr-line-breaks.yml"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let loaded = load(&text);
+    assert!(!loaded.diagnostics.is_empty());
+    let lines = sigma::diagnostic::yaml_lines(&text).count() as u32;
+    for d in &loaded.diagnostics {
+        assert!(
+            d.span.start.line >= 1 && d.span.start.line <= lines + 1,
+            "{d:?}"
+        );
+        let shown = d.render("fuzz.yml", &text);
+        if d.span.start.line <= lines {
+            assert!(shown.contains(" | "), "no source line shown:\n{shown}");
+        }
+    }
+}

@@ -116,3 +116,23 @@ fn fields_lists_fields() {
     assert_eq!(v["fields"][0]["name"], "Image");
     assert_eq!(v["fields"][0]["rules"], 2);
 }
+
+#[test]
+fn fields_after_a_pipeline_are_the_sites_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.yml", GOOD);
+    let (code, stdout, stderr) = sigwatch(&["fields", "-p", "evtx", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let names: Vec<&str> = stdout.lines().collect();
+    // The detection field and the log-source conditions the pipeline adds, the EVTX way.
+    assert!(names.contains(&"Event.EventData.Image"), "{stdout}");
+    assert!(names.contains(&"Event.System.EventID"), "{stdout}");
+    assert!(!names.contains(&"Image"), "{stdout}");
+    let (code, _, stderr) = sigwatch(&[
+        "fields",
+        "-p",
+        "no-such-pipeline",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+}

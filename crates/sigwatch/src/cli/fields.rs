@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args as ClapArgs, ValueEnum};
 use serde_json::json;
 
+use super::pipeline_args::PipelineArgs;
 use crate::rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -19,7 +20,9 @@ pub enum Format {
 /// List the field names that rules use, optionally per log source.
 ///
 /// Rules with errors are skipped (run `sigwatch check` to see why); their count is printed on
-/// standard error.
+/// standard error. With `-p`/`-c`, the fields are the site's names after the pipelines (including
+/// the fields of the log-source conditions the pipelines add); rules a pipeline refuses are
+/// skipped and counted.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// Rule files or folders (searched recursively for .yml and .yaml files).
@@ -31,9 +34,19 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub pipelines: PipelineArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let with_pipelines = !args.pipelines.pipelines.is_empty() || !args.pipelines.configs.is_empty();
+    let chain = match args.pipelines.chain() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.render());
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    };
     let loaded = match rules::load(&args.paths) {
         Ok(l) => l,
         Err(e) => {
@@ -45,9 +58,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut all: BTreeMap<String, usize> = BTreeMap::new();
     let mut per_source: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let mut rule_count = 0;
+    let mut refused = 0usize;
     for (_, rule) in loaded.rules() {
+        let fields: BTreeSet<String> = if with_pipelines {
+            match chain.apply(rule) {
+                Ok(resolved) if resolved.skipped.is_none() => site_fields(rule, &resolved),
+                _ => {
+                    refused += 1;
+                    continue;
+                }
+            }
+        } else {
+            sigma::fields::rule_fields(rule)
+        };
         rule_count += 1;
-        let fields: BTreeSet<String> = sigma::fields::rule_fields(rule);
         let source = rule
             .logsource()
             .map_or_else(|| "correlation".to_string(), |l| l.to_string());
@@ -106,5 +130,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if broken > 0 {
         eprintln!("note: {broken} rule(s) with errors skipped (see `sigwatch check`)");
     }
+    if refused > 0 {
+        eprintln!(
+            "note: {refused} rule(s) the pipelines refuse or do not apply to skipped (see `sigwatch resolve`)"
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The site's field names a resolved rule uses: its variants' detections and log-source
+/// conditions, plus the rule's `fields` and correlation fields named the site's way.
+fn site_fields(rule: &sigma::Rule, resolved: &sigma::pipeline::ResolvedRule) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for v in &resolved.variants {
+        sigma::fields::detection_fields(&v.detection, &mut out);
+        out.extend(v.conditions.iter().filter_map(|c| c.field.clone()));
+    }
+    if resolved.variants.is_empty() {
+        // Correlation rules: no detection of their own; map their group-by and value fields.
+        out.extend(sigma::fields::rule_fields(rule));
+    }
+    out
 }

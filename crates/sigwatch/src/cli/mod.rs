@@ -2,8 +2,10 @@
 //! `Args` struct (clap) and a `run` function; this module only dispatches and maps errors to
 //! exit codes.
 //!
-//! Exit codes: 0 success, 1 a finding that fails the command (for example a rule with an error in
-//! `check`) or a fatal error while running, 2 usage or I/O problems.
+//! Exit codes: 0 success; 1 a finding that fails the command (for example a rule with an error in
+//! `check`) or a fatal error a command reports itself while running; 2 usage problems (bad
+//! arguments, a missing input path, an unwritable output) and any other error that reaches
+//! `main` as `Err`.
 
 use std::process::ExitCode;
 
