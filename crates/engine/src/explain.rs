@@ -1,0 +1,3 @@
+//! Explanations.
+/// Placeholder.
+pub struct Explanation;
