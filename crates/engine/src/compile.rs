@@ -106,7 +106,6 @@ pub(crate) struct CFilter {
 /// The compiled rule set, before routing and prefiltering are built on it.
 #[derive(Debug)]
 pub(crate) struct Program {
-    pub table: u64,
     pub fields: Vec<FieldPath>,
     pub items: Vec<Item>,
     pub variants: Vec<CVariant>,
@@ -252,7 +251,6 @@ pub(crate) fn compile(
     }
     (
         Program {
-            table,
             fields: b.fields,
             items: b.items,
             variants,

@@ -145,7 +145,6 @@ impl ScanPlan {
 struct Hit {
     slot: u32,
     start: u32,
-    end: u32,
 }
 
 /// A reusable lazy JSON-line parser (one per thread); see the module docs.
@@ -268,7 +267,6 @@ impl Scan<'_> {
                         self.hits.push(Hit {
                             slot,
                             start: start as u32,
-                            end: c.i as u32,
                         });
                     }
                 }
@@ -640,10 +638,11 @@ impl<'a> LineEvent<'a> {
                     None => visit(Scalar::Other),
                 }
             }
-            _ => match c.scalar() {
-                Ok(t) => self.emit_tok(t, visit),
-                Err(_) => {}
-            },
+            _ => {
+                if let Ok(t) = c.scalar() {
+                    self.emit_tok(t, visit);
+                }
+            }
         }
     }
 

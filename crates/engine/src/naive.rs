@@ -96,6 +96,7 @@ pub struct Naive<'r> {
     filters: Vec<Vec<usize>>,
     excluded: Vec<bool>,
     regexes: RefCell<HashMap<(String, RegexFlags), Option<regex::Regex>>>,
+    globs: RefCell<HashMap<(SigmaString, bool), Option<regex::Regex>>>,
 }
 
 /// A match found by the naive evaluator: the rule and its first matching variant.
@@ -115,6 +116,7 @@ impl<'r> Naive<'r> {
             filters,
             excluded,
             regexes: RefCell::new(HashMap::new()),
+            globs: RefCell::new(HashMap::new()),
         }
     }
 
@@ -235,23 +237,29 @@ impl<'r> Naive<'r> {
         let cased = item.flags.cased;
         let keyword = item.field.is_none();
         let texts = || f.values.iter().filter_map(Owned::text);
+        let globs = |p: SigmaString| {
+            let mut cache = self.globs.borrow_mut();
+            let re = cache
+                .entry((p, cased))
+                .or_insert_with_key(|(p, cased)| glob_regex(p, *cased));
+            match re {
+                Some(re) => texts().any(|t| re.is_match(&if cased { t } else { fold(&t) })),
+                // Placeholders: never match (refused at compile time).
+                None => false,
+            }
+        };
         match v {
-            Value::Str(p) => {
-                let p = if keyword {
-                    surround(p.clone())
-                } else {
-                    p.clone()
-                };
-                texts().any(|t| glob(&p, &t, cased))
-            }
-            Value::Num(n) if keyword => {
-                let p = surround(SigmaString::literal(&n.text));
-                texts().any(|t| glob(&p, &t, cased))
-            }
-            Value::Bool(b) if keyword => {
-                let p = surround(SigmaString::literal(if *b { "true" } else { "false" }));
-                texts().any(|t| glob(&p, &t, cased))
-            }
+            Value::Str(p) => globs(if keyword {
+                surround(p.clone())
+            } else {
+                p.clone()
+            }),
+            Value::Num(n) if keyword => globs(surround(SigmaString::literal(&n.text))),
+            Value::Bool(b) if keyword => globs(surround(SigmaString::literal(if *b {
+                "true"
+            } else {
+                "false"
+            }))),
             Value::Num(n) => {
                 let rn = Num::from_rule(n);
                 f.values.iter().any(|x| match x {
@@ -265,9 +273,7 @@ impl<'r> Naive<'r> {
                 Owned::Str(s) => fold(s) == if *b { "true" } else { "false" },
                 _ => false,
             }),
-            Value::Null => {
-                !f.present || f.values.is_empty() || f.values.iter().any(|x| *x == Owned::Null)
-            }
+            Value::Null => !f.present || f.values.is_empty() || f.values.contains(&Owned::Null),
             Value::Regex(r) => {
                 let mut cache = self.regexes.borrow_mut();
                 let re = cache
@@ -340,6 +346,26 @@ pub fn surround(mut p: SigmaString) -> SigmaString {
     p
 }
 
+/// A wildcard pattern as an anchored regular expression over the (folded) text: literal
+/// parts escaped, `?` one character, `*` any characters (newlines included). This is how the
+/// naive evaluator matches strings; [`glob`] is the same by dynamic programming.
+pub fn glob_regex(p: &SigmaString, cased: bool) -> Option<regex::Regex> {
+    let mut re = String::from("(?s)^");
+    for part in p.parts() {
+        match part {
+            Part::Lit(l) => re.push_str(&regex::escape(&if cased { l.clone() } else { fold(l) })),
+            Part::AnyChars => re.push_str(".*"),
+            Part::OneChar => re.push('.'),
+            Part::Placeholder(_) => return None,
+        }
+    }
+    re.push('$');
+    regex::RegexBuilder::new(&re)
+        .size_limit(64 << 20)
+        .build()
+        .ok()
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Tok {
     Char(char),
@@ -381,9 +407,7 @@ pub fn glob(p: &SigmaString, text: &str, cased: bool) -> bool {
                 }
             }
             Tok::One => {
-                for j in 1..=t.len() {
-                    next[j] = dp[j - 1];
-                }
+                next[1..].copy_from_slice(&dp[..t.len()]);
             }
             Tok::Char(c) => {
                 for j in 1..=t.len() {
@@ -413,5 +437,38 @@ mod tests {
         assert!(glob(&p("*"), "", false));
         assert!(glob(&p(r"a\*b"), "a*b", false));
         assert!(!glob(&p(r"a\*b"), "axb", false));
+    }
+
+    #[test]
+    fn glob_regex_agrees_with_dynamic_programming() {
+        let patterns = [
+            "", "*", "a?c", "*é*", "a*b*c", r"a\*b", "?*?", "*.exe", "x(y)+",
+        ];
+        let texts = [
+            "",
+            "a",
+            "abc",
+            "aéc",
+            "aXbYc",
+            "a*b",
+            "ab",
+            "é",
+            "C:\\X.EXE",
+            "x(y)+",
+        ];
+        for pat in patterns {
+            let sp = SigmaString::parse(pat);
+            for cased in [false, true] {
+                let re = glob_regex(&sp, cased).unwrap();
+                for t in texts {
+                    let folded = if cased { t.to_owned() } else { fold(t) };
+                    assert_eq!(
+                        re.is_match(&folded),
+                        glob(&sp, t, cased),
+                        "{pat} {t} {cased}"
+                    );
+                }
+            }
+        }
     }
 }

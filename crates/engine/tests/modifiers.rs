@@ -2,6 +2,8 @@
 //! not match. Each check runs the engine on a `serde_json::Value`, on the same event as a JSON
 //! line, and the naive evaluator, and all three must give the expected answer.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
+
 use engine::Engine;
 use engine::naive::Naive;
 use serde_json::{Value, json};
@@ -9,7 +11,9 @@ use sigma::pipeline::resolve_identity;
 
 /// Build a rule from the lines of its `detection` section.
 fn rule(detection: &str) -> Vec<sigma::pipeline::ResolvedRule> {
-    let mut text = String::from("title: test\nid: 6f1c3b5e-0d5c-4d4e-9a51-3c1f0f1e2d3c\nlogsource: {product: test}\ndetection:\n");
+    let mut text = String::from(
+        "title: test\nid: 6f1c3b5e-0d5c-4d4e-9a51-3c1f0f1e2d3c\nlogsource: {product: test}\ndetection:\n",
+    );
     for l in detection.lines() {
         text.push_str("  ");
         text.push_str(l);
@@ -19,7 +23,11 @@ fn rule(detection: &str) -> Vec<sigma::pipeline::ResolvedRule> {
     assert!(
         !loaded.rules.is_empty(),
         "rule does not load: {:?}\n{text}",
-        loaded.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+        loaded
+            .diagnostics
+            .iter()
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
     );
     loaded.rules.iter().map(resolve_identity).collect()
 }
@@ -35,9 +43,21 @@ fn check(detection: &str, yes: &[Value], no: &[Value]) {
         for ev in events {
             let line = serde_json::to_vec(ev).unwrap();
             let lev = scanner.scan(&line).unwrap();
-            assert_eq!(engine.matches(ev).count() == 1, want, "engine, {ev}\n{detection}");
-            assert_eq!(engine.matches(&lev).count() == 1, want, "engine on line, {ev}\n{detection}");
-            assert_eq!(naive.matches(ev).len() == 1, want, "naive, {ev}\n{detection}");
+            assert_eq!(
+                engine.matches(ev).count() == 1,
+                want,
+                "engine, {ev}\n{detection}"
+            );
+            assert_eq!(
+                engine.matches(&lev).count() == 1,
+                want,
+                "engine on line, {ev}\n{detection}"
+            );
+            assert_eq!(
+                naive.matches(ev).len() == 1,
+                want,
+                "naive, {ev}\n{detection}"
+            );
         }
     }
 }
@@ -46,8 +66,16 @@ fn check(detection: &str, yes: &[Value], no: &[Value]) {
 fn plain_values_are_case_insensitive_equality() {
     check(
         "sel:\n  Image: 'C:\\Windows\\cmd.exe'\ncondition: sel",
-        &[json!({"Image": "c:\\windows\\CMD.EXE"}), json!({"Image": ["x", "C:\\Windows\\cmd.exe"]})],
-        &[json!({"Image": "C:\\Windows\\cmd.exe "}), json!({"Image": "x"}), json!({}), json!({"Image": null})],
+        &[
+            json!({"Image": "c:\\windows\\CMD.EXE"}),
+            json!({"Image": ["x", "C:\\Windows\\cmd.exe"]}),
+        ],
+        &[
+            json!({"Image": "C:\\Windows\\cmd.exe "}),
+            json!({"Image": "x"}),
+            json!({}),
+            json!({"Image": null}),
+        ],
     );
 }
 
@@ -79,7 +107,11 @@ fn startswith_and_endswith() {
     check(
         "sel:\n  A|startswith: 'abc'\n  B|endswith: '.exe'\ncondition: sel",
         &[json!({"A": "ABCdef", "B": "x.EXE"})],
-        &[json!({"A": "xabc", "B": "x.exe"}), json!({"A": "abc", "B": "x.exe.txt"}), json!({"A": "abc"})],
+        &[
+            json!({"A": "xabc", "B": "x.exe"}),
+            json!({"A": "abc", "B": "x.exe.txt"}),
+            json!({"A": "abc"}),
+        ],
     );
 }
 
@@ -96,10 +128,19 @@ fn all_needs_every_value() {
 fn exists() {
     check(
         "sel:\n  A|exists: true\ncondition: sel",
-        &[json!({"A": "x"}), json!({"A": null}), json!({"A": ""}), json!({"A": []})],
+        &[
+            json!({"A": "x"}),
+            json!({"A": null}),
+            json!({"A": ""}),
+            json!({"A": []}),
+        ],
         &[json!({"B": 1})],
     );
-    check("sel:\n  A|exists: false\ncondition: sel", &[json!({"B": 1})], &[json!({"A": null})]);
+    check(
+        "sel:\n  A|exists: false\ncondition: sel",
+        &[json!({"B": 1})],
+        &[json!({"A": null})],
+    );
 }
 
 #[test]
@@ -121,7 +162,11 @@ fn neq_negates_the_whole_item() {
     check(
         "sel:\n  A|neq: ['x', 'y']\ncondition: sel",
         &[json!({"A": "z"}), json!({}), json!({"A": null})],
-        &[json!({"A": "X"}), json!({"A": "y"}), json!({"A": ["z", "x"]})],
+        &[
+            json!({"A": "X"}),
+            json!({"A": "y"}),
+            json!({"A": ["z", "x"]}),
+        ],
     );
 }
 
@@ -136,7 +181,10 @@ fn windash() {
             json!({"CommandLine": "x \u{2014}exec y"}),
             json!({"CommandLine": "x \u{2015}exec y"}),
         ],
-        &[json!({"CommandLine": "x exec y"}), json!({"CommandLine": "x +exec y"})],
+        &[
+            json!({"CommandLine": "x exec y"}),
+            json!({"CommandLine": "x +exec y"}),
+        ],
     );
 }
 
@@ -147,15 +195,31 @@ fn regex_flags() {
         &[json!({"A": "xxfooobar"})],
         &[json!({"A": "FOOB"}), json!({"A": "fb"})],
     );
-    check("sel:\n  A|re|i: '^fo+b'\ncondition: sel", &[json!({"A": "FOOB"})], &[json!({"A": "xfoob"})]);
+    check(
+        "sel:\n  A|re|i: '^fo+b'\ncondition: sel",
+        &[json!({"A": "FOOB"})],
+        &[json!({"A": "xfoob"})],
+    );
     check(
         "sel:\n  A|re|m: '^bar$'\ncondition: sel",
         &[json!({"A": "foo\nbar\nbaz"})],
         &[json!({"A": "foo bar"})],
     );
-    check("sel:\n  A|re: '^bar$'\ncondition: sel", &[json!({"A": "bar"})], &[json!({"A": "foo\nbar\nbaz"})]);
-    check("sel:\n  A|re|s: 'a.b'\ncondition: sel", &[json!({"A": "a\nb"})], &[json!({"A": "ab"})]);
-    check("sel:\n  A|re: 'a.b'\ncondition: sel", &[json!({"A": "a-b"})], &[json!({"A": "a\nb"})]);
+    check(
+        "sel:\n  A|re: '^bar$'\ncondition: sel",
+        &[json!({"A": "bar"})],
+        &[json!({"A": "foo\nbar\nbaz"})],
+    );
+    check(
+        "sel:\n  A|re|s: 'a.b'\ncondition: sel",
+        &[json!({"A": "a\nb"})],
+        &[json!({"A": "ab"})],
+    );
+    check(
+        "sel:\n  A|re: 'a.b'\ncondition: sel",
+        &[json!({"A": "a-b"})],
+        &[json!({"A": "a\nb"})],
+    );
 }
 
 #[test]
@@ -181,10 +245,26 @@ fn base64_and_base64offset() {
 #[test]
 fn utf16_encodings() {
     // 'cmd' in UTF-16LE then base64: YwBtAGQA ; UTF-16BE: AGMAbQBk ; with BOM (utf16): //5jAG0AZAA=
-    check("sel:\n  A|wide|base64: 'cmd'\ncondition: sel", &[json!({"A": "YwBtAGQA"})], &[json!({"A": "Y21k"})]);
-    check("sel:\n  A|utf16le|base64: 'cmd'\ncondition: sel", &[json!({"A": "YwBtAGQA"})], &[json!({"A": "AGMAbQBk"})]);
-    check("sel:\n  A|utf16be|base64: 'cmd'\ncondition: sel", &[json!({"A": "AGMAbQBk"})], &[json!({"A": "YwBtAGQA"})]);
-    check("sel:\n  A|utf16|base64: 'cmd'\ncondition: sel", &[json!({"A": "//5jAG0AZAA="})], &[json!({"A": "YwBtAGQA"})]);
+    check(
+        "sel:\n  A|wide|base64: 'cmd'\ncondition: sel",
+        &[json!({"A": "YwBtAGQA"})],
+        &[json!({"A": "Y21k"})],
+    );
+    check(
+        "sel:\n  A|utf16le|base64: 'cmd'\ncondition: sel",
+        &[json!({"A": "YwBtAGQA"})],
+        &[json!({"A": "AGMAbQBk"})],
+    );
+    check(
+        "sel:\n  A|utf16be|base64: 'cmd'\ncondition: sel",
+        &[json!({"A": "AGMAbQBk"})],
+        &[json!({"A": "YwBtAGQA"})],
+    );
+    check(
+        "sel:\n  A|utf16|base64: 'cmd'\ncondition: sel",
+        &[json!({"A": "//5jAG0AZAA="})],
+        &[json!({"A": "YwBtAGQA"})],
+    );
     check(
         "sel:\n  A|wide|base64offset|contains: 'cmd'\ncondition: sel",
         &[json!({"A": "xxYwBtAGQAyy"})],
@@ -196,31 +276,75 @@ fn utf16_encodings() {
 fn comparisons() {
     check(
         "sel:\n  A|gt: 10\ncondition: sel",
-        &[json!({"A": 11}), json!({"A": "10.5"}), json!({"A": [1, 20]})],
-        &[json!({"A": 10}), json!({"A": "abc"}), json!({"A": "0x20"}), json!({})],
+        &[
+            json!({"A": 11}),
+            json!({"A": "10.5"}),
+            json!({"A": [1, 20]}),
+        ],
+        &[
+            json!({"A": 10}),
+            json!({"A": "abc"}),
+            json!({"A": "0x20"}),
+            json!({}),
+        ],
     );
-    check("sel:\n  A|gte: 10\ncondition: sel", &[json!({"A": 10}), json!({"A": "10"})], &[json!({"A": 9.99})]);
-    check("sel:\n  A|lt: 10\ncondition: sel", &[json!({"A": -3}), json!({"A": "9"})], &[json!({"A": 10})]);
-    check("sel:\n  A|lte: 1.5\ncondition: sel", &[json!({"A": 1.5}), json!({"A": 1})], &[json!({"A": 2})]);
+    check(
+        "sel:\n  A|gte: 10\ncondition: sel",
+        &[json!({"A": 10}), json!({"A": "10"})],
+        &[json!({"A": 9.99})],
+    );
+    check(
+        "sel:\n  A|lt: 10\ncondition: sel",
+        &[json!({"A": -3}), json!({"A": "9"})],
+        &[json!({"A": 10})],
+    );
+    check(
+        "sel:\n  A|lte: 1.5\ncondition: sel",
+        &[json!({"A": 1.5}), json!({"A": 1})],
+        &[json!({"A": 2})],
+    );
 }
 
 #[test]
 fn time_parts() {
     let ev = json!({"T": "2024-05-06T07:08:09.123Z"});
     let other = json!({"T": "2023-12-31 23:59:00"});
-    for (m, v) in [("minute", 8), ("hour", 7), ("day", 6), ("week", 19), ("month", 5), ("year", 2024)] {
-        check(&format!("sel:\n  T|{m}: {v}\ncondition: sel"), &[ev.clone()], &[other.clone(), json!({"T": "not a date"})]);
+    for (m, v) in [
+        ("minute", 8),
+        ("hour", 7),
+        ("day", 6),
+        ("week", 19),
+        ("month", 5),
+        ("year", 2024),
+    ] {
+        check(
+            &format!("sel:\n  T|{m}: {v}\ncondition: sel"),
+            std::slice::from_ref(&ev),
+            &[other.clone(), json!({"T": "not a date"})],
+        );
     }
     // Epoch milliseconds (2024-05-06T07:08:09Z) and seconds.
-    check("sel:\n  T|hour: 7\ncondition: sel", &[json!({"T": 1714979289000i64}), json!({"T": 1714979289})], &[json!({"T": 0})]);
+    check(
+        "sel:\n  T|hour: 7\ncondition: sel",
+        &[json!({"T": 1714979289000i64}), json!({"T": 1714979289})],
+        &[json!({"T": 0})],
+    );
 }
 
 #[test]
 fn cidr_v4_and_v6() {
     check(
         "sel:\n  Ip|cidr: '10.0.0.0/8'\ncondition: sel",
-        &[json!({"Ip": "10.1.2.3"}), json!({"Ip": ["1.1.1.1", "10.0.0.1"]})],
-        &[json!({"Ip": "11.0.0.1"}), json!({"Ip": "::1"}), json!({"Ip": "10.0.0"}), json!({"Ip": 10})],
+        &[
+            json!({"Ip": "10.1.2.3"}),
+            json!({"Ip": ["1.1.1.1", "10.0.0.1"]}),
+        ],
+        &[
+            json!({"Ip": "11.0.0.1"}),
+            json!({"Ip": "::1"}),
+            json!({"Ip": "10.0.0"}),
+            json!({"Ip": 10}),
+        ],
     );
     check(
         "sel:\n  Ip|cidr: 'fe80::/10'\ncondition: sel",
@@ -234,7 +358,11 @@ fn expand_needs_a_pipeline() {
     let rules = rule("sel:\n  User|expand: '%Admins%'\ncondition: sel");
     let engine = Engine::compile(rules);
     assert_eq!(engine.errors().len(), 1);
-    assert!(engine.errors()[0].to_string().contains("%Admins%"), "{}", engine.errors()[0]);
+    assert!(
+        engine.errors()[0].to_string().contains("%Admins%"),
+        "{}",
+        engine.errors()[0]
+    );
     assert_eq!(engine.matches(&json!({"User": "%Admins%"})).count(), 0);
 }
 
@@ -322,14 +450,21 @@ fn keywords_are_contained_in_any_value() {
             json!({"Message": "mimikatz EVENT::Clear done"}),
             json!({"deep": {"x": ["a", "found KIWI and LEGIT"]}}),
         ],
-        &[json!({"event::clear": "key is not a value"}), json!({"M": "event:clear"})],
+        &[
+            json!({"event::clear": "key is not a value"}),
+            json!({"M": "event:clear"}),
+        ],
     );
     check(
         "keywords:\n  '|all': ['Remove-Mailbox', ' -Identity ']\ncondition: keywords",
         &[json!({"a": "Remove-Mailbox x", "b": "y -identity z"})],
         &[json!({"a": "Remove-Mailbox -Id"})],
     );
-    check("keywords: [4688]\ncondition: keywords", &[json!({"a": 14688}), json!({"b": "x4688"})], &[json!({"a": 4689})]);
+    check(
+        "keywords: [4688]\ncondition: keywords",
+        &[json!({"a": 14688}), json!({"b": "x4688"})],
+        &[json!({"a": 4689})],
+    );
 }
 
 #[test]
@@ -343,18 +478,30 @@ fn numbers_versus_numeric_strings() {
             json!({"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}}),
             json!({"EventID": [1, 4688]}),
         ],
-        &[json!({"EventID": 46880}), json!({"EventID": "04688x"}), json!({"EventID": true})],
+        &[
+            json!({"EventID": 46880}),
+            json!({"EventID": "04688x"}),
+            json!({"EventID": true}),
+        ],
     );
     // The loader keeps hexadecimal numbers as written text (`0x10` is the string "0x10", as
     // Windows logs spell such values), so it matches that text case-insensitively, not 16.
     check(
         "sel:\n  Status: 0x10\ncondition: sel",
         &[json!({"Status": "0X10"}), json!({"Status": "0x10"})],
-        &[json!({"Status": "0x010"}), json!({"Status": 16}), json!({"Status": "16"})],
+        &[
+            json!({"Status": "0x010"}),
+            json!({"Status": 16}),
+            json!({"Status": "16"}),
+        ],
     );
     check(
         "sel:\n  Level: 1.5\ncondition: sel",
-        &[json!({"Level": 1.5}), json!({"Level": "1.5"}), json!({"Level": "1.50"})],
+        &[
+            json!({"Level": 1.5}),
+            json!({"Level": "1.5"}),
+            json!({"Level": "1.50"}),
+        ],
         &[json!({"Level": 1}), json!({"Level": "1,5"})],
     );
     check(
@@ -380,8 +527,16 @@ fn unicode_case_folding() {
         &[json!({"A": "η σοφια"}), json!({"A": "ΣΟΦΙΑ"})],
         &[json!({"A": "sofia"})],
     );
-    check("sel:\n  A: 'STRASSE'\ncondition: sel", &[json!({"A": "strasse"})], &[json!({"A": "straße"})]);
-    check("sel:\n  A|endswith: 'ÄÖÜ'\ncondition: sel", &[json!({"A": "xäöü"})], &[json!({"A": "xaou"})]);
+    check(
+        "sel:\n  A: 'STRASSE'\ncondition: sel",
+        &[json!({"A": "strasse"})],
+        &[json!({"A": "straße"})],
+    );
+    check(
+        "sel:\n  A|endswith: 'ÄÖÜ'\ncondition: sel",
+        &[json!({"A": "xäöü"})],
+        &[json!({"A": "xaou"})],
+    );
 }
 
 #[test]
@@ -389,8 +544,16 @@ fn conditions_and_lists_of_maps() {
     let det = "sel_a:\n  - {A: 'x', B: 'y'}\n  - {C: 'z'}\nsel_b:\n  D: 1\nfilter_1:\n  E: 'no'\n_helper:\n  F: 1\ncondition: 1 of sel_* and not 1 of filter_*";
     check(
         det,
-        &[json!({"A": "x", "B": "y"}), json!({"C": "z"}), json!({"D": 1, "E": "yes"})],
-        &[json!({"A": "x"}), json!({"C": "z", "E": "no"}), json!({"F": 1})],
+        &[
+            json!({"A": "x", "B": "y"}),
+            json!({"C": "z"}),
+            json!({"D": 1, "E": "yes"}),
+        ],
+        &[
+            json!({"A": "x"}),
+            json!({"C": "z", "E": "no"}),
+            json!({"F": 1}),
+        ],
     );
     check(
         "s1:\n  A: 1\ns2:\n  B: 1\n_s3:\n  C: 1\ncondition: all of them",
@@ -403,7 +566,11 @@ fn conditions_and_lists_of_maps() {
         &[json!({"A": 1}), json!({})],
     );
     // A list of conditions is OR.
-    check("s1:\n  A: 1\ns2:\n  B: 1\ncondition:\n  - s1\n  - s2", &[json!({"B": 1})], &[json!({"C": 1})]);
+    check(
+        "s1:\n  A: 1\ns2:\n  B: 1\ncondition:\n  - s1\n  - s2",
+        &[json!({"B": 1})],
+        &[json!({"C": 1})],
+    );
 }
 
 #[test]
@@ -415,6 +582,9 @@ fn nested_and_flat_field_names() {
             json!({"winlog.event_data.Image": "C:\\cmd.exe"}),
             json!({"winlog": {"event_data.Image": "C:\\cmd.exe"}}),
         ],
-        &[json!({"winlog": {"event_data": {"Image": "C:\\pwsh.exe"}}}), json!({"Image": "C:\\cmd.exe"})],
+        &[
+            json!({"winlog": {"event_data": {"Image": "C:\\pwsh.exe"}}}),
+            json!({"Image": "C:\\cmd.exe"}),
+        ],
     );
 }

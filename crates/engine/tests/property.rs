@@ -2,6 +2,8 @@
 //! rules and events over a small vocabulary (so that matches actually happen), on
 //! `serde_json::Value` events and on the same events as lazily parsed JSON lines.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
+
 use engine::Engine;
 use engine::naive::Naive;
 use proptest::prelude::*;
@@ -22,20 +24,47 @@ fn str_value() -> impl Strategy<Value = String> {
             "a\\b", "-p", "/p", "foo*bar", "*o?b*", "10.0.0.1", "bar",
         ])
         .prop_map(q),
-        prop::sample::select(vec!["10", "1.5", "0x0a", "null", "true", "-1"]).prop_map(str::to_owned),
+        prop::sample::select(vec!["10", "1.5", "0x0a", "null", "true", "-1"])
+            .prop_map(str::to_owned),
     ]
 }
 
 fn item() -> impl Strategy<Value = String> {
     let field = prop::sample::select(FIELDS.to_vec());
     let kind = prop::sample::select(vec![
-        "", "|contains", "|startswith", "|endswith", "|contains|all", "|cased", "|contains|cased",
-        "|neq", "|re", "|re|i", "|re|s", "|cidr", "|gt", "|lte", "|exists", "|fieldref",
-        "|fieldref|contains", "|contains|windash", "|base64offset|contains", "|hour", "|all",
-        "|startswith|neq", "|base64", "|wide|base64offset|contains", "|year",
+        "",
+        "|contains",
+        "|startswith",
+        "|endswith",
+        "|contains|all",
+        "|cased",
+        "|contains|cased",
+        "|neq",
+        "|re",
+        "|re|i",
+        "|re|s",
+        "|cidr",
+        "|gt",
+        "|lte",
+        "|exists",
+        "|fieldref",
+        "|fieldref|contains",
+        "|contains|windash",
+        "|base64offset|contains",
+        "|hour",
+        "|all",
+        "|startswith|neq",
+        "|base64",
+        "|wide|base64offset|contains",
+        "|year",
     ]);
-    (field, kind, prop::collection::vec(str_value(), 1..4), 0..3usize).prop_map(
-        |(field, kind, strs, pick)| {
+    (
+        field,
+        kind,
+        prop::collection::vec(str_value(), 1..4),
+        0..3usize,
+    )
+        .prop_map(|(field, kind, strs, pick)| {
             let values: Vec<String> = match kind {
                 "|re" | "|re|i" | "|re|s" => ["'^fo+'", "'bar$'", "'o.b'", "'Σ'", "'a\\\\b'"]
                     .iter()
@@ -78,8 +107,7 @@ fn item() -> impl Strategy<Value = String> {
             } else {
                 format!("{field}{kind}: [{}]", values.join(", "))
             }
-        },
-    )
+        })
 }
 
 fn selection() -> impl Strategy<Value = String> {
@@ -94,8 +122,16 @@ fn selection() -> impl Strategy<Value = String> {
 
 fn rule(i: usize) -> impl Strategy<Value = String> {
     let cond = prop::sample::select(vec![
-        "sel1", "sel1 and sel2", "sel1 or not sel2", "1 of sel*", "all of sel*", "sel1 and not filter",
-        "2 of them", "not sel1", "(sel1 or sel2) and not filter", "all of them",
+        "sel1",
+        "sel1 and sel2",
+        "sel1 or not sel2",
+        "1 of sel*",
+        "all of sel*",
+        "sel1 and not filter",
+        "2 of them",
+        "not sel1",
+        "(sel1 or sel2) and not filter",
+        "all of them",
     ]);
     (selection(), selection(), selection(), cond).prop_map(move |(s1, s2, f, c)| {
         format!(
@@ -113,12 +149,41 @@ fn filter_rule() -> impl Strategy<Value = String> {
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         prop::sample::select(vec![
-            "foo", "FOO", "foobar", "barfoo", "xfooybarz", "", "10", "0x0A", "1.5", "10.0.0.1",
-            "::1", "2024-05-06T07:08:09Z", "1970-01-01 00:00:00", "Straße", "ΣΑΣ", "σας", "a\\b",
-            "cmd -p", "cmd /p", "cmd –p", "Zm9vYmFy", "ZgBvAG8A", "x", "STRASSE",
+            "foo",
+            "FOO",
+            "foobar",
+            "barfoo",
+            "xfooybarz",
+            "",
+            "10",
+            "0x0A",
+            "1.5",
+            "10.0.0.1",
+            "::1",
+            "2024-05-06T07:08:09Z",
+            "1970-01-01 00:00:00",
+            "Straße",
+            "ΣΑΣ",
+            "σας",
+            "a\\b",
+            "cmd -p",
+            "cmd /p",
+            "cmd –p",
+            "Zm9vYmFy",
+            "ZgBvAG8A",
+            "x",
+            "STRASSE",
         ])
         .prop_map(|s| json!(s)),
-        prop::sample::select(vec![json!(10), json!(0), json!(-1), json!(1.5), json!(5), json!(10.0), json!(1714979289000i64)]),
+        prop::sample::select(vec![
+            json!(10),
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!(5),
+            json!(10.0),
+            json!(1714979289000i64)
+        ]),
         prop::sample::select(vec![json!(true), json!(false), Value::Null]),
     ]
 }
@@ -134,7 +199,13 @@ fn field_value() -> impl Strategy<Value = Value> {
 
 fn event() -> impl Strategy<Value = Value> {
     (
-        prop::collection::vec((prop::sample::select(vec!["a", "b", "n", "arr"]), field_value()), 0..5),
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["a", "b", "n", "arr"]),
+                field_value(),
+            ),
+            0..5,
+        ),
         prop::option::of(field_value()),
         any::<bool>(),
     )
@@ -201,14 +272,19 @@ fn generators_produce_matches() {
     let (mut loaded, mut written, mut matches) = (0, 0, 0);
     for _ in 0..200 {
         let texts = rules_text().new_tree(&mut runner).unwrap().current();
-        let events: Vec<Value> = (0..5).map(|_| event().new_tree(&mut runner).unwrap().current()).collect();
+        let events: Vec<Value> = (0..5)
+            .map(|_| event().new_tree(&mut runner).unwrap().current())
+            .collect();
         let mut rules = Vec::new();
         for t in &texts {
             written += 1;
             let l = sigma::load_str(t, "gen.yml");
             loaded += l.rules.len();
             if l.rules.is_empty() && std::env::var("GEN_DEBUG").is_ok() {
-                eprintln!("{t}\n{:?}\n", l.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>());
+                eprintln!(
+                    "{t}\n{:?}\n",
+                    l.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+                );
             }
             rules.extend(l.rules);
         }
@@ -218,6 +294,9 @@ fn generators_produce_matches() {
         }
     }
     println!("{loaded} of {written} generated rules load; {matches} matches");
-    assert!(loaded * 10 >= written * 9, "too few generated rules load: {loaded}/{written}");
+    assert!(
+        loaded * 10 >= written * 9,
+        "too few generated rules load: {loaded}/{written}"
+    );
     assert!(matches > 100, "too few matches: {matches}");
 }

@@ -1,6 +1,8 @@
 //! The truth test: every SigmaHQ regression case must detect with its rule, from the JSON form
 //! of its EVTX events (fields mapped with the test-only EVTX mapping in `support`).
 
+#![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
+
 mod support;
 
 use std::collections::HashMap;
