@@ -54,6 +54,11 @@ pub struct Engine {
     errors: Vec<CompileError>,
     warnings: Vec<String>,
     plan: Arc<ScanPlan>,
+    /// Variants with a literal set (skipped unless marked).
+    req_bits: Vec<u64>,
+    /// Variants offered every event, and the prefilter slots they need.
+    unrouted_bits: Vec<u64>,
+    unrouted_pslots: Vec<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -130,7 +135,25 @@ impl Engine {
         }
         router.unrouted.pslots = pslots_of(&router.unrouted.variants);
         let plan = Arc::new(ScanPlan::new(&prog.fields, id));
+        let words = prog.variants.len().div_ceil(64);
+        let mut req_bits = vec![0; words];
+        for (v, n) in pre.needs.iter().enumerate() {
+            if n.is_some() {
+                set_bit(&mut req_bits, v as u32);
+            }
+        }
+        let mut unrouted_bits = vec![0; words];
+        for &v in &router.unrouted.variants {
+            set_bit(&mut unrouted_bits, v);
+        }
+        let mut unrouted_pslots = vec![0; pre.slots.len().div_ceil(64)];
+        for &p in &router.unrouted.pslots {
+            set_bit(&mut unrouted_pslots, p);
+        }
         Engine {
+            req_bits,
+            unrouted_bits,
+            unrouted_pslots,
             id,
             rules,
             prog,
@@ -288,34 +311,19 @@ impl Engine {
         }
     }
 
-    /// Bits of variants in word `w` that have a literal set none of whose literals was seen.
+    /// Bits of candidate variants in word `w` that have a literal set none of whose literals
+    /// was seen.
     #[inline]
     fn needs_mask(&self, s: &Scratch, w: usize) -> u64 {
-        let mut m = 0;
-        let mut bits = s.cand[w];
-        while bits != 0 {
-            let b = bits.trailing_zeros();
-            bits &= bits - 1;
-            let v = w * 64 + b as usize;
-            if self.pre.needs[v].is_some() && s.marked[w] & (1 << b) == 0 {
-                m |= 1 << b;
-            }
-        }
-        m
+        s.cand[w] & self.req_bits[w] & !s.marked[w]
     }
 
     /// Fill `cand` (routing) and `marked` (prefilter) for the event.
     pub(crate) fn select<E: Event + ?Sized>(&self, ev: &E, s: &mut Scratch) {
-        s.cand.fill(0);
+        s.cand.copy_from_slice(&self.unrouted_bits);
         s.marked.fill(0);
-        s.pslots.fill(0);
+        s.pslots.copy_from_slice(&self.unrouted_pslots);
         let r = &self.router;
-        for &v in &r.unrouted.variants {
-            set_bit(&mut s.cand, v);
-        }
-        for &p in &r.unrouted.pslots {
-            set_bit(&mut s.pslots, p);
-        }
         for rs in &r.slots {
             s.fetch(&self.prog, ev, rs.slot);
             let (a, b) = s.slot_range[rs.slot as usize];
@@ -360,6 +368,18 @@ impl Engine {
                 let b = bits.trailing_zeros();
                 bits &= bits - 1;
                 let ps = &self.pre.slots[w * 64 + b as usize];
+                if let (Some(raw_ac), Some(text)) = (&ps.raw, ev.raw_text()) {
+                    for m in raw_ac.find_overlapping_iter(text) {
+                        let pid = ps.base + m.pattern().as_u32();
+                        if s.pat_gen[pid as usize] != s.epoch {
+                            s.pat_gen[pid as usize] = s.epoch;
+                            for &v in &self.pre.pattern_variants[pid as usize] {
+                                set_bit(&mut s.marked, v);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 s.fetch(&self.prog, ev, ps.slot);
                 let (a, e) = s.slot_range[ps.slot as usize];
                 for i in a..e {

@@ -113,6 +113,14 @@ pub trait Event {
 
     /// Call `visit` with every scalar value of the event, at any depth (for keyword search).
     fn for_each_scalar(&self, visit: &mut dyn FnMut(Scalar<'_>));
+
+    /// The event's JSON text when it can stand in for all its values in a substring search:
+    /// ASCII only, no `\u` or `\/` escapes, numbers only as plain integers (so every value's
+    /// text form, JSON-escaped, appears in it as is). The keyword prefilter then searches it once
+    /// instead of decoding every value. `None` (the default) when not available.
+    fn raw_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<T: Event + ?Sized> Event for &T {
@@ -121,6 +129,9 @@ impl<T: Event + ?Sized> Event for &T {
     }
     fn for_each_scalar(&self, visit: &mut dyn FnMut(Scalar<'_>)) {
         (**self).for_each_scalar(visit)
+    }
+    fn raw_text(&self) -> Option<&str> {
+        (**self).raw_text()
     }
 }
 

@@ -159,6 +159,8 @@ pub struct LineScanner {
 #[derive(Debug)]
 pub struct LineEvent<'a> {
     line: &'a str,
+    /// The line can be searched as raw text (see [`Event::raw_text`]).
+    raw: bool,
     table: u64,
     hits: &'a [Hit],
     /// Full parse, only for lookups of fields not in the plan.
@@ -184,6 +186,7 @@ impl LineScanner {
         let mut c = Cursor {
             b: text.as_bytes(),
             i: 0,
+            plain: true,
         };
         c.ws();
         if c.peek() != Some(b'{') {
@@ -201,6 +204,7 @@ impl LineScanner {
         }
         self.hits.sort_by_key(|h| h.slot);
         Ok(LineEvent {
+            raw: c.plain && text.is_ascii(),
             line: text,
             table: self.plan.table,
             hits: &self.hits,
@@ -341,6 +345,8 @@ enum Tok {
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
+    /// No `\u` or `\/` escape and only plain integers seen (see [`LineEvent::raw_text`]).
+    plain: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -385,20 +391,44 @@ impl<'a> Cursor<'a> {
             }
             esc = true;
             match self.b.get(i + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'/') => {
+                    self.plain = false;
+                    i += 2;
+                }
                 Some(b'u') => {
-                    let hex = self
-                        .b
-                        .get(i + 2..i + 6)
-                        .ok_or_else(|| Cursor::at(i, "bad \\u escape"))?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return Err(Cursor::at(i, "bad \\u escape"));
-                    }
+                    self.plain = false;
+                    let cp = self.hex_escape(i)?;
                     i += 6;
+                    if (0xD800..0xDC00).contains(&cp) {
+                        // A high surrogate must be followed by a low one.
+                        if self.b.get(i..i + 2) != Some(b"\\u") {
+                            return Err(Cursor::at(i, "lone surrogate in \\u escape"));
+                        }
+                        let lo = self.hex_escape(i)?;
+                        if !(0xDC00..0xE000).contains(&lo) {
+                            return Err(Cursor::at(i, "lone surrogate in \\u escape"));
+                        }
+                        i += 6;
+                    } else if (0xDC00..0xE000).contains(&cp) {
+                        return Err(Cursor::at(i, "lone surrogate in \\u escape"));
+                    }
                 }
                 _ => return Err(Cursor::at(i, "bad escape")),
             }
         }
+    }
+
+    /// The code unit of a `\uXXXX` escape at `i`.
+    fn hex_escape(&self, i: usize) -> Result<u32, JsonError> {
+        let hex = self
+            .b
+            .get(i + 2..i + 6)
+            .ok_or_else(|| Cursor::at(i, "bad \\u escape"))?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return Err(Cursor::at(i, "bad \\u escape"));
+        }
+        Ok(hex4(hex))
     }
 
     /// A string, number or literal.
@@ -406,10 +436,6 @@ impl<'a> Cursor<'a> {
         match self.peek() {
             Some(b'"') => {
                 let (s, e, esc) = self.string()?;
-                if esc {
-                    // Check surrogate pairing now so that invalid lines are refused up front.
-                    check_unicode_escapes(&self.b[s..e]).map_err(|m| Cursor::at(s, m))?;
-                }
                 Ok(Tok::Str(s, e, esc))
             }
             Some(b't') => self.literal(b"true", Tok::True),
@@ -443,15 +469,25 @@ impl<'a> Cursor<'a> {
     }
 
     fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
         match self.peek() {
             Some(b'0') => self.i += 1,
             Some(b'1'..=b'9') => {
-                self.digits();
+                // Integers beyond 64 bits become floats and lose their text.
+                if self.digits() > 18 {
+                    let t = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
+                    if t.parse::<i64>().is_err() && t.parse::<u64>().is_err() {
+                        self.plain = false;
+                    }
+                }
             }
             _ => return Err(self.err("bad number")),
+        }
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            self.plain = false;
         }
         if self.peek() == Some(b'.') {
             self.i += 1;
@@ -496,11 +532,6 @@ fn hex4(b: &[u8]) -> u32 {
                 _ => u32::from(c - b'A' + 10),
             }
     })
-}
-
-fn check_unicode_escapes(raw: &[u8]) -> Result<(), &'static str> {
-    let mut scratch = String::new();
-    unescape_into(raw, &mut scratch)
 }
 
 /// Decode the content of a string with escapes (already checked for syntax).
@@ -632,7 +663,11 @@ impl<'a> LineEvent<'a> {
                 }
                 match text_at {
                     Some(at) => {
-                        let mut t = Cursor { b: c.b, i: at };
+                        let mut t = Cursor {
+                            b: c.b,
+                            i: at,
+                            plain: true,
+                        };
                         self.emit(&mut t, visit);
                     }
                     None => visit(Scalar::Other),
@@ -725,16 +760,22 @@ impl Event for LineEvent<'_> {
             let mut c = Cursor {
                 b: self.line.as_bytes(),
                 i: h.start as usize,
+                plain: true,
             };
             self.emit(&mut c, visit);
         }
         found
     }
 
+    fn raw_text(&self) -> Option<&str> {
+        self.raw.then_some(self.line)
+    }
+
     fn for_each_scalar(&self, visit: &mut dyn FnMut(Scalar<'_>)) {
         let mut c = Cursor {
             b: self.line.as_bytes(),
             i: 0,
+            plain: true,
         };
         c.ws();
         self.walk(&mut c, visit);

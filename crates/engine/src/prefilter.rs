@@ -13,21 +13,28 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sigma::modifier::Link;
 use sigma::value::Part;
 
-use crate::compile::{Item, Node, Program};
+use crate::compile::{ANY_SLOT, Item, Node, Program};
 use crate::matcher::Matcher;
 use crate::semantics::fold;
 
 type Lits = Vec<(u32, String)>;
+
+/// Literal sets up to this size get a DFA.
+const DFA_MAX_PATTERNS: usize = 20_000;
 
 /// One field scanned by the prefilter.
 #[derive(Debug)]
 pub(crate) struct PSlot {
     pub slot: u32,
     pub ac: AhoCorasick,
+    /// For the whole-event slot (keywords): the same literals JSON-escaped, ASCII
+    /// case-insensitive, to search an event's raw text ([`crate::Event::raw_text`]) instead of
+    /// its decoded values. `None` when a literal is not plain printable ASCII.
+    pub raw: Option<AhoCorasick>,
     /// Global id of this automaton's pattern 0.
     pub base: u32,
 }
@@ -126,6 +133,30 @@ pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
     }
 }
 
+/// Literals as they appear in JSON text (escaping `"` and `\\`), matched ASCII
+/// case-insensitively in the raw text: sound on raw text that is ASCII, has no `\\u`/`\\/` escapes and only
+/// plain integers, because then each value's folded text is its JSON text lower-cased and JSON
+/// encodes characters one by one.
+fn raw_automaton(list: &[String]) -> Option<AhoCorasick> {
+    let mut escaped = Vec::with_capacity(list.len());
+    for l in list {
+        if !l.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return None;
+        }
+        escaped.push(
+            l.to_ascii_lowercase()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\""),
+        );
+    }
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&escaped)
+        .ok()
+}
+
 impl Prefilter {
     pub fn build(prog: &Program) -> Prefilter {
         let mut per_slot: HashMap<u32, (Vec<String>, HashMap<String, u32>)> = HashMap::new();
@@ -161,16 +192,34 @@ impl Prefilter {
         for slot in slot_order {
             let (list, _) = &per_slot[&slot];
             // An automaton too large to build leaves its variants without a prefilter.
-            let Ok(ac) = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(list)
-            else {
+            // A DFA scans fastest; very large sets fall back to the automatic choice.
+            let dfa = (list.len() <= DFA_MAX_PATTERNS)
+                .then(|| {
+                    AhoCorasickBuilder::new()
+                        .match_kind(MatchKind::Standard)
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(list)
+                        .ok()
+                })
+                .flatten();
+            let Some(ac) = dfa.or_else(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(list)
+                    .ok()
+            }) else {
                 continue;
             };
             base_of.insert(slot, (slots.len() as u32, total));
+            let raw = if slot == ANY_SLOT {
+                raw_automaton(list)
+            } else {
+                None
+            };
             slots.push(PSlot {
                 slot,
                 ac,
+                raw,
                 base: total,
             });
             total += list.len() as u32;
