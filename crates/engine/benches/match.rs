@@ -2,9 +2,10 @@
 //!
 //! `SIGWATCH_DATA=/work/shared/data cargo bench -p sigwatch-engine --bench match`
 //!
-//! - `compile/windows`: compiling ~2,400 rules (EVTX-mapped).
+//! - `compile/windows`: compiling ~2,400 rules (resolved with the built-in `evtx` pipeline).
 //! - `regression_events`: the SigmaHQ regression events (EVTX JSON form, `serde_json::Value`).
-//! - `security_datasets/*`: JSON lines (NXLog field names, rules as written): the lazy line
+//! - `security_datasets/*`: JSON lines (NXLog field names, rules resolved with
+//!   the built-in `windows-flat` pipeline): the lazy line
 //!   scanner + engine, the scanner alone, and for comparison a full `serde_json::Value` parse +
 //!   engine.
 
@@ -18,7 +19,6 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::Engine;
-use sigma::pipeline::resolve_identity;
 
 /// Lines taken from the start of each security-datasets file.
 const LINES_PER_FILE: usize = 400;
@@ -44,11 +44,8 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let rules = support::load_rules(&data.join("sigma/rules/windows"));
-    let evtx: Vec<_> = rules
-        .iter()
-        .map(|r| support::resolve_mapped(r, &support::evtx_field))
-        .collect();
-    let flat: Vec<_> = rules.iter().map(resolve_identity).collect();
+    let evtx = support::resolve_all(&support::builtin_chain("evtx"), &rules);
+    let flat = support::resolve_all(&support::builtin_chain("windows-flat"), &rules);
     eprintln!("{} rules", rules.len());
 
     let mut g = c.benchmark_group("compile");

@@ -188,7 +188,9 @@ pub(crate) fn compile(
     let mut errors = Vec::new();
     let mut compiled: Vec<Option<Vec<CVariant>>> = Vec::with_capacity(rules.len());
     for (i, r) in rules.iter().enumerate() {
-        if matches!(r.rule.body, RuleBody::Correlation(_)) {
+        // Correlations are not matched here; rules a pipeline says do not apply are not
+        // compiled (their reason stays in `ResolvedRule::skipped`, see `Engine::skipped`).
+        if matches!(r.rule.body, RuleBody::Correlation(_)) || r.skipped.is_some() {
             compiled.push(None);
             continue;
         }

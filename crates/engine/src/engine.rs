@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sigma::modifier::Link;
-use sigma::pipeline::ResolvedRule;
+use sigma::pipeline::{NotApplicable, ResolvedRule};
 use smallvec::SmallVec;
 
 use crate::compile::{ANY_SLOT, CVariant, CompileError, Node, Program, compile};
 use crate::event::{Event, FieldPath, Scalar};
-use crate::jsonline::{LineScanner, ScanPlan};
+use crate::explain::Explanation;
+use crate::jsonline::{JsonError, LineScanner, ScanPlan};
 use crate::matcher::{FieldView, Kind, Val};
 use crate::prefilter::Prefilter;
 use crate::route::Router;
@@ -175,12 +176,22 @@ impl Engine {
         &self.errors
     }
 
+    /// Rules a pipeline said do not apply (`ResolvedRule::skipped`): not compiled, never
+    /// match, and not in [`Engine::errors`]; with the pipeline's reason.
+    pub fn skipped(&self) -> impl Iterator<Item = (usize, &NotApplicable)> + '_ {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.skipped.as_ref().map(|na| (i, na)))
+    }
+
     /// Non-fatal problems (a filter naming a rule that is not in the set, ...).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
-    /// Was the rule compiled? (False for rules in [`Engine::errors`] and correlation rules.)
+    /// Was the rule compiled? (False for rules in [`Engine::errors`] or [`Engine::skipped`], and
+    /// for correlation rules.)
     pub fn is_compiled(&self, rule: usize) -> bool {
         self.prog.rules.get(rule).is_some_and(Option::is_some)
             || self.prog.filters.iter().any(|f| f.rule as usize == rule)
@@ -545,5 +556,67 @@ impl Scratch {
         v: &CVariant,
     ) -> bool {
         v.conditions.iter().all(|&c| self.item(prog, ev, c)) && self.node(prog, ev, &v.expr)
+    }
+}
+
+/// One thread's evaluation state for an [`Engine`]: a JSON-text scanner, a [`Scratch`] and the
+/// match buffer. Make one per worker thread with [`Engine::worker`] and reuse it for every
+/// event; an event that matches nothing allocates nothing.
+#[derive(Debug)]
+pub struct Worker<'e> {
+    engine: &'e Engine,
+    scanner: LineScanner,
+    scratch: Scratch,
+    out: Vec<Match>,
+}
+
+impl Engine {
+    /// Per-thread evaluation state (see [`Worker`]).
+    pub fn worker(&self) -> Worker<'_> {
+        Worker {
+            engine: self,
+            scanner: self.line_scanner(),
+            scratch: self.scratch(),
+            out: Vec::new(),
+        }
+    }
+}
+
+impl<'e> Worker<'e> {
+    /// The engine this worker evaluates for.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// The matches of one event given as JSON text (one object: a JSON line, an EVTX record
+    /// rendered as JSON), in rule order. The text is scanned lazily: only the fields the rules
+    /// read are decoded. `Err` when the text is not one valid JSON object.
+    pub fn match_json(&mut self, text: &[u8]) -> Result<&[Match], JsonError> {
+        self.out.clear();
+        let ev = self.scanner.scan(text)?;
+        self.engine
+            .matches_with(&ev, &mut self.scratch, &mut self.out);
+        Ok(&self.out)
+    }
+
+    /// The matches of one event given as a parsed JSON value, in rule order.
+    pub fn match_value(&mut self, event: &serde_json::Value) -> &[Match] {
+        self.match_event(event)
+    }
+
+    /// The matches of any [`Event`] (an [`crate::EsHit`], a [`crate::LineEvent`] scanned elsewhere,
+    /// ...), in rule order.
+    pub fn match_event<E: Event + ?Sized>(&mut self, event: &E) -> &[Match] {
+        self.out.clear();
+        self.engine
+            .matches_with(event, &mut self.scratch, &mut self.out);
+        &self.out
+    }
+
+    /// Explain one rule's decision on a JSON-text event (for `--explain`-style output; slow
+    /// path, allocates).
+    pub fn explain_json(&mut self, rule: usize, text: &[u8]) -> Result<Explanation, JsonError> {
+        let ev = self.scanner.scan(text)?;
+        Ok(self.engine.explain(rule, &ev))
     }
 }

@@ -30,7 +30,8 @@ pub struct Explanation {
     /// The engine's answer.
     pub matched: bool,
     pub needs_correlation: bool,
-    /// Why the rule was not compiled, if it was not.
+    /// Why the rule was not compiled, if it was not: the pipeline's "not applicable" reason
+    /// ([`sigma::pipeline::ResolvedRule::skipped`]) or the compile error.
     pub error: Option<String>,
     pub variants: Vec<VariantExplanation>,
     /// Filters attached to the rule.
@@ -165,11 +166,14 @@ impl Engine {
         let rules = self.rules();
         let r = &rules[rule];
         let naive = Naive::new(rules, |i| !self.is_compiled(i));
-        let error = self
-            .errors()
-            .iter()
-            .find(|e| e.rule == rule)
-            .map(|e| e.kind.to_string());
+        let error = match &r.skipped {
+            Some(na) => Some(na.to_string()),
+            None => self
+                .errors()
+                .iter()
+                .find(|e| e.rule == rule)
+                .map(|e| e.kind.to_string()),
+        };
         let scratch = self.selected_scratch(event);
         let first_variant = self
             .prog

@@ -109,7 +109,10 @@ pub struct NaiveMatch {
 impl<'r> Naive<'r> {
     /// Evaluate `rules`, ignoring those for which `excluded` is true (rules the engine refused).
     pub fn new(rules: &'r [ResolvedRule], excluded: impl Fn(usize) -> bool) -> Naive<'r> {
-        let excluded: Vec<bool> = (0..rules.len()).map(excluded).collect();
+        // Rules a pipeline said do not apply never match.
+        let excluded: Vec<bool> = (0..rules.len())
+            .map(|i| excluded(i) || rules[i].skipped.is_some())
+            .collect();
         let (filters, _) = crate::compile::attach_filters(rules, &|i| excluded[i]);
         Naive {
             rules,

@@ -197,14 +197,142 @@ pub fn str_eq_number(s: &str, folded_s: &str, n: Num, folded_text: &str) -> bool
 
 /// Build a Sigma regular expression: an unanchored search, case-sensitive unless `i`; `m` makes
 /// `^`/`$` match at line ends, `s` lets `.` match a newline.
+///
+/// `\d`, `\w`, `\s` (and their negations) and the word boundaries `\b`, `\B`, `\<`,
+/// `\>`, `\b{start}`, ... are ASCII, as in PCRE (the flavour the specification names) and in
+/// the query backends' translation: see [`ascii_perl_classes`].
 pub fn build_regex(r: &sigma::value::Regex) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(&r.pattern)
+    let pattern = ascii_perl_classes(&r.pattern);
+    regex::RegexBuilder::new(&pattern)
         .case_insensitive(r.flags.ignore_case)
         .multi_line(r.flags.multi_line)
         .dot_matches_new_line(r.flags.dot_all)
         .size_limit(16 << 20)
         .dfa_size_limit(8 << 20)
         .build()
+}
+
+/// Rewrite a Rust `regex` pattern so that its Perl classes and word boundaries are ASCII:
+/// `\d` → `[[:digit:]]`, `\W` → `[[:^word:]]`, `[\s,]` → `[[:space:],]`, `\b` →
+/// `(?-u:\b)`. Everything else (Unicode `\p{..}` classes, literals, case folding) is kept.
+/// A pattern without such escapes, or one that does not parse (the regex builder then reports
+/// the error), is returned unchanged.
+pub fn ascii_perl_classes(pattern: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !pattern.contains('\\') {
+        return Cow::Borrowed(pattern);
+    }
+    let Ok(mut ast) = regex_syntax::ast::parse::Parser::new().parse(pattern) else {
+        return Cow::Borrowed(pattern);
+    };
+    if !ascii_ast(&mut ast) {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    if regex_syntax::ast::print::Printer::new()
+        .print(&ast, &mut out)
+        .is_err()
+    {
+        return Cow::Borrowed(pattern);
+    }
+    Cow::Owned(out)
+}
+
+/// The ASCII class that stands for a Perl class.
+fn ascii_of(p: &regex_syntax::ast::ClassPerl) -> regex_syntax::ast::ClassAscii {
+    use regex_syntax::ast::{ClassAsciiKind, ClassPerlKind};
+    regex_syntax::ast::ClassAscii {
+        span: p.span,
+        kind: match p.kind {
+            ClassPerlKind::Digit => ClassAsciiKind::Digit,
+            ClassPerlKind::Space => ClassAsciiKind::Space,
+            ClassPerlKind::Word => ClassAsciiKind::Word,
+        },
+        negated: p.negated,
+    }
+}
+
+/// Rewrite in place; `true` when anything changed.
+fn ascii_ast(ast: &mut regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::{
+        Assertion, AssertionKind, Ast, ClassBracketed, ClassSet, ClassSetItem, Flag, Flags,
+        FlagsItem, FlagsItemKind, Group, GroupKind,
+    };
+    match ast {
+        Ast::ClassPerl(p) => {
+            let span = p.span;
+            *ast = Ast::class_bracketed(ClassBracketed {
+                span,
+                negated: false,
+                kind: ClassSet::Item(ClassSetItem::Ascii(ascii_of(p))),
+            });
+            true
+        }
+        Ast::ClassBracketed(b) => ascii_set(&mut b.kind),
+        Ast::Assertion(a) => match a.kind {
+            AssertionKind::StartLine
+            | AssertionKind::EndLine
+            | AssertionKind::StartText
+            | AssertionKind::EndText => false,
+            _ => {
+                let span = a.span;
+                let inner = Ast::assertion(Assertion {
+                    span,
+                    kind: a.kind.clone(),
+                });
+                *ast = Ast::group(Group {
+                    span,
+                    kind: GroupKind::NonCapturing(Flags {
+                        span,
+                        items: vec![
+                            FlagsItem {
+                                span,
+                                kind: FlagsItemKind::Negation,
+                            },
+                            FlagsItem {
+                                span,
+                                kind: FlagsItemKind::Flag(Flag::Unicode),
+                            },
+                        ],
+                    }),
+                    ast: Box::new(inner),
+                });
+                true
+            }
+        },
+        Ast::Repetition(r) => ascii_ast(&mut r.ast),
+        Ast::Group(g) => ascii_ast(&mut g.ast),
+        Ast::Alternation(a) => a.asts.iter_mut().fold(false, |c, a| ascii_ast(a) | c),
+        Ast::Concat(a) => a.asts.iter_mut().fold(false, |c, a| ascii_ast(a) | c),
+        Ast::Empty(_) | Ast::Flags(_) | Ast::Literal(_) | Ast::Dot(_) | Ast::ClassUnicode(_) => {
+            false
+        }
+    }
+}
+
+fn ascii_set(set: &mut regex_syntax::ast::ClassSet) -> bool {
+    use regex_syntax::ast::ClassSet;
+    match set {
+        ClassSet::Item(i) => ascii_set_item(i),
+        ClassSet::BinaryOp(op) => ascii_set(&mut op.lhs) | ascii_set(&mut op.rhs),
+    }
+}
+
+fn ascii_set_item(item: &mut regex_syntax::ast::ClassSetItem) -> bool {
+    use regex_syntax::ast::ClassSetItem;
+    match item {
+        ClassSetItem::Perl(p) => {
+            *item = ClassSetItem::Ascii(ascii_of(p));
+            true
+        }
+        ClassSetItem::Bracketed(b) => ascii_set(&mut b.kind),
+        ClassSetItem::Union(u) => u.items.iter_mut().fold(false, |c, i| ascii_set_item(i) | c),
+        ClassSetItem::Empty(_)
+        | ClassSetItem::Literal(_)
+        | ClassSetItem::Range(_)
+        | ClassSetItem::Ascii(_)
+        | ClassSetItem::Unicode(_) => false,
+    }
 }
 
 /// Write the canonical text of a number ([`number_text`]) into a buffer.
@@ -415,5 +543,28 @@ mod tests {
                 .part(TimePart::Week),
             53
         );
+    }
+}
+
+#[cfg(test)]
+mod ascii_tests {
+    use super::ascii_perl_classes;
+
+    #[test]
+    fn perl_classes_become_ascii_classes() {
+        let cases = [
+            (r"\d+", r"[[:digit:]]+"),
+            (r"\D\W\S", r"[[:^digit:]][[:^word:]][[:^space:]]"),
+            (r"[\w.-]", r"[[:word:].-]"),
+            (r"[^\s]", r"[^[:space:]]"),
+            (r"\bx\B", r"(?-u:\b)x(?-u:\B)"),
+            (r"(?i)a(\d|b)*", r"(?i)a([[:digit:]]|b)*"),
+        ];
+        for (from, to) in cases {
+            assert_eq!(ascii_perl_classes(from), to, "{from}");
+        }
+        for same in [r"abc", r"\\d", r"\p{Nd}", r"^a$", r"\.\*", r"[a-z]\x41"] {
+            assert_eq!(ascii_perl_classes(same), same);
+        }
     }
 }

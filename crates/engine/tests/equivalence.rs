@@ -28,10 +28,7 @@ fn windows_rules_on_regression_events() {
     };
     let rules = support::load_rules(&data.join("sigma/rules/windows"));
     assert!(rules.len() > 2000);
-    let resolved: Vec<_> = rules
-        .iter()
-        .map(|r| support::resolve_mapped(r, &support::evtx_field))
-        .collect();
+    let resolved = support::resolve_all(&support::builtin_chain("evtx"), &rules);
     let engine = Engine::compile(resolved.clone());
     let naive = Naive::new(&resolved, |i| !engine.is_compiled(i));
     let mut total = 0;

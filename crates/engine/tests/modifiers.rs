@@ -188,6 +188,63 @@ fn windash() {
     );
 }
 
+/// `\d`, `\w`, `\s` and word boundaries are ASCII (PCRE's reading, and the query backends'):
+/// other scripts' digits, accented letters and Unicode spaces are not in them.
+#[test]
+fn regex_perl_classes_are_ascii() {
+    check(
+        "sel:\n  A|re: '^\\d+$'\ncondition: sel",
+        &[json!({"A": "0123456789"})],
+        &[json!({"A": "\u{661}\u{662}"}), json!({"A": "12\u{ff13}"})],
+    );
+    check(
+        "sel:\n  A|re: '^\\D$'\ncondition: sel",
+        &[json!({"A": "x"}), json!({"A": "\u{663}"})],
+        &[json!({"A": "3"})],
+    );
+    check(
+        "sel:\n  A|re: '^\\w+$'\ncondition: sel",
+        &[json!({"A": "abc_XYZ_09"})],
+        &[json!({"A": "caf\u{e9}"}), json!({"A": "\u{3b1}\u{3b2}"})],
+    );
+    check(
+        "sel:\n  A|re|i: '^[\\w.-]+$'\ncondition: sel",
+        &[json!({"A": "Run-DLL.32"})],
+        &[json!({"A": "na\u{ef}ve"})],
+    );
+    check(
+        "sel:\n  A|re: 'a\\sb'\ncondition: sel",
+        &[
+            json!({"A": "a b"}),
+            json!({"A": "a\tb"}),
+            json!({"A": "a\nb"}),
+        ],
+        &[json!({"A": "a\u{a0}b"}), json!({"A": "a\u{2003}b"})],
+    );
+    check(
+        "sel:\n  A|re: '^[^\\s]+$'\ncondition: sel",
+        &[json!({"A": "x\u{a0}y"})],
+        &[json!({"A": "x y"})],
+    );
+    // An accented letter is not a word character, so it leaves a boundary.
+    check(
+        "sel:\n  A|re: '\\bcmd\\b'\ncondition: sel",
+        &[json!({"A": "run cmd now"}), json!({"A": "\u{e9}cmd\u{e9}"})],
+        &[json!({"A": "xcmd"}), json!({"A": "cmd_x"})],
+    );
+    check(
+        "sel:\n  A|re: '\\Bcmd'\ncondition: sel",
+        &[json!({"A": "xcmd"})],
+        &[json!({"A": "\u{e9}cmd"}), json!({"A": "cmd"})],
+    );
+    // Unicode classes written as such stay Unicode; an escaped backslash is not a class.
+    check(
+        "sel:\n  A|re: '^\\p{Nd}\\\\d$'\ncondition: sel",
+        &[json!({"A": "\u{661}\\d"})],
+        &[json!({"A": "\u{661}5"})],
+    );
+}
+
 #[test]
 fn regex_flags() {
     check(
@@ -484,16 +541,17 @@ fn numbers_versus_numeric_strings() {
             json!({"EventID": true}),
         ],
     );
-    // The loader keeps hexadecimal numbers as written text (`0x10` is the string "0x10", as
-    // Windows logs spell such values), so it matches that text case-insensitively, not 16.
+    // A YAML hexadecimal integer is a number (16) that keeps its text: it matches that text
+    // case-insensitively (as Windows logs spell such values) or the number 16 (as convert does).
     check(
         "sel:\n  Status: 0x10\ncondition: sel",
-        &[json!({"Status": "0X10"}), json!({"Status": "0x10"})],
         &[
-            json!({"Status": "0x010"}),
+            json!({"Status": "0X10"}),
+            json!({"Status": "0x10"}),
             json!({"Status": 16}),
             json!({"Status": "16"}),
         ],
+        &[json!({"Status": "0x11"}), json!({"Status": 17})],
     );
     check(
         "sel:\n  Level: 1.5\ncondition: sel",

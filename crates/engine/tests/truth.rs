@@ -1,5 +1,6 @@
-//! The truth test: every SigmaHQ regression case must detect with its rule, from the JSON form
-//! of its EVTX events (fields mapped with the test-only EVTX mapping in `support`).
+//! The truth test: every SigmaHQ regression case must detect with its rule, resolved with the
+//! shipped built-in `evtx` pipeline (log-source routing and field names), from the JSON form of
+//! its EVTX events.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failure is a test failure
 
@@ -20,6 +21,7 @@ fn regression_cases_detect() {
         .iter()
         .filter_map(|r| r.id().map(|id| (id, r)))
         .collect();
+    let chain = support::builtin_chain("evtx");
     let cases = support::regression_cases(&data);
     assert!(
         cases.len() >= 127,
@@ -37,7 +39,20 @@ fn regression_cases_detect() {
             ));
             continue;
         };
-        let resolved = vec![support::resolve_mapped(rule, &support::evtx_field)];
+        let resolved = match chain.apply(rule) {
+            Ok(r) => vec![r],
+            Err(e) => {
+                failures.push(format!(
+                    "{}: pipeline refused the rule: {e}",
+                    case.dir.display()
+                ));
+                continue;
+            }
+        };
+        if let Some(na) = &resolved[0].skipped {
+            failures.push(format!("{}: {na}", case.dir.display()));
+            continue;
+        }
         let engine = Engine::compile(resolved.clone());
         if let Some(e) = engine.errors().first() {
             failures.push(format!("{}: {e}", case.dir.display()));

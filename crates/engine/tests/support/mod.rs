@@ -1,15 +1,12 @@
 //! Shared helpers for the corpus tests and the benchmark: finding the corpus, loading rules,
-//! a test-only EVTX field mapping, reading the regression cases.
+//! the built-in pipelines, reading the regression cases.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde_json::Value;
-use sigma::pipeline::{FieldMapper, ResolvedRule, Variant};
-use sigma::rule::{Detection, DetectionItem, SelectionNode};
-use sigma::value::Value as SigmaValue;
-use sigma::{Rule, RuleBody};
+use sigma::Rule;
+use sigma::pipeline::{Chain, ResolvedRule};
 
 /// The corpus root from `SIGWATCH_DATA`, or `None` (test skipped) when unset; with
 /// `SIGWATCH_REQUIRE_DATA=1` a missing corpus fails the test.
@@ -61,111 +58,27 @@ pub fn load_rules(dir: &Path) -> Vec<Rule> {
     rules
 }
 
-/// Elements of `<UserData>` that appear in the regression events (one level below UserData).
-const USERDATA_ELEMENTS: &[&str] = &["Operation_ClientFailure"];
-
-/// Test-only mapping of Sigma's Windows field names to the evtx crate's JSON form of a record
-/// (`Event.System.*`, `Event.EventData.*`). The `evtx` pipeline will replace it.
-pub fn evtx_field(name: &str) -> Vec<String> {
-    const SYSTEM: &[&str] = &[
-        "EventID",
-        "Channel",
-        "Computer",
-        "Level",
-        "Task",
-        "Opcode",
-        "Keywords",
-        "EventRecordID",
-        "Version",
-    ];
-    const ATTRS: &[&str] = &[
-        "Provider",
-        "Execution",
-        "Security",
-        "TimeCreated",
-        "Correlation",
-    ];
-    if SYSTEM.contains(&name) {
-        return vec![format!("Event.System.{name}")];
-    }
-    if let Some((elem, attr)) = name.split_once('_')
-        && ATTRS.contains(&elem)
-    {
-        return vec![format!("Event.System.{elem}.#attributes.{attr}")];
-    }
-    let mut v = vec![format!("Event.EventData.{name}")];
-    for e in USERDATA_ELEMENTS {
-        v.push(format!("Event.UserData.{e}.{name}"));
-    }
-    v
+/// The built-in pipeline of that name, as a chain (panics on an unknown name or a broken
+/// built-in: both are test failures).
+pub fn builtin_chain(name: &str) -> Chain {
+    let p = sigma::pipeline::builtin::get(name)
+        .expect("a built-in pipeline")
+        .unwrap_or_else(|e| panic!("built-in {name}: {}", e.render()));
+    Chain::new(vec![p]).unwrap_or_else(|e| panic!("chain {name}: {}", e.render()))
 }
 
-fn map_node(n: &SelectionNode, f: &dyn Fn(&str) -> Vec<String>) -> SelectionNode {
-    match n {
-        SelectionNode::And(ns) => SelectionNode::And(ns.iter().map(|n| map_node(n, f)).collect()),
-        SelectionNode::Or(ns) => SelectionNode::Or(ns.iter().map(|n| map_node(n, f)).collect()),
-        SelectionNode::Item(i) => {
-            let Some(field) = &i.field else {
-                return SelectionNode::Item(i.clone());
-            };
-            let mut alts: Vec<SelectionNode> = f(field)
-                .into_iter()
-                .map(|name| {
-                    SelectionNode::Item(DetectionItem {
-                        field: Some(name),
-                        ..i.clone()
-                    })
-                })
-                .collect();
-            if alts.len() == 1 {
-                alts.remove(0)
-            } else if i.flags.negated
-                || i.values.iter().any(|v| {
-                    v.leaves()
-                        .iter()
-                        .any(|l| matches!(l, SigmaValue::Null | SigmaValue::Exists(false)))
-                })
-            {
-                // `neq`, `null`, `exists: false`: true only when true under every name the
-                // field may have.
-                SelectionNode::And(alts)
-            } else {
-                SelectionNode::Or(alts)
+/// Resolve rules with a chain; rules the chain cannot resolve are left out (listed on stderr).
+pub fn resolve_all(chain: &Chain, rules: &[Rule]) -> Vec<ResolvedRule> {
+    rules
+        .iter()
+        .filter_map(|r| match chain.apply(r) {
+            Ok(rr) => Some(rr),
+            Err(e) => {
+                eprintln!("{}: {e}", r.title());
+                None
             }
-        }
-    }
-}
-
-/// Apply a field mapping to a detection (one-to-many names become OR).
-pub fn map_detection(d: &Detection, f: &dyn Fn(&str) -> Vec<String>) -> Detection {
-    let mut d = d.clone();
-    for s in &mut d.selections {
-        s.node = map_node(&s.node, f);
-    }
-    d
-}
-
-/// Resolve a rule with a field mapping (one variant, no log-source conditions).
-pub fn resolve_mapped(rule: &Rule, f: &dyn Fn(&str) -> Vec<String>) -> ResolvedRule {
-    let det = match &rule.body {
-        RuleBody::Detection(d) => Some(&d.detection),
-        RuleBody::Filter(fl) => Some(&fl.detection),
-        RuleBody::Correlation(_) => None,
-    };
-    ResolvedRule {
-        rule: rule.clone(),
-        variants: det
-            .map(|d| Variant {
-                label: None,
-                indices: Vec::new(),
-                conditions: Vec::new(),
-                detection: map_detection(d, f),
-                fields: Arc::new(FieldMapper::default()),
-                changes: Vec::new(),
-            })
-            .into_iter()
-            .collect(),
-    }
+        })
+        .collect()
 }
 
 /// A stream of concatenated JSON values (the regression `.json` files hold one per event).
