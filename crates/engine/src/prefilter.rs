@@ -1,0 +1,257 @@
+//! The literal prefilter: rules that cannot match an event are skipped before any of their
+//! items is evaluated.
+//!
+//! For every variant we derive a *necessary literal set*: a list of (field, literal) such that
+//! whenever the variant matches, the folded text of one of the field's values contains one of
+//! the literals (the longest literal piece of a string pattern is contained in any text the
+//! pattern matches, cased or not, because folding works character by character). `and` keeps
+//! the most selective child's set, `or` needs a set from every branch and joins them, `not`
+//! gives none. Variants without a set are always evaluated.
+//!
+//! Per field, one Aho-Corasick automaton holds the literals of all variants; an event's values
+//! of that field are scanned once, and every literal found marks the variants it stands for.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use sigma::modifier::Link;
+use sigma::value::Part;
+
+use crate::compile::{ANY_SLOT, Item, Node, Program};
+use crate::matcher::Matcher;
+use crate::semantics::fold;
+
+type Lits = Vec<(u32, String)>;
+
+/// Literal sets up to this size get a DFA.
+const DFA_MAX_PATTERNS: usize = 20_000;
+
+/// One field scanned by the prefilter.
+#[derive(Debug)]
+pub(crate) struct PSlot {
+    pub slot: u32,
+    pub ac: AhoCorasick,
+    /// For the whole-event slot (keywords): the same literals JSON-escaped, ASCII
+    /// case-insensitive, to search an event's raw text ([`crate::Event::raw_text`]) instead of
+    /// its decoded values. `None` when a literal is not plain printable ASCII.
+    pub raw: Option<AhoCorasick>,
+    /// Global id of this automaton's pattern 0.
+    pub base: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    pub slots: Vec<PSlot>,
+    /// Per global pattern id: the variants it marks.
+    pub pattern_variants: Vec<Vec<u32>>,
+    /// Per variant: the prefilter slots it needs, or `None` when it has no literal set (always
+    /// evaluated).
+    pub needs: Vec<Option<Vec<u32>>>,
+}
+
+fn longest_literal(p: &sigma::value::SigmaString, cased: bool) -> Option<String> {
+    let best = p
+        .parts()
+        .iter()
+        .filter_map(|part| match part {
+            Part::Lit(l) => Some(l),
+            _ => None,
+        })
+        .max_by_key(|l| l.len())?;
+    if best.is_empty() {
+        return None;
+    }
+    Some(if cased { fold(best) } else { best.clone() })
+}
+
+fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
+    match m {
+        Matcher::Str(set) => set
+            .patterns
+            .iter()
+            .all(|p| match longest_literal(p, set.cased) {
+                Some(l) => {
+                    out.push((slot, l));
+                    true
+                }
+                None => false,
+            }),
+        Matcher::AnyOf(ms) => ms.iter().all(|m| matcher_lits(m, slot, out)),
+        _ => false,
+    }
+}
+
+fn item_lits(item: &Item) -> Option<Lits> {
+    if item.negated {
+        return None;
+    }
+    match item.link {
+        Link::Any => {
+            let mut out = Vec::new();
+            item.matchers
+                .iter()
+                .all(|m| matcher_lits(m, item.slot, &mut out))
+                .then_some(out)
+        }
+        Link::All => best(item.matchers.iter().filter_map(|m| {
+            let mut out = Vec::new();
+            matcher_lits(m, item.slot, &mut out).then_some(out)
+        })),
+    }
+}
+
+/// Higher is more selective: longer shortest literal, then fewer literals. An empty set (the
+/// node can never match) beats everything.
+fn score(l: &Lits) -> (usize, std::cmp::Reverse<usize>) {
+    let min = l.iter().map(|(_, s)| s.len()).min().unwrap_or(usize::MAX);
+    (min.min(16), std::cmp::Reverse(l.len()))
+}
+
+fn best(it: impl Iterator<Item = Lits>) -> Option<Lits> {
+    let mut best: Option<Lits> = None;
+    for l in it {
+        if best.as_ref().is_none_or(|b| score(&l) > score(b)) {
+            best = Some(l);
+        }
+    }
+    best
+}
+
+pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
+    match n {
+        Node::Item(i) => item_lits(&items[*i as usize]),
+        Node::And(ns) => best(ns.iter().filter_map(|n| node_lits(n, items))),
+        Node::Or(ns) | Node::AtLeast(_, ns) => {
+            let mut out = Vec::new();
+            for n in ns {
+                out.extend(node_lits(n, items)?);
+            }
+            Some(out)
+        }
+        Node::Not(_) | Node::Const(true) => None,
+        Node::Const(false) => Some(Vec::new()),
+    }
+}
+
+/// Literals as they appear in JSON text (escaping `"` and `\\`), matched ASCII
+/// case-insensitively in the raw text: sound on raw text that is ASCII, has no `\\u`/`\\/` escapes and only
+/// plain integers, because then each value's folded text is its JSON text lower-cased and JSON
+/// encodes characters one by one.
+fn raw_automaton(list: &[String]) -> Option<AhoCorasick> {
+    let mut escaped = Vec::with_capacity(list.len());
+    for l in list {
+        if !l.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return None;
+        }
+        escaped.push(
+            l.to_ascii_lowercase()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\""),
+        );
+    }
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&escaped)
+        .ok()
+}
+
+impl Prefilter {
+    pub fn build(prog: &Program) -> Prefilter {
+        let mut per_slot: HashMap<u32, (Vec<String>, HashMap<String, u32>)> = HashMap::new();
+        let mut slot_order: Vec<u32> = Vec::new();
+        let mut var_pats: Vec<Option<Vec<(u32, u32)>>> = Vec::with_capacity(prog.variants.len());
+        for v in &prog.variants {
+            let cands = v
+                .conditions
+                .iter()
+                .filter_map(|&i| item_lits(&prog.items[i as usize]))
+                .chain(node_lits(&v.expr, &prog.items));
+            let Some(lits) = best(cands) else {
+                var_pats.push(None);
+                continue;
+            };
+            let mut pats = Vec::with_capacity(lits.len());
+            for (slot, lit) in lits {
+                let (list, ids) = per_slot.entry(slot).or_insert_with(|| {
+                    slot_order.push(slot);
+                    Default::default()
+                });
+                let id = *ids.entry(lit.clone()).or_insert_with(|| {
+                    list.push(lit);
+                    list.len() as u32 - 1
+                });
+                pats.push((slot, id));
+            }
+            var_pats.push(Some(pats));
+        }
+        let mut slots = Vec::new();
+        let mut base_of: HashMap<u32, (u32, u32)> = HashMap::new();
+        let mut total = 0u32;
+        for slot in slot_order {
+            let (list, _) = &per_slot[&slot];
+            // An automaton too large to build leaves its variants without a prefilter.
+            // A DFA scans fastest; very large sets fall back to the automatic choice.
+            let dfa = (list.len() <= DFA_MAX_PATTERNS)
+                .then(|| {
+                    AhoCorasickBuilder::new()
+                        .match_kind(MatchKind::Standard)
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(list)
+                        .ok()
+                })
+                .flatten();
+            let Some(ac) = dfa.or_else(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(list)
+                    .ok()
+            }) else {
+                continue;
+            };
+            base_of.insert(slot, (slots.len() as u32, total));
+            let raw = if slot == ANY_SLOT {
+                raw_automaton(list)
+            } else {
+                None
+            };
+            slots.push(PSlot {
+                slot,
+                ac,
+                raw,
+                base: total,
+            });
+            total += list.len() as u32;
+        }
+        let mut pattern_variants = vec![Vec::new(); total as usize];
+        let mut needs = Vec::with_capacity(var_pats.len());
+        for (v, pats) in var_pats.into_iter().enumerate() {
+            let Some(pats) = pats else {
+                needs.push(None);
+                continue;
+            };
+            if pats.iter().any(|(slot, _)| !base_of.contains_key(slot)) {
+                needs.push(None);
+                continue;
+            }
+            let mut ps: Vec<u32> = Vec::new();
+            for (slot, id) in pats {
+                let (ps_id, base) = base_of[&slot];
+                let list = &mut pattern_variants[(base + id) as usize];
+                if list.last() != Some(&(v as u32)) {
+                    list.push(v as u32);
+                }
+                if !ps.contains(&ps_id) {
+                    ps.push(ps_id);
+                }
+            }
+            needs.push(Some(ps));
+        }
+        Prefilter {
+            slots,
+            pattern_variants,
+            needs,
+        }
+    }
+}
