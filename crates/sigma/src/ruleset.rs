@@ -157,7 +157,43 @@ impl RuleSet {
                     }
                 }
                 RuleBody::Filter(f) => {
+                    // Sigma 2.1: the filter's condition names the events to suppress. pySigma
+                    // instead ANDs it to the rule's condition, so filters written for it say
+                    // `not selection`; under the spec's reading that keeps only those events.
+                    for c in &f.detection.conditions {
+                        if matches!(c.parsed.expr, crate::condition::Expr::Not(..)) {
+                            out.push(SetDiagnostic {
+                                rule: i,
+                                diagnostic: Diagnostic::warning(
+                                    "filter-negated-condition",
+                                    c.span,
+                                    "a filter's condition names the events to suppress; this one is negated, so the rules would keep only what it negates",
+                                )
+                                .with_help(
+                                    "write the condition for the events to drop (pySigma-style filters that say `not selection` must drop the `not`)",
+                                ),
+                            });
+                        }
+                    }
                     for reference in &f.rules {
+                        if let Some(j) = self.lookup(&reference.value)
+                            && let Some(target) = self.rules[j].logsource()
+                            && !logsource_within(target, &f.logsource)
+                        {
+                            out.push(SetDiagnostic {
+                                rule: i,
+                                diagnostic: Diagnostic::warning(
+                                    "filter-logsource",
+                                    reference.span,
+                                    format!(
+                                        "'{}' has log source {}, outside the filter's {}: the filter never applies to it",
+                                        self.rules[j].title(),
+                                        target,
+                                        f.logsource
+                                    ),
+                                ),
+                            });
+                        }
                         if self.lookup(&reference.value).is_none() {
                             out.push(SetDiagnostic {
                                 rule: i,
@@ -205,4 +241,16 @@ impl RuleSet {
         }
         false
     }
+}
+
+/// Whether a rule's log source lies within a filter's: every key the filter sets is set the same
+/// way (case-insensitively) on the rule.
+fn logsource_within(rule: &crate::rule::LogSource, filter: &crate::rule::LogSource) -> bool {
+    let same = |f: Option<&str>, r: Option<&str>| match f {
+        None => true,
+        Some(f) => r.is_some_and(|r| r.eq_ignore_ascii_case(f)),
+    };
+    same(filter.category(), rule.category())
+        && same(filter.product(), rule.product())
+        && same(filter.service(), rule.service())
 }

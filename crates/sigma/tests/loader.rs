@@ -718,3 +718,33 @@ fn fuzz_lone_carriage_returns_point_inside_the_text() {
         }
     }
 }
+
+/// A filter whose condition is negated (pySigma style) and a filter whose log source does not
+/// cover the rule it names are warned about: both silently do nothing useful otherwise.
+#[test]
+fn filter_pitfalls_are_warned() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/filter_pitfalls.yml"
+    ))
+    .unwrap();
+    let loaded = load(&text);
+    assert!(
+        loaded.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        loaded.diagnostics
+    );
+    let set = sigma::ruleset::RuleSet::new(loaded.rules);
+    let codes: Vec<(&str, u32)> = set
+        .check()
+        .iter()
+        .map(|d| (d.diagnostic.code, d.diagnostic.span.start.line))
+        .collect();
+    assert!(
+        codes.contains(&("filter-negated-condition", 21)),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&("filter-logsource", 18)), "{codes:?}");
+    // The well-formed filter below them gets neither.
+    assert_eq!(codes.len(), 2, "{codes:?}");
+}
