@@ -124,22 +124,37 @@ impl LoadedRules {
     }
 
     /// The good rules as a set, and for each rule of the set the index of its file.
+    #[allow(dead_code)] // used by hunt, landing from its branch
     pub fn rule_set(&self) -> (RuleSet, Vec<usize>) {
         let (files, rules): (Vec<usize>, Vec<Rule>) =
             self.rules().map(|(i, r)| (i, r.clone())).unzip();
         (RuleSet::new(rules), files)
     }
 
-    /// Diagnostics that need the whole set (references, duplicate ids), per file index.
-    pub fn set_diagnostics(&self) -> Vec<(usize, Diagnostic)> {
-        let (set, files) = self.rule_set();
-        set.check()
+    /// Diagnostics that need the whole set (references, duplicate ids), per file index. The
+    /// rules move into the set for the check and back to their files afterwards (cloning
+    /// thousands of rules cost a fifth of `check`'s time).
+    pub fn set_diagnostics(&mut self) -> Vec<(usize, Diagnostic)> {
+        let mut files = Vec::new();
+        let mut rules = Vec::new();
+        for (i, f) in self.files.iter_mut().enumerate() {
+            let taken = std::mem::take(&mut f.loaded.rules);
+            files.extend(std::iter::repeat_n(i, taken.len()));
+            rules.extend(taken);
+        }
+        let set = RuleSet::new(rules);
+        let out = set
+            .check()
             .into_iter()
             .map(|d| {
                 let mut diag = d.diagnostic;
                 diag.rule_id = set.rules[d.rule].id().map(str::to_owned);
                 (files[d.rule], diag)
             })
-            .collect()
+            .collect();
+        for (rule, file) in set.rules.into_iter().zip(files) {
+            self.files[file].loaded.rules.push(rule);
+        }
+        out
     }
 }

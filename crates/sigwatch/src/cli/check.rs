@@ -51,7 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprint!("{}", w.render(&p.name, text));
         }
     }
-    let loaded = match rules::load(&args.paths) {
+    let mut loaded = match rules::load(&args.paths) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
