@@ -37,6 +37,10 @@ pub enum Feature {
     Structure,
     /// An option given to the backend that it does not understand.
     Option,
+    /// Keywords: values without a field, searched in the whole event.
+    Keyword,
+    /// Null, missing or multi-valued field semantics the target cannot express.
+    Null,
 }
 
 impl Feature {
@@ -56,6 +60,8 @@ impl Feature {
             Feature::Quantifier => "quantifier",
             Feature::Structure => "structure",
             Feature::Option => "option",
+            Feature::Keyword => "keyword",
+            Feature::Null => "null",
         }
     }
 }

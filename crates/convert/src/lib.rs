@@ -11,23 +11,40 @@
 //! [`query::Query`] tree with typed leaves (shared by every backend); the builders
 //! ([`lucene::LuceneBuilder`], [`dsl::DslBuilder`]) turn that tree into their syntax; the
 //! backends ([`registry`]) wrap the builders, name the outputs and report what they refuse.
-//! Later backends (ElastAlert, ee-outliers, ...) reuse the builders for their filters.
+//! The alerting and rule-file targets ([`elastalert`], [`outliers`], [`kibana`],
+//! [`elastic_rule`]) reuse the builders for their filters; [`eql`] and [`esql`] have builders of
+//! their own. Correlation rules and legacy aggregations become an [`aggregate::Aggregate`]
+//! (what is counted, over which rules, grouped how, in which window, compared how), which the
+//! targets that can count (ElastAlert, ES|QL, EQL sequences) express or refuse.
 
+pub mod aggregate;
 pub mod automaton;
 pub mod cidr;
+pub mod context;
 pub mod dsl;
+pub mod elastalert;
+pub mod elastic_rule;
+pub mod eql;
 pub mod error;
+pub mod esql;
+pub mod fieldlist;
+pub mod kibana;
 pub mod lower;
 pub mod lucene;
+pub mod meta;
 pub mod options;
+pub mod outliers;
 pub mod query;
 pub mod regex;
 pub mod registry;
+pub mod text;
 
 use sigma::pipeline::ResolvedRule;
+use sigma::rule::Rule;
 
+pub use context::Context;
 pub use error::{ConvertError, Feature};
-pub use options::{CaseStrategy, Options};
+pub use options::{AlertOptions, CaseStrategy, Options};
 pub use registry::{backend, backends};
 
 /// A conversion target: `lucene`, `es-dsl`, ...
@@ -50,6 +67,18 @@ pub trait Backend: Send + Sync {
     /// Convert one resolved rule: one output per variant (per mapped log source), in the order
     /// of the variants. A rule the target cannot express exactly gives an error and no output.
     fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError>;
+    /// Convert one rule knowing the other rules of the run: correlation rules need the rules
+    /// they refer to, and names that must be unique per target are made unique with it. The
+    /// default ignores the context.
+    fn convert_in(
+        &self,
+        rule: &ResolvedRule,
+        cx: &Context<'_>,
+        options: &Options,
+    ) -> Result<Vec<Output>, ConvertError> {
+        let _ = cx;
+        self.convert(rule, options)
+    }
 }
 
 /// An output format of a backend.
@@ -88,18 +117,7 @@ impl Output {
 /// variant label appended when the rule has more than one variant. Multi-document files add
 /// the document index so that two rules never share a name.
 pub fn file_stem(rule: &ResolvedRule, variant: usize) -> String {
-    let r = &rule.rule;
-    let path = std::path::Path::new(&*r.origin.path);
-    let mut stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .or_else(|| r.id().map(str::to_owned))
-        .unwrap_or_else(|| sanitize(r.title()));
-    if r.origin.document > 0 {
-        stem.push_str(&format!("_{}", r.origin.document));
-    }
+    let mut stem = base_stem(&rule.rule);
     if rule.variants.len() > 1 {
         let label = rule.variants[variant]
             .label
@@ -111,8 +129,25 @@ pub fn file_stem(rule: &ResolvedRule, variant: usize) -> String {
     stem
 }
 
+/// The rule file's stem (or id, or title), with the document index for the later documents
+/// of a multi-document file.
+pub fn base_stem(r: &Rule) -> String {
+    let path = std::path::Path::new(&*r.origin.path);
+    let mut stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| r.id().map(str::to_owned))
+        .unwrap_or_else(|| sanitize(r.title()));
+    if r.origin.document > 0 {
+        stem.push_str(&format!("_{}", r.origin.document));
+    }
+    stem
+}
+
 /// Keep a label usable in a file name on every system.
-fn sanitize(s: &str) -> String {
+pub fn sanitize(s: &str) -> String {
     let out: String = s
         .chars()
         .map(|c| {

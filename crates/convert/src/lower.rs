@@ -44,6 +44,42 @@ pub fn lower_variant(rule: &Rule, variant: &Variant) -> Result<Query, ConvertErr
     Ok(Query::and(parts))
 }
 
+/// The query of a variant whose condition may carry a legacy aggregation (`| count() by x >
+/// n`): the query of the events that are counted, and the aggregation. Only a single condition
+/// may aggregate (a list mixing aggregated and plain conditions is refused).
+pub fn lower_variant_aggregated<'v>(
+    rule: &Rule,
+    variant: &'v Variant,
+) -> Result<(Query, Option<&'v Aggregation>), ConvertError> {
+    check_rule_kind(rule)?;
+    let d = &variant.detection;
+    let aggregated = d
+        .conditions
+        .iter()
+        .find(|c| matches!(c.parsed.aggregation, Some(Aggregation::Function { .. })));
+    let Some(entry) = aggregated else {
+        return Ok((lower_variant(rule, variant)?, None));
+    };
+    if d.conditions.len() > 1 {
+        return Err(ConvertError::new(
+            Feature::Aggregation,
+            "a list of conditions with a legacy aggregation in one of them",
+        )
+        .with_detail(entry.text.clone()));
+    }
+    let mut parts = Vec::with_capacity(variant.conditions.len() + 1);
+    for item in &variant.conditions {
+        parts.push(lower_item(item)?);
+    }
+    let mut cx = Cx {
+        d,
+        names: d.selection_names(),
+        cache: HashMap::new(),
+    };
+    parts.push(cx.expr(&entry.parsed.expr)?);
+    Ok((Query::and(parts), entry.parsed.aggregation.as_ref()))
+}
+
 /// The query of a detection: the OR of its conditions.
 pub fn lower_detection(d: &Detection) -> Result<Query, ConvertError> {
     let mut cx = Cx {

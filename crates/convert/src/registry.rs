@@ -2,9 +2,26 @@
 
 use crate::Backend;
 use crate::dsl::DslBackend;
+use crate::elastalert::ElastAlertBackend;
+use crate::elastic_rule::ElasticRuleBackend;
+use crate::eql::EqlBackend;
+use crate::esql::EsqlBackend;
+use crate::fieldlist::FieldListBackend;
+use crate::kibana::KibanaBackend;
 use crate::lucene::LuceneBackend;
+use crate::outliers::OutliersBackend;
 
-static BACKENDS: &[&dyn Backend] = &[&LuceneBackend, &DslBackend];
+static BACKENDS: &[&dyn Backend] = &[
+    &LuceneBackend,
+    &DslBackend,
+    &EqlBackend,
+    &EsqlBackend,
+    &KibanaBackend,
+    &ElasticRuleBackend,
+    &ElastAlertBackend,
+    &OutliersBackend,
+    &FieldListBackend,
+];
 
 /// All backends, in the order `list targets` shows them.
 pub fn backends() -> &'static [&'static dyn Backend] {

@@ -1,12 +1,13 @@
-//! Golden snapshots of the `lucene` and `es-dsl` outputs (or refusals) for the fixture rules,
-//! which cover every modifier, and for a few SigmaHQ rules when the corpus is available
+//! Golden snapshots of every target's outputs (or refusals) for the fixture rules, which cover
+//! every modifier (`fixtures/rules`) and the metadata and counting rules of the alerting
+//! targets (`fixtures/alerting`), and for a few SigmaHQ rules when the corpus is available
 //! (`SIGWATCH_DATA`).
 
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
-use convert::{Options, backend};
+use convert::{Context, Options, backend, backends};
 use sigma::pipeline::resolve_identity;
 
 fn fixtures() -> PathBuf {
@@ -25,8 +26,10 @@ fn render(path: &Path, target: &str) -> String {
     );
     let b = backend(target).unwrap();
     let mut out = String::new();
-    for rule in &loaded.rules {
-        match b.convert(&resolve_identity(rule), &Options::default()) {
+    let resolved: Vec<_> = loaded.rules.iter().map(resolve_identity).collect();
+    let cx = Context::new(&resolved);
+    for rule in &resolved {
+        match b.convert_in(rule, &cx, &Options::default()) {
             Ok(outs) => {
                 for o in outs {
                     out.push_str(&format!("# {}\n{}\n", o.file_name(), o.text));
@@ -39,7 +42,7 @@ fn render(path: &Path, target: &str) -> String {
 }
 
 fn snapshot_dir(paths: &[PathBuf], prefix: &str) {
-    for target in ["lucene", "es-dsl"] {
+    for target in backends().iter().map(|b| b.name()) {
         for p in paths {
             let stem = p.file_stem().unwrap().to_string_lossy().to_string();
             let name = format!("{prefix}{target}__{stem}");
@@ -57,6 +60,19 @@ fn fixture_rules() {
         .collect();
     paths.sort();
     assert!(paths.len() >= 15);
+    snapshot_dir(&paths, "");
+}
+
+#[test]
+fn alerting_fixture_rules() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/alerting");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 6);
     snapshot_dir(&paths, "");
 }
 

@@ -12,10 +12,14 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args as ClapArgs;
-use convert::{CaseStrategy, ConvertError, Options, Output};
+use std::collections::HashMap;
+
+use convert::{AlertOptions, CaseStrategy, ConvertError, Options, Output};
 use rayon::prelude::*;
 use serde_json::json;
 use sigma::Rule;
+use sigma::pipeline::ResolvedRule;
+use sigma::rule::RuleBody;
 
 use super::pipeline_args::PipelineArgs;
 use crate::rules;
@@ -69,6 +73,24 @@ pub struct Args {
     /// Do not print the per-rule refusal lines (the summary stays).
     #[arg(short, long)]
     pub quiet: bool,
+    /// elastalert: alerters for a level, LEVEL=ALERTER[,ALERTER] (levels informational ..
+    /// critical, or * for the others); repeatable. Default: debug. Settings the alerters need
+    /// come from --alert-option, --alert-env or the environment (slack: slack_webhook_url from
+    /// SIGWATCH_SLACK_WEBHOOK_URL; email: email from SIGWATCH_ALERT_EMAIL; post/post2:
+    /// http_post_url / http_post2_url from SIGWATCH_HTTP_POST_URL / SIGWATCH_HTTP_POST2_URL).
+    #[arg(long, value_name = "LEVEL=ALERTERS")]
+    pub alert: Vec<String>,
+    /// elastalert: an alerter setting KEY from the environment variable VAR (the value is
+    /// written into the rule files); repeatable.
+    #[arg(long, value_name = "KEY=VAR")]
+    pub alert_env: Vec<String>,
+    /// elastalert: an alerter setting KEY=VALUE (smtp_host=..., email=a@x,b@y); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub alert_option: Vec<String>,
+    /// elastalert: realert, the time before the same rule alerts again (0m, 5m, 1h; default 0m:
+    /// every match alerts).
+    #[arg(long, value_name = "DURATION")]
+    pub realert: Option<String>,
 }
 
 /// The result for one rule.
@@ -78,6 +100,7 @@ struct Converted<'a> {
 }
 
 /// Why a rule gave no output.
+#[derive(Clone)]
 enum Refusal {
     /// The target cannot express it.
     Backend(ConvertError),
@@ -154,6 +177,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         options.format = Some(f.clone());
     }
+    if let Err(e) = alerting(&args, backend.name(), &mut options.alert) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(super::EXIT_USAGE));
+    }
     let chain = match args.pipelines.chain() {
         Ok(c) => c,
         Err(e) => {
@@ -176,19 +203,59 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let all: Vec<&Rule> = loaded.rules().map(|(_, r)| r).collect();
-    let results: Vec<Converted> = all
+    // Resolve every rule first: correlations need the rules they refer to, and names that must
+    // be unique per target are made unique over the whole run.
+    let resolved: Vec<Result<ResolvedRule, Refusal>> = all
         .par_iter()
-        .map(|rule| Converted {
-            rule,
-            result: match chain.apply(rule) {
-                Err(e) => Err(Refusal::Pipeline(e.to_string())),
-                Ok(r) => match &r.skipped {
-                    Some(na) => Err(Refusal::NotApplicable(na.reason.clone())),
-                    None => backend.convert(&r, &options).map_err(Refusal::Backend),
-                },
+        .map(|rule| match chain.apply(rule) {
+            Err(e) => Err(Refusal::Pipeline(e.to_string())),
+            Ok(r) => match &r.skipped {
+                Some(na) => Err(Refusal::NotApplicable(na.reason.clone())),
+                None => Ok(r),
             },
         })
         .collect();
+    let cx = convert::Context::new(resolved.iter().filter_map(|r| r.as_ref().ok()));
+    let results: Vec<Converted> = all
+        .par_iter()
+        .zip(resolved.par_iter())
+        .map(|(rule, r)| Converted {
+            rule,
+            result: match r {
+                Err(e) => Err(e.clone()),
+                Ok(r) => backend
+                    .convert_in(r, &cx, &options)
+                    .map_err(Refusal::Backend),
+            },
+        })
+        .collect();
+    // Rules referenced by a converted correlation with `generate: false` (the default) are
+    // not output on their own: the correlation stands for them.
+    let mut not_generated: HashMap<&str, &str> = HashMap::new();
+    for c in &results {
+        if let (RuleBody::Correlation(corr), Ok(_)) = (&c.rule.body, &c.result)
+            && !corr.generate
+        {
+            let by = c.rule.id().unwrap_or(c.rule.title());
+            for r in &corr.rules {
+                not_generated.insert(r.value.as_str(), by);
+            }
+        }
+    }
+    let suppressed_by = |rule: &Rule| -> Option<&str> {
+        if !matches!(rule.body, RuleBody::Detection(_)) {
+            return None;
+        }
+        rule.id()
+            .and_then(|id| not_generated.get(id))
+            .or_else(|| {
+                rule.meta
+                    .name
+                    .as_ref()
+                    .and_then(|n| not_generated.get(n.value.as_str()))
+            })
+            .copied()
+    };
 
     let out_dir = args.output.as_deref().filter(|p| is_dir_target(p));
     if let Some(dir) = out_dir {
@@ -204,10 +271,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();
     let (mut converted, mut outputs, mut files) = (0usize, 0usize, 0usize);
+    let mut skipped = 0usize;
     let mut used_names: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in &results {
         let mut written = Vec::new();
+        let by_correlation = c.result.as_ref().ok().and_then(|_| suppressed_by(c.rule));
+        if let Some(corr) = by_correlation {
+            skipped += 1;
+            if !args.quiet && !args.json {
+                eprintln!(
+                    "not generated: rule {} ({}) is referenced by correlation {corr} (generate: false)",
+                    c.rule.id().unwrap_or(c.rule.title()),
+                    c.rule.origin.path
+                );
+            }
+        }
         match &c.result {
+            Ok(_) if by_correlation.is_some() => {}
             Ok(outs) => {
                 converted += 1;
                 outputs += outs.len();
@@ -240,6 +320,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "path": &*c.rule.origin.path,
                 "target": backend.name(),
                 "outputs": match &c.result {
+                    Ok(_) if by_correlation.is_some() => Vec::new(),
                     Ok(outs) => outs.iter().zip(&written).map(|(o, file)| json!({
                         "variant": o.variant,
                         "indices": o.indices,
@@ -249,6 +330,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     Err(_) => Vec::new(),
                 },
                 "error": c.result.as_ref().err().map(|e| e.message(c.rule)),
+                "not_generated": by_correlation.map(|corr| format!("referenced by correlation {corr} (generate: false)")),
             });
             writeln!(sink, "{doc}")?;
         }
@@ -274,7 +356,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let total_refused: usize = refused.values().sum();
     eprintln!(
-        "{}: {} rule{} converted ({} output{}{}), {} refused, {} broken, in {:.2}s",
+        "{}: {} rule{} converted ({} output{}{}), {} refused, {} broken{}, in {:.2}s",
         backend.name(),
         converted,
         plural(converted),
@@ -287,6 +369,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         total_refused,
         broken,
+        if skipped > 0 {
+            format!(", {skipped} not generated (referenced by correlations)")
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64()
     );
     let mut groups: Vec<(&String, &usize)> = refused.iter().collect();
@@ -301,6 +388,55 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The ElastAlert alerting flags into the backend options; settings the chosen alerters need
+/// are read from the environment now (ElastAlert reads plain values from its rule files).
+fn alerting(args: &Args, target: &str, alert: &mut AlertOptions) -> Result<(), String> {
+    let used = !args.alert.is_empty()
+        || !args.alert_env.is_empty()
+        || !args.alert_option.is_empty()
+        || args.realert.is_some();
+    if used && target != "elastalert" {
+        return Err(format!(
+            "--alert, --alert-env, --alert-option and --realert apply to -t elastalert, not {target}"
+        ));
+    }
+    for spec in &args.alert {
+        alert.add_alert(spec)?;
+    }
+    for kv in &args.alert_option {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--alert-option '{kv}' is not KEY=VALUE"))?;
+        alert.set(k.trim(), v.trim());
+    }
+    for kv in &args.alert_env {
+        let (k, var) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--alert-env '{kv}' is not KEY=VAR"))?;
+        let value = std::env::var(var.trim()).map_err(|_| {
+            format!(
+                "--alert-env {kv}: the environment variable {} is not set",
+                var.trim()
+            )
+        })?;
+        alert.set(k.trim(), &value);
+    }
+    for (alerter, key, env) in alert.missing() {
+        match std::env::var(env) {
+            Ok(v) if !v.trim().is_empty() => alert.set(key, &v),
+            _ => {
+                return Err(format!(
+                    "the {alerter} alerter needs {key}: set the environment variable {env}, or use --alert-env {key}=VAR or --alert-option {key}=VALUE"
+                ));
+            }
+        }
+    }
+    if let Some(r) = &args.realert {
+        alert.set_realert(r)?;
+    }
+    Ok(())
 }
 
 /// `-o` names a folder when it exists as one or ends with a path separator.

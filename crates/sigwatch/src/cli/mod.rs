@@ -33,7 +33,7 @@ pub enum Command {
     Dump(dump::Args),
     Pipeline(pipeline::Args),
     Resolve(resolve::Args),
-    Convert(convert::Args),
+    Convert(Box<convert::Args>),
     List(list::Args),
     Fields(fields::Args),
 }
@@ -55,7 +55,7 @@ pub fn main() -> ExitCode {
         Command::Dump(args) => dump::run(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Resolve(args) => resolve::run(args),
-        Command::Convert(args) => convert::run(args),
+        Command::Convert(args) => convert::run(*args),
         Command::List(args) => list::run(args),
         Command::Fields(args) => fields::run(args),
     };
