@@ -273,6 +273,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (mut converted, mut outputs, mut files) = (0usize, 0usize, 0usize);
     let mut skipped = 0usize;
     let mut used_names: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // Files of -o DIR, written in parallel once the names are settled (creating thousands of
+    // small files is mostly system time, which several threads share out).
+    let mut to_write: Vec<(PathBuf, &String)> = Vec::new();
     for c in &results {
         let mut written = Vec::new();
         let by_correlation = c.result.as_ref().ok().and_then(|_| suppressed_by(c.rule));
@@ -295,10 +298,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     if let Some(dir) = out_dir {
                         let name = unique_name(o, &mut used_names);
                         let path = dir.join(&name);
-                        std::fs::write(&path, with_newline(&o.text))
-                            .with_context(|| format!("cannot write {}", path.display()))?;
-                        files += 1;
                         written.push(Some(path.display().to_string()));
+                        to_write.push((path, &o.text));
+                        files += 1;
                     } else {
                         if !args.json {
                             writeln!(sink, "{}", o.text)?;
@@ -335,6 +337,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             writeln!(sink, "{doc}")?;
         }
     }
+    to_write.par_iter().try_for_each(|(path, text)| {
+        write_output(path, text).with_context(|| format!("cannot write {}", path.display()))
+    })?;
     // Files that did not load are reported like refusals.
     let mut broken = 0usize;
     for f in &loaded.files {
@@ -460,12 +465,14 @@ fn unique_name(o: &Output, used: &mut std::collections::HashSet<String>) -> Stri
     name
 }
 
-fn with_newline(s: &str) -> String {
-    if s.ends_with('\n') {
-        s.to_owned()
-    } else {
-        format!("{s}\n")
+/// Write one output, ending with a newline.
+fn write_output(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        f.write_all(b"\n")?;
     }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
