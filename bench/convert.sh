@@ -6,7 +6,7 @@
 #   - elastalert: sigwatch writes one ElastAlert rule file per rule and log source (-o DIR);
 #                 sigma-cli writes all rules into one file (it has no per-rule output).
 #
-#   bench/convert.sh [RUNS]          (default 5 runs each; SIGWATCH_DATA as for the tests)
+#   bench/convert.sh [RUNS]          (default 5 runs each, WARMUP=1; SIGWATCH_DATA as for the tests)
 #
 # Prints hyperfine's table and, per target, the medians of wall time and CPU time (user+sys)
 # and their ratios (sigma-cli / sigwatch).
@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
+WARMUP="${WARMUP:-1}"
 DATA="${SIGWATCH_DATA:-$(cd .. && pwd)/shared/data}"
 S="$DATA/sigma"
 RULES=("$S/rules" "$S/rules-emerging-threats" "$S/rules-threat-hunting")
@@ -41,11 +42,11 @@ OUT="$(mktemp -d "$TMPBASE/sigwatch-bench.XXXXXX")"
 trap 'rm -rf "$OUT"' EXIT
 
 # Every run starts without sigwatch's ElastAlert folder (--prepare), so files are created anew.
-hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/h.json" --prepare "rm -rf $OUT/sw.ea" \
+hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/h.json" --prepare "rm -rf $OUT/sw.ea" \
     -n "sigwatch lucene" "$SW convert -t lucene -p ecs-windows -q ${RULES[*]} -o $OUT/sw.lucene" \
     -n "sigma-cli lucene" "$SIGMA convert -t lucene -p ecs_windows -s ${RULES[*]} -o $OUT/pysigma.lucene" \
     -n "sigwatch elastalert" "$SW convert -t elastalert -p ecs-windows -q ${RULES[*]} -o $OUT/sw.ea/" \
-    -n "sigma-cli elastalert" "$SIGMA convert -t elastalert -p ecs_windows -s ${RULES[*]} -o $OUT/pysigma.elastalert"
+    -n "sigma-cli elastalert" "$SIGMA convert -t elastalert -p ecs_windows --disable-pipeline-check -s ${RULES[*]} -o $OUT/pysigma.elastalert"
 
 "$SW" convert -t elastalert -p ecs-windows -q "${RULES[@]}" -o "$OUT/count.ea/" 2>&1 | grep "converted" || true
 echo "sigwatch elastalert files: $(find "$OUT/count.ea" -type f | wc -l)"
