@@ -35,6 +35,9 @@ const TACTICS: &[&str] = &[
     "command-and-control",
     "exfiltration",
     "impact",
+    // ATT&CK v18 split defense-evasion into these two.
+    "stealth",
+    "defense-impairment",
 ];
 
 /// What detections show of a rule, prepared once.
@@ -256,11 +259,11 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
         OutputFormat::Jsonl => {
             out.push(b'{');
             out.extend_from_slice(c.rule.json_head.as_bytes());
-            let first_place = c.events.last();
+            let last_place = c.events.last();
             out.extend_from_slice(b",\"path\":");
-            json_string_opt(out, first_place.map(|e| e.path));
+            json_string_opt(out, last_place.map(|e| e.path));
             out.extend_from_slice(b",\"record\":");
-            match first_place {
+            match last_place {
                 Some(e) => {
                     let _ = write!(out, "{}", e.record);
                 }

@@ -86,7 +86,7 @@ pub fn render(
         let na: u64 = c.not_applicable.values().sum();
         let _ = writeln!(
             s,
-            "  pipeline {}: {} rules matched events; {} not applicable (log source not mapped), {} refused by the pipeline, {} not compiled ({:.0} ms)",
+            "  pipeline {}: {} rules run; {} not applicable (log source not mapped), {} refused by the pipeline, {} not compiled ({:.0} ms)",
             c.name,
             c.usable,
             na,
