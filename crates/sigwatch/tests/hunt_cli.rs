@@ -363,6 +363,6 @@ fn evtx_file_from_the_corpus() {
     // records; System.EventRecordID inside the event keeps the original).
     assert_eq!(dets[0]["record"], 1);
     assert_eq!(dets[0]["event"]["Event"]["System"]["EventRecordID"], 23503);
-    assert_eq!(dets[0]["timestamp"], "2025-10-24T23:41:00.601559Z");
+    assert_eq!(dets[0]["timestamp"], "2025-10-24T23:41:00.6015599Z");
     assert_eq!(dets[0]["event"]["Event"]["System"]["EventID"], 11);
 }
