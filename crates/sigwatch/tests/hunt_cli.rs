@@ -63,11 +63,19 @@ fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
     assert_eq!(
         keys(&dets),
         vec![
-            ("Passwd Read Over HTTP".into(), "access.log".into(), 2.into()),
+            (
+                "Passwd Read Over HTTP".into(),
+                "access.log".into(),
+                2.into()
+            ),
             ("Whoami Via Cmd".into(), "evtx_shape.json".into(), 1.into()),
             ("Whoami Via Cmd".into(), "flat1.jsonl".into(), 1.into()),
             ("Net Use".into(), "flat1.jsonl".into(), 4.into()),
-            ("Logon Failures Burst".into(), "flat1.jsonl".into(), 2.into()),
+            (
+                "Logon Failures Burst".into(),
+                "flat1.jsonl".into(),
+                2.into()
+            ),
         ],
         "{stderr}"
     );
@@ -96,7 +104,10 @@ fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
     let c = &dets[4];
     assert!(c["event"].is_null());
     assert_eq!(c["correlation"]["type"], "event_count");
-    assert_eq!(c["correlation"]["group"], serde_json::json!({"TargetUserName": "bob"}));
+    assert_eq!(
+        c["correlation"]["group"],
+        serde_json::json!({"TargetUserName": "bob"})
+    );
     assert_eq!(c["correlation"]["count"], 3);
     assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:20Z");
     assert_eq!(c["correlation"]["last"], "2024-05-01T10:00:50Z");
@@ -111,7 +122,11 @@ fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
         .map(|e| {
             let p = e["path"].as_str().unwrap();
             (
-                Path::new(p).file_name().unwrap().to_string_lossy().into_owned(),
+                Path::new(p)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 e["record"].as_u64().unwrap(),
             )
         })
@@ -126,22 +141,43 @@ fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
     );
 
     // Pipelines said on stderr, the bad line reported, the summary counts.
-    assert!(stderr.contains("flat1.jsonl: pipeline windows-flat"), "{stderr}");
-    assert!(stderr.contains("evtx_shape.json: pipeline evtx"), "{stderr}");
+    assert!(
+        stderr.contains("flat1.jsonl: pipeline windows-flat"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("evtx_shape.json: pipeline evtx"),
+        "{stderr}"
+    );
     assert!(stderr.contains("access.log: pipeline none"), "{stderr}");
     assert!(stderr.contains("flat2.jsonl:3: invalid JSON"), "{stderr}");
     assert!(stderr.contains("12 events read, 1 skipped"), "{stderr}");
-    assert!(stderr.contains("detections: 5 (4 rules, 1 from correlations)"), "{stderr}");
-    assert!(stderr.contains("by level: high 3, medium 1, informational 1"), "{stderr}");
+    assert!(
+        stderr.contains("detections: 5 (4 rules, 1 from correlations)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("by level: high 3, medium 1, informational 1"),
+        "{stderr}"
+    );
     assert!(stderr.contains("credential-access 1"), "{stderr}");
-    assert!(stderr.contains("1 left out by --min-level/--status"), "{stderr}");
+    assert!(
+        stderr.contains("1 left out by --min-level/--status"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn log_sources_are_respected() {
     // The PowerShell events carry Image and CommandLine like Sysmon process creation, but are not
     // process creation events: the rule must not fire on them (flat1 line 6, evtx_shape 2).
-    let out = hunt(&["-r", &f("rules/proc_cmd_whoami.yml"), &f("logs"), "--format", "jsonl"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+    ]);
     let dets = detections(&out);
     assert_eq!(dets.len(), 2, "{}", text(&out.stderr));
     for d in &dets {
@@ -152,8 +188,24 @@ fn log_sources_are_respected() {
 
 #[test]
 fn same_output_on_one_thread_and_many() {
-    let one = hunt(&["-r", &f("rules"), &f("logs"), "--format", "jsonl", "-j", "1"]);
-    let many = hunt(&["-r", &f("rules"), &f("logs"), "--format", "jsonl", "-j", "4"]);
+    let one = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "-j",
+        "1",
+    ]);
+    let many = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "-j",
+        "4",
+    ]);
     assert_eq!(one.status.code(), Some(0));
     assert!(!one.stdout.is_empty());
     assert_eq!(one.stdout, many.stdout);
@@ -161,12 +213,31 @@ fn same_output_on_one_thread_and_many() {
 
 #[test]
 fn level_and_status_choose_the_rules() {
-    let out = hunt(&["-r", &f("rules"), &f("logs"), "--format", "jsonl", "--min-level", "high"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "--min-level",
+        "high",
+    ]);
     let titles: Vec<String> = keys(&detections(&out)).into_iter().map(|k| k.0).collect();
-    assert_eq!(titles, ["Whoami Via Cmd", "Whoami Via Cmd", "Logon Failures Burst"]);
+    assert_eq!(
+        titles,
+        ["Whoami Via Cmd", "Whoami Via Cmd", "Logon Failures Burst"]
+    );
 
     // Deprecated rules run only when asked for.
-    let out = hunt(&["-r", &f("rules"), &f("logs/flat1.jsonl"), "--format", "jsonl", "--status", "deprecated"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+        "--format",
+        "jsonl",
+        "--status",
+        "deprecated",
+    ]);
     let got = keys(&detections(&out));
     assert_eq!(
         got,
@@ -175,19 +246,51 @@ fn level_and_status_choose_the_rules() {
             ("Old Cmd Rule".into(), "flat1.jsonl".into(), 5.into()),
         ]
     );
-    let out = hunt(&["-r", &f("rules"), &f("logs"), "--status", "stable,test", "--format", "jsonl"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--status",
+        "stable,test",
+        "--format",
+        "jsonl",
+    ]);
     let titles: Vec<String> = keys(&detections(&out)).into_iter().map(|k| k.0).collect();
-    assert_eq!(titles, ["Whoami Via Cmd", "Whoami Via Cmd", "Net Use", "Logon Failures Burst"]);
+    assert_eq!(
+        titles,
+        [
+            "Whoami Via Cmd",
+            "Whoami Via Cmd",
+            "Net Use",
+            "Logon Failures Burst"
+        ]
+    );
 }
 
 #[test]
 fn a_pipeline_flag_applies_to_json() {
     // With -p evtx, flat JSON is not in the evtx shape: nothing matches there.
-    let out = hunt(&["-r", &f("rules"), &f("logs/flat1.jsonl"), "-p", "evtx", "--format", "jsonl"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+        "-p",
+        "evtx",
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(detections(&out).is_empty());
     assert!(text(&out.stderr).contains("pipeline evtx (JSON, pipelines given with -p/-c)"));
-    let out = hunt(&["-r", &f("rules"), &f("logs/flat1.jsonl"), "-p", "windows-flat", "--format", "jsonl"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+        "-p",
+        "windows-flat",
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(detections(&out).len(), 2);
 }
 
@@ -229,12 +332,20 @@ fn explain_one_record() {
     ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(stdout.contains("flat1.jsonl: record 6 (pipeline windows-flat)"), "{stdout}");
+    assert!(
+        stdout.contains("flat1.jsonl: record 6 (pipeline windows-flat)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("rule 'Whoami Via Cmd'"), "{stdout}");
     assert!(stdout.contains("no match"), "{stdout}");
     assert!(!stdout.contains("record 1 "), "{stdout}");
 
-    let out = hunt(&["-r", &f("rules/proc_cmd_whoami.yml"), &f("logs/flat1.jsonl"), "--explain=1"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        &f("logs/flat1.jsonl"),
+        "--explain=1",
+    ]);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("MATCHED"), "{stdout}");
 }
@@ -254,7 +365,13 @@ fn fatal_errors_exit_1() {
     let out = hunt(&["-r", &f("rules"), &f("logs"), "--min-level", "severe"]);
     assert_eq!(out.status.code(), Some(1));
     // An output that cannot be written.
-    let out = hunt(&["-r", &f("rules"), &f("logs"), "-o", "/nonexistent-dir/out.jsonl"]);
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "-o",
+        "/nonexistent-dir/out.jsonl",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot create"));
     // A missing input, a missing rule path, a bad pipeline.
@@ -345,9 +462,8 @@ fn evtx_file_from_the_corpus() {
     let case = data.join(
         "regression_data/rules/windows/file/file_event/file_event_win_creation_system_dll_files",
     );
-    let rule = data.join(
-        "sigma/rules/windows/file/file_event/file_event_win_creation_system_dll_files.yml",
-    );
+    let rule = data
+        .join("sigma/rules/windows/file/file_event/file_event_win_creation_system_dll_files.yml");
     let evtx = case.join("13c02350-4177-4e45-ac17-cf7ca628ff5e.evtx");
     let out = hunt(&[
         "-r",

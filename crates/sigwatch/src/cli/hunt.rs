@@ -138,9 +138,8 @@ pub struct Args {
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
-    Level::parse(s).ok_or_else(|| {
-        format!("unknown level '{s}' (informational, low, medium, high, critical)")
-    })
+    Level::parse(s)
+        .ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
@@ -189,7 +188,8 @@ impl Consumer {
     fn accept(&mut self, out: BatchOut, hunter: &Hunter, names: &[Arc<str>]) {
         let (file, seq, last) = (out.file, out.seq, out.last);
         let mut ready_list = Vec::new();
-        self.order.push(file, seq, last, out, |ready| ready_list.push(ready));
+        self.order
+            .push(file, seq, last, out, |ready| ready_list.push(ready));
         for ready in ready_list {
             self.release(ready, hunter, names);
         }
@@ -215,7 +215,9 @@ impl Consumer {
                     Choice::User => "JSON, pipelines given with -p/-c",
                     Choice::WindowsFlat => "JSON with flat Windows fields (Channel, EventID)",
                     Choice::EcsWindows => "JSON in Winlogbeat's ECS shape",
-                    Choice::None => "text, or JSON of no known shape: rules see field names as written",
+                    Choice::None => {
+                        "text, or JSON of no known shape: rules see field names as written"
+                    }
                 };
                 self.say(&format!(
                     "hunt: {name}: pipeline {} ({why})\n",
@@ -234,10 +236,13 @@ impl Consumer {
             hits.append(&mut ready.hits);
         }
         if self.error.is_none() && !ready.rendered.is_empty() {
-            let written = self
-                .writer
-                .write_all(&ready.rendered)
-                .and_then(|()| if self.flush_each { self.writer.flush() } else { Ok(()) });
+            let written = self.writer.write_all(&ready.rendered).and_then(|()| {
+                if self.flush_each {
+                    self.writer.flush()
+                } else {
+                    Ok(())
+                }
+            });
             if let Err(err) = written {
                 self.error = Some(err);
             }
@@ -269,7 +274,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let builtins = match (builtin("evtx"), builtin("windows-flat"), builtin("ecs-windows")) {
+    let builtins = match (
+        builtin("evtx"),
+        builtin("windows-flat"),
+        builtin("ecs-windows"),
+    ) {
         (Ok(a), Ok(b), Ok(c)) => [a, b, c],
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fatal(e),
     };
@@ -302,12 +311,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .diagnostics
                 .iter()
                 .find(|d| d.is_error())
-                .map(|d| {
-                    format!(
-                        "{}:{}: {}",
-                        f.path, d.span.start.line, d.message
-                    )
-                })
+                .map(|d| format!("{}:{}: {}", f.path, d.span.start.line, d.message))
                 .unwrap_or_else(|| f.path.clone());
             eprintln!(
                 "{first} ({} rule{} not loaded)",
@@ -370,7 +374,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for skip in &discovery.skips {
         eprintln!("{skip}");
     }
-    let names: Vec<Arc<str>> = discovery.files.iter().map(|f| Arc::clone(&f.name)).collect();
+    let names: Vec<Arc<str>> = discovery
+        .files
+        .iter()
+        .map(|f| Arc::clone(&f.name))
+        .collect();
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal {
         OutputFormat::Table
@@ -389,16 +397,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         ..SourceOptions::default()
     };
-    let hunter = Hunter::new(
-        set,
-        selection,
-        inputs,
+    let setup = hunt::Setup {
         builtins,
         user,
         format,
-        TimeFields::new(&args.timestamp_fields),
-        names.clone(),
-    );
+        time_fields: TimeFields::new(&args.timestamp_fields),
+        names: names.clone(),
+    };
+    let hunter = Hunter::new(set, selection, inputs, setup);
 
     if args.explain.is_some() {
         let mut writer = BufWriter::new(sink);
@@ -421,8 +427,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let bar = (!args.quiet && io::stderr().is_terminal())
-        .then(|| progress_bar(discovery.total_bytes()));
+    let bar =
+        (!args.quiet && io::stderr().is_terminal()).then(|| progress_bar(discovery.total_bytes()));
     let flush_each = discovery.files.iter().any(|file| {
         matches!(
             file.kind,
@@ -522,7 +528,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let detections = correlate::run(&mut correlator, hits);
     let mut rendered = Vec::new();
     for det in &detections {
-        if !hunter.selection.kept.get(det.rule).copied().unwrap_or(false) {
+        if !hunter
+            .selection
+            .kept
+            .get(det.rule)
+            .copied()
+            .unwrap_or(false)
+        {
             continue;
         }
         let kind = det.kind.as_str();
@@ -534,7 +546,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             value: det.value,
             first: det.first,
             last: det.last,
-            rules: det.rules.iter().filter_map(|&r| hunter.infos.get(r)).collect(),
+            rules: det
+                .rules
+                .iter()
+                .filter_map(|&r| hunter.infos.get(r))
+                .collect(),
             events: det
                 .events
                 .iter()

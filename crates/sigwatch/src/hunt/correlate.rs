@@ -14,7 +14,10 @@ use super::PendingHit;
 
 /// Runs every hit through `correlator` and ends the input; returns the detections in the order
 /// they were made.
-pub fn run(correlator: &mut Correlator, mut per_file: Vec<Vec<PendingHit>>) -> Vec<CorrelationDetection> {
+pub fn run(
+    correlator: &mut Correlator,
+    mut per_file: Vec<Vec<PendingHit>>,
+) -> Vec<CorrelationDetection> {
     for hits in &mut per_file {
         hits.sort_by_key(|h| h.time);
     }
@@ -49,7 +52,11 @@ mod tests {
         let mut rules = Vec::new();
         for t in texts {
             let loaded = sigma::load_str(t, "t.yml");
-            assert!(loaded.diagnostics.iter().all(|d| !d.is_error()), "{:?}", loaded.diagnostics);
+            assert!(
+                loaded.diagnostics.iter().all(|d| !d.is_error()),
+                "{:?}",
+                loaded.diagnostics
+            );
             rules.extend(loaded.rules);
         }
         RuleSet::new(rules)
@@ -71,7 +78,10 @@ mod tests {
     fn files_out_of_order_are_merged_by_time() {
         let set = set(&[BASE, COUNT]);
         let mut c = Correlator::new(&set);
-        assert_eq!(c.inputs(0).map(|i| i.fields.clone()), Some(vec!["User".to_owned()]));
+        assert_eq!(
+            c.inputs(0).map(|i| i.fields.clone()),
+            Some(vec!["User".to_owned()])
+        );
         // File 0 is written newest first; file 1 holds the middle event. In time order the
         // three events fall within 10 s: one detection.
         let per_file = vec![
@@ -83,7 +93,11 @@ mod tests {
         assert_eq!(dets[0].event_count, 3);
         assert_eq!(
             dets[0].events,
-            vec![EventRef::new(0, 2), EventRef::new(1, 7), EventRef::new(0, 1)]
+            vec![
+                EventRef::new(0, 2),
+                EventRef::new(1, 7),
+                EventRef::new(0, 1)
+            ]
         );
     }
 
@@ -91,8 +105,8 @@ mod tests {
     fn groups_and_window_edges() {
         let set = set(&[BASE, COUNT]);
         let mut c = Correlator::new(&set);
-        // bob: 0 s, 10 s (both ends inclusive) and 10.001 s: the first two and the third are
-        // not all within 10 s of each other ... but 0, 10 and a third at 10 are.
+        // bob: hits at 0 s, 10 s and 10 s are within the 10 s window (both ends included);
+        // alice has two hits 20 s apart.
         let per_file = vec![vec![
             hit(0, 1, "bob"),
             hit(10_000, 2, "bob"),
@@ -102,6 +116,9 @@ mod tests {
         ]];
         let dets = run(&mut c, per_file);
         assert_eq!(dets.len(), 1, "{dets:?}");
-        assert_eq!(dets[0].group, vec![("User".to_owned(), Some("bob".to_owned()))]);
+        assert_eq!(
+            dets[0].group,
+            vec![("User".to_owned(), Some("bob".to_owned()))]
+        );
     }
 }

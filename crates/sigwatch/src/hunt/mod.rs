@@ -106,6 +106,19 @@ pub struct Hunter {
     names: Vec<Arc<str>>,
 }
 
+/// How a [`Hunter`] matches and renders.
+pub struct Setup {
+    /// The `evtx`, `windows-flat` and `ecs-windows` pipelines, loaded by the caller (their
+    /// errors are the caller's to report).
+    pub builtins: [Chain; 3],
+    /// The `-p/-c` chain, if given.
+    pub user: Option<Chain>,
+    pub format: OutputFormat,
+    pub time_fields: TimeFields,
+    /// Input names by file index.
+    pub names: Vec<Arc<str>>,
+}
+
 /// A rule that must not match: inactive, or refused by the pipeline.
 fn placeholder(rule: &Rule, pipeline: &str, reason: &str) -> ResolvedRule {
     ResolvedRule {
@@ -149,30 +162,24 @@ pub fn first_value<E: Event + ?Sized>(event: &E, names: &[String]) -> Option<Str
 }
 
 impl Hunter {
-    /// `builtins` are the `evtx`, `windows-flat` and `ecs-windows` pipelines, loaded by the
-    /// caller (their errors are the caller's to report); `user` the `-p/-c` chain if given.
     pub fn new(
         set: RuleSet,
         selection: Selection,
         inputs: Vec<Option<Inputs>>,
-        builtins: [Chain; 3],
-        user: Option<Chain>,
-        format: OutputFormat,
-        time_fields: TimeFields,
-        names: Vec<Arc<str>>,
+        setup: Setup,
     ) -> Hunter {
         let infos = set.rules.iter().map(RuleInfo::new).collect();
-        let [evtx, flat, ecs] = builtins;
+        let [evtx, flat, ecs] = setup.builtins;
         Hunter {
             set,
             infos,
             selection,
             inputs,
-            format,
-            time_fields,
-            chains: [Some(evtx), user, Some(flat), Some(ecs), None],
+            format: setup.format,
+            time_fields: setup.time_fields,
+            chains: [Some(evtx), setup.user, Some(flat), Some(ecs), None],
             engines: Default::default(),
-            names,
+            names: setup.names,
         }
     }
 
@@ -435,9 +442,7 @@ pub fn select(
         }
     }
     let report = (0..n)
-        .map(|i| {
-            kept[i] && matches!(set.rules[i].body, RuleBody::Detection(_)) && !suppressed(i)
-        })
+        .map(|i| kept[i] && matches!(set.rules[i].body, RuleBody::Detection(_)) && !suppressed(i))
         .collect();
     Selection {
         kept,

@@ -21,7 +21,6 @@ impl Choice {
     pub fn index(self) -> usize {
         self as usize
     }
-
 }
 
 /// The shape of a JSON event: the evtx crate's (`Event.System`), Winlogbeat's ECS

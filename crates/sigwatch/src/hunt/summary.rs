@@ -139,11 +139,7 @@ pub fn render(
             *per_tactic.entry(t).or_default() += n;
         }
     }
-    let _ = write!(
-        s,
-        "detections: {total} ({} rules",
-        tally.per_rule.len()
-    );
+    let _ = write!(s, "detections: {total} ({} rules", tally.per_rule.len());
     if tally.correlation_detections > 0 {
         let _ = write!(s, ", {} from correlations", tally.correlation_detections);
     }
@@ -161,7 +157,8 @@ pub fn render(
             let parts: Vec<String> = tactics.iter().map(|(t, n)| format!("{t} {n}")).collect();
             let _ = writeln!(s, "  by ATT&CK tactic: {}", parts.join(", "));
         }
-        let mut rules_by: Vec<(usize, u64)> = tally.per_rule.iter().map(|(r, n)| (*r, *n)).collect();
+        let mut rules_by: Vec<(usize, u64)> =
+            tally.per_rule.iter().map(|(r, n)| (*r, *n)).collect();
         rules_by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let _ = writeln!(
             s,

@@ -31,7 +31,10 @@ pub struct EventTime {
 impl EventTime {
     /// The time in RFC 3339 UTC when it was read, else as written.
     pub fn display(&self) -> String {
-        match self.millis.and_then(|ms| Timestamp::from_millisecond(ms).ok()) {
+        match self
+            .millis
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        {
             Some(ts) if !has_sub_millis(&self.text) => ts.to_string(),
             _ => self.text.clone(),
         }
