@@ -2,14 +2,14 @@
 # Speed of `sigwatch hunt` with all of sigma/rules/windows (~2,400 rules), side by side with
 # its parse-only baseline (`sigwatch dump`) and with RSigma, on the same machine in one run.
 #
-#   SIGWATCH_DATA=/path/to/shared/data bench/hunt.sh [runs]
+#   SIGWATCH_DATA=/path/to/shared/data [WARMUP=1] [RSIGMA=path] bench/hunt.sh [runs]
 #
 # Inputs (made in a temporary folder under /tmp, removed at the end; nothing in the repo):
 #   evtx   every .evtx of evtx-attack-samples as links in one folder, named PASSES times on the
 #          command line (>= 200,000 records)
 #   jsonl  security-datasets decompressed first (75 files, 443,201 lines), so neither tool
 #          spends time in gzip
-# Rows (hyperfine medians of RUNS runs, default 3, one warmup; both cores):
+# Rows (hyperfine medians of RUNS runs, default 3, after WARMUP runs, default 1; both cores):
 #   dump evtx / hunt evtx          -> events/s and the hunt/dump time ratio (target <= 1.5)
 #   hunt jsonl / rsigma jsonl      -> events/s and the rsigma/hunt time ratio (target >= 3);
 #                                     rsigma: `engine eval --logsource-routing` reading NDJSON
@@ -24,6 +24,7 @@ cd "$(dirname "$0")/.."
 
 DATA="${SIGWATCH_DATA:?set SIGWATCH_DATA to the shared data folder}"
 RUNS="${1:-3}"
+WARMUP="${WARMUP:-1}"
 PASSES=25
 RULES="$DATA/sigma/rules/windows"
 RSIGMA="${RSIGMA:-$(command -v rsigma || echo /root/.cargo/bin/rsigma)}"
@@ -55,7 +56,7 @@ events_of() { # args... -> event count from dump's summary line
 # name command -> "median_wall_s cpu_s"
 timed() {
     local name="$1" cmd="$2"
-    hyperfine --runs "$RUNS" --warmup 1 --style none --export-json "$WORK/$name.json" \
+    hyperfine --runs "$RUNS" --warmup "$WARMUP" --style none --export-json "$WORK/$name.json" \
         "$cmd" >/dev/null 2>"$WORK/$name.err" || { cat "$WORK/$name.err" >&2; exit 1; }
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(r["median"], r["user"]+r["system"])' \
         "$WORK/$name.json"
