@@ -482,3 +482,73 @@ fn evtx_file_from_the_corpus() {
     assert_eq!(dets[0]["timestamp"], "2025-10-24T23:41:00.6015599Z");
     assert_eq!(dets[0]["event"]["Event"]["System"]["EventID"], 11);
 }
+
+#[test]
+fn the_bundled_examples_give_the_documented_detections() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let out = hunt(&[
+        "-r",
+        root.join("rules").to_str().unwrap(),
+        root.join("logs").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got: Vec<(String, String)> = keys(&detections(&out))
+        .into_iter()
+        .map(|(title, file, record)| (format!("{file}:{record}"), title))
+        .collect();
+    // examples/README.md, "Expected detections", in hunt's output order.
+    let want = [
+        (
+            "access.log:3",
+            "Path Traversal or Sensitive File in a Web Request",
+        ),
+        (
+            "access.log:4",
+            "Path Traversal or Sensitive File in a Web Request",
+        ),
+        ("security-flat.jsonl:12", "Certutil Downloads a File"),
+        (
+            "sysmon-evtx.jsonl:2",
+            "Office Application Starts a Shell or Script Host",
+        ),
+        (
+            "sysmon-evtx.jsonl:5",
+            "Process Opens LSASS With Memory Read Access",
+        ),
+        (
+            "sysmon-flat.jsonl:3",
+            "Office Application Starts a Shell or Script Host",
+        ),
+        (
+            "sysmon-flat.jsonl:3",
+            "Encoded PowerShell Command Downloads a Script",
+        ),
+        (
+            "sysmon-flat.jsonl:4",
+            "PowerShell Started With an Encoded Command",
+        ),
+        (
+            "sysmon-flat.jsonl:4",
+            "Encoded PowerShell Command Downloads a Script",
+        ),
+        (
+            "sysmon-flat.jsonl:5",
+            "PowerShell Script Block Downloads With Net.WebClient",
+        ),
+        (
+            "sysmon-flat.jsonl:6",
+            "Outbound RDP Connection to a Public Address",
+        ),
+        (
+            "security-flat.jsonl:9",
+            "Burst of Failed Network Logons From One Address",
+        ),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(got, want);
+}
