@@ -164,20 +164,34 @@ impl Router {
             unrouted: Bucket::default(),
             route_of: vec![None; prog.variants.len()],
         };
+        // How many variants each (field, key) would offer an event holding that key.
+        let mut population: HashMap<(u32, &str), usize> = HashMap::new();
+        for e in &eqs {
+            let mut seen: BTreeSet<(u32, &str)> = BTreeSet::new();
+            for (s, keys) in e {
+                for k in keys {
+                    if seen.insert((*s, k.as_str())) {
+                        *population.entry((*s, k.as_str())).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let offered = |s: u32, keys: &Keys| -> usize {
+            keys.iter()
+                .map(|k| population.get(&(s, k.as_str())).copied().unwrap_or(0))
+                .sum()
+        };
         let mut slot_index: HashMap<u32, usize> = HashMap::new();
         for (v, e) in eqs.iter().enumerate() {
-            // The most shared field, then the fewest keys.
-            let best = e.iter().max_by(|(s1, k1), (s2, k2)| {
-                (
-                    count[s1],
-                    std::cmp::Reverse(k1.len()),
-                    std::cmp::Reverse(*s1),
-                )
-                    .cmp(&(
-                        count[s2],
-                        std::cmp::Reverse(k2.len()),
-                        std::cmp::Reverse(*s2),
-                    ))
+            // The most selective field: the one whose keys offer the fewest variants (routing
+            // by a field every rule shares, such as the Sysmon channel, would offer each event
+            // to all of them); then the most shared field, so few fields are looked up.
+            let best = e.iter().min_by(|(s1, k1), (s2, k2)| {
+                (offered(*s1, k1), std::cmp::Reverse(count[s1]), *s1).cmp(&(
+                    offered(*s2, k2),
+                    std::cmp::Reverse(count[s2]),
+                    *s2,
+                ))
             });
             let Some((slot, keys)) = best else {
                 router.unrouted.variants.push(v as u32);

@@ -1,6 +1,7 @@
 //! The `sigwatch` binary: parse arguments, run the command, map errors to exit codes.
 
 mod cli;
+mod hunt;
 mod rules;
 mod source;
 

@@ -57,7 +57,7 @@ pub enum FormatArg {
 }
 
 impl FormatArg {
-    fn format(self) -> Option<Format> {
+    pub(crate) fn format(self) -> Option<Format> {
         match self {
             FormatArg::Auto => None,
             FormatArg::Evtx => Some(Format::Evtx),

@@ -15,6 +15,7 @@ mod check;
 mod convert;
 mod dump;
 mod fields;
+mod hunt;
 mod list;
 mod pipeline;
 pub mod pipeline_args;
@@ -31,6 +32,7 @@ pub struct Cli {
 pub enum Command {
     Check(check::Args),
     Dump(dump::Args),
+    Hunt(hunt::Args),
     Pipeline(pipeline::Args),
     Resolve(resolve::Args),
     Convert(Box<convert::Args>),
@@ -45,7 +47,13 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            // `hunt` promises 1 for every fatal error, bad arguments included.
+            let hunt = std::env::args().nth(1).is_some_and(|a| a == "hunt");
+            let code = match (e.use_stderr(), hunt) {
+                (false, _) => 0,
+                (true, true) => 1,
+                (true, false) => EXIT_USAGE,
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -53,6 +61,7 @@ pub fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Dump(args) => dump::run(args),
+        Command::Hunt(args) => hunt::run(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Resolve(args) => resolve::run(args),
         Command::Convert(args) => convert::run(*args),

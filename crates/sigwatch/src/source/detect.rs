@@ -151,13 +151,24 @@ fn guess(head: &[u8], evtx_name: bool) -> Result<Format, String> {
             None | Some(b'{' | b']') => Format::JsonArray,
             Some(_) => Format::Text,
         },
+        // A `{` alone on its line starts a pretty-printed object (or several one after the
+        // other), read like the elements of an array.
         Some((b'{', after)) => match skip_blank(after).first() {
+            Some(b'"' | b'}') if blank_line_end(after) => Format::JsonArray,
             None | Some(b'"' | b'}') => Format::JsonLines,
             Some(_) => Format::Text,
         },
         _ => Format::Text,
     };
     Ok(format)
+}
+
+/// Whether the blanks at the start of `bytes` include a line end.
+fn blank_line_end(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .any(|&b| b == b'\n')
 }
 
 fn skip_blank(bytes: &[u8]) -> &[u8] {
@@ -246,6 +257,8 @@ mod tests {
             (b" [\n  {\"a\": 1}\n]", Format::JsonArray),
             (b"[]", Format::JsonArray),
             (b"[", Format::JsonArray),
+            (b"{\n  \"a\": 1\n}\n", Format::JsonArray),
+            (b"{ \"a\": 1 }\n", Format::JsonLines),
             (b"[Mon Jan 01 00:00:00 2024] [error] x", Format::Text),
             (b"{foo} bar", Format::Text),
             (b"Jan  1 host sshd[1]: x", Format::Text),

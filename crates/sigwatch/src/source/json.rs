@@ -87,6 +87,9 @@ pub(crate) struct ArrayElements<R> {
     max_element: usize,
     streaming: bool,
     finished: bool,
+    /// The input is JSON objects one after the other (a pretty-printed object, `jq` output)
+    /// rather than an array: found when it starts with `{`.
+    sequence: bool,
 }
 
 impl<R: Read> ArrayElements<R> {
@@ -112,6 +115,7 @@ impl<R: Read> ArrayElements<R> {
             max_element: max_element.max(1),
             streaming,
             finished: false,
+            sequence: false,
         }
     }
 
@@ -138,6 +142,7 @@ impl<R: Read> ArrayElements<R> {
             match read_some(&mut self.reader, &mut self.pending, self.target) {
                 Ok(0) => {
                     match self.state {
+                        State::BeforeElement { .. } if self.sequence => {}
                         State::BeforeElement { .. } | State::InElement { .. } => {
                             let skip = self.skip(
                                 Location::Element(self.next_index),
@@ -211,6 +216,9 @@ impl<R: Read> ArrayElements<R> {
                     } else if rest[0] == b'[' {
                         self.state = State::BeforeElement { first: true };
                         i += 1;
+                    } else if rest[0] == b'{' {
+                        self.sequence = true;
+                        self.state = State::BeforeElement { first: true };
                     } else {
                         let skip = self.skip(
                             Location::File,
@@ -220,6 +228,25 @@ impl<R: Read> ArrayElements<R> {
                         self.state = State::Done;
                     }
                 }
+                State::BeforeElement { .. } if self.sequence => match self.pending[i] {
+                    b if b.is_ascii_whitespace() => i += 1,
+                    b'{' => {
+                        self.state = State::InElement {
+                            start: Some(i),
+                            depth: 0,
+                            in_string: false,
+                            escape: false,
+                        };
+                    }
+                    _ => {
+                        let skip = self.skip(
+                            Location::Element(self.next_index),
+                            "not a JSON object; rest of input skipped".to_owned(),
+                        );
+                        self.skips.push(skip);
+                        self.state = State::Done;
+                    }
+                },
                 State::BeforeElement { first } => match self.pending[i] {
                     b if b.is_ascii_whitespace() => i += 1,
                     b']' => {
@@ -283,6 +310,11 @@ impl<R: Read> ArrayElements<R> {
                         match self.pending[i] {
                             b'"' => in_string = true,
                             b'{' | b'[' => depth += 1,
+                            b'}' | b']' if self.sequence && depth <= 1 => {
+                                // The object ends with this brace, which it includes.
+                                end = Some((i + 1, false));
+                                break;
+                            }
                             b']' if depth == 0 => {
                                 end = Some((i, true));
                                 break;
@@ -326,7 +358,7 @@ impl<R: Read> ArrayElements<R> {
                             } else {
                                 State::BeforeElement { first: false }
                             };
-                            i = at + 1;
+                            i = if self.sequence { at } else { at + 1 };
                         }
                     }
                 }
@@ -460,7 +492,7 @@ mod tests {
         assert_eq!(elements.len(), 1);
         assert_eq!(skips[0].location, Location::File);
 
-        let (elements, skips) = split(br#"{"a":1}"#, 1 << 20, 4);
+        let (elements, skips) = split(br#"nope"#, 1 << 20, 4);
         assert!(elements.is_empty());
         assert_eq!(skips[0].location, Location::File);
 
@@ -468,6 +500,25 @@ mod tests {
         assert!(elements.is_empty() && skips.is_empty());
         let (elements, skips) = split(b"", 1 << 20, 1);
         assert!(elements.is_empty() && skips.is_empty());
+    }
+
+    #[test]
+    fn pretty_printed_objects_one_after_the_other_are_elements() {
+        let input = b"{\n  \"a\": {\"b\": \"}\"},\n  \"c\": [1, {}]\n}\n{\n \"d\": 2\n}\n\n";
+        for step in [1, 3, 64] {
+            let (elements, skips) = split(input, 8, step);
+            assert!(skips.is_empty(), "{skips:?}");
+            assert_eq!(elements.len(), 2);
+            assert_eq!(elements[0].0, 1);
+            assert!(elements[0].1.ends_with("]\n}"), "{:?}", elements[0].1);
+            assert_eq!(elements[1], (2, "{\n \"d\": 2\n}".to_owned()));
+        }
+        let (elements, skips) = split(b"{\"a\": 1}\n{\"b\": ", 1 << 20, 4);
+        assert_eq!(elements.len(), 1);
+        assert_eq!(skips[0].location, Location::Element(2));
+        let (elements, skips) = split(b"{\"a\": 1} 7 {\"b\": 2}", 1 << 20, 4);
+        assert_eq!(elements.len(), 1);
+        assert_eq!(skips[0].location, Location::Element(2));
     }
 
     /// A small deterministic generator, so the test needs no extra crate and fails the same

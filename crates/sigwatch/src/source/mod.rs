@@ -127,7 +127,8 @@ pub enum Format {
     Evtx,
     /// One JSON object per line, numbered by line.
     JsonLines,
-    /// One JSON array of objects, numbered by element (1-based).
+    /// One JSON array of objects, or pretty-printed JSON objects one after the other (a file
+    /// starting with `{` alone on its line), numbered by element (1-based).
     JsonArray,
     /// Plain text, one event per line (`{"message": "<line>"}`), numbered by line.
     Text,

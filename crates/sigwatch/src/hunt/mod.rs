@@ -1,0 +1,452 @@
+//! Hunting: Sigma rules over log files.
+//!
+//! One [`Hunter`] holds the rule set and, per pipeline in use, a compiled [`Engine`] (built the
+//! first time a batch needs it). Workers call [`Hunter::process`] on batches from
+//! [`crate::source`]; it picks the pipeline (EVTX: `evtx`; JSON: `-p/-c`, else the detected
+//! shape; text: none), matches every record, renders the detections of reported rules and
+//! collects the hits of rules that feed correlations. The caller puts the results back in file
+//! order and runs the correlations over the collected hits in event-time order
+//! ([`correlate`]).
+
+pub mod correlate;
+pub mod explain;
+pub mod output;
+pub mod shape;
+pub mod summary;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use engine::correlation::Inputs;
+use engine::{Engine, Event, FieldPath, Scalar};
+use sigma::Rule;
+use sigma::pipeline::{Chain, NotApplicable, ResolvedRule, resolve_identity};
+use sigma::rule::RuleBody;
+use sigma::ruleset::RuleSet;
+
+use crate::source::{Batch, Format, RecordData};
+use output::{OutputFormat, RuleInfo};
+pub use shape::Choice;
+use time::TimeFields;
+
+/// A base-rule hit waiting to be fed to the correlator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingHit {
+    pub rule: usize,
+    /// Event time, milliseconds since the epoch.
+    pub time: i64,
+    pub values: Vec<Option<String>>,
+    pub record: u64,
+}
+
+/// What one batch gave.
+#[derive(Debug, Default)]
+pub struct BatchOut {
+    pub file: usize,
+    pub seq: u64,
+    pub last: bool,
+    /// The pipeline its records were matched with (`None`: no records).
+    pub choice: Option<Choice>,
+    /// Rendered detections.
+    pub rendered: Vec<u8>,
+    /// Skip messages, one per line.
+    pub messages: String,
+    pub events: u64,
+    pub skipped: u64,
+    /// The rule of each reported detection, in output order.
+    pub detections: Vec<u32>,
+    /// Hits for the correlator, in record order.
+    pub hits: Vec<PendingHit>,
+    /// Hits of correlated rules on events without a readable time (not fed).
+    pub untimed_hits: u64,
+}
+
+/// A rule set compiled for one pipeline.
+pub struct Compiled {
+    /// The pipeline's name (`evtx`, the `-p/-c` chain, `none`).
+    pub name: String,
+    pub engine: Engine,
+    /// Active rules the engine can match.
+    pub usable: u64,
+    /// Active rules the pipeline does not apply to, by reason.
+    pub not_applicable: BTreeMap<String, u64>,
+    /// Active rules the pipeline refused, and why.
+    pub refused: Vec<(usize, String)>,
+    /// Active rules the engine could not compile, and why.
+    pub errors: Vec<(usize, String)>,
+    pub took: Duration,
+}
+
+/// Which rules run and which are reported.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Passes `--min-level` and `--status` (filters always do).
+    pub kept: Vec<bool>,
+    /// Evaluated: kept, or referenced by a kept correlation (directly or through a chain).
+    pub active: Vec<bool>,
+    /// Plain detections are written: a kept detection rule that no correlation suppresses.
+    pub report: Vec<bool>,
+}
+
+/// The rules, the engines per pipeline, and how to render.
+pub struct Hunter {
+    pub set: RuleSet,
+    pub infos: Vec<RuleInfo>,
+    pub selection: Selection,
+    /// Per rule: what the correlator needs from its hits.
+    pub inputs: Vec<Option<Inputs>>,
+    pub format: OutputFormat,
+    time_fields: TimeFields,
+    /// Built-in chains by [`Choice`] index, and the user's chain.
+    chains: [Option<Chain>; 5],
+    engines: [OnceLock<Arc<Compiled>>; 5],
+    names: Vec<Arc<str>>,
+}
+
+/// How a [`Hunter`] matches and renders.
+pub struct Setup {
+    /// The `evtx`, `windows-flat` and `ecs-windows` pipelines, loaded by the caller (their
+    /// errors are the caller's to report).
+    pub builtins: [Chain; 3],
+    /// The `-p/-c` chain, if given.
+    pub user: Option<Chain>,
+    pub format: OutputFormat,
+    pub time_fields: TimeFields,
+    /// Input names by file index.
+    pub names: Vec<Arc<str>>,
+}
+
+/// A rule that must not match: inactive, or refused by the pipeline.
+fn placeholder(rule: &Rule, pipeline: &str, reason: &str) -> ResolvedRule {
+    ResolvedRule {
+        rule: rule.clone(),
+        variants: Vec::new(),
+        skipped: Some(NotApplicable {
+            pipeline: pipeline.to_owned(),
+            reason: reason.to_owned(),
+        }),
+    }
+}
+
+/// The text of a field value for grouping and counting (`None`: nothing comparable).
+pub fn scalar_text(value: Scalar<'_>) -> Option<String> {
+    match value {
+        Scalar::Str(s) => Some(s.into_owned()),
+        Scalar::Num(n) => Some(match n {
+            engine::semantics::Num::Int(i) => i.to_string(),
+            engine::semantics::Num::UInt(u) => u.to_string(),
+            engine::semantics::Num::Float(f) => f.to_string(),
+        }),
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Null | Scalar::Other => None,
+    }
+}
+
+/// The first value of a field, trying each name in turn.
+pub fn first_value<E: Event + ?Sized>(event: &E, names: &[String]) -> Option<String> {
+    for name in names {
+        let mut found = None;
+        event.lookup(&FieldPath::new(name), &mut |v| {
+            if found.is_none() {
+                found = scalar_text(v);
+            }
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+impl Hunter {
+    pub fn new(
+        set: RuleSet,
+        selection: Selection,
+        inputs: Vec<Option<Inputs>>,
+        setup: Setup,
+    ) -> Hunter {
+        let infos = set.rules.iter().map(RuleInfo::new).collect();
+        let [evtx, flat, ecs] = setup.builtins;
+        Hunter {
+            set,
+            infos,
+            selection,
+            inputs,
+            format: setup.format,
+            time_fields: setup.time_fields,
+            chains: [Some(evtx), setup.user, Some(flat), Some(ecs), None],
+            engines: Default::default(),
+            names: setup.names,
+        }
+    }
+
+    /// Whether `-p`/`-c` were given.
+    pub fn has_user_chain(&self) -> bool {
+        self.chains[Choice::User.index()].is_some()
+    }
+
+    /// The pipeline name of a choice.
+    pub fn pipeline_name(&self, choice: Choice) -> String {
+        match (&self.chains[choice.index()], choice) {
+            (_, Choice::None) => "none".to_owned(),
+            (Some(chain), _) => chain.name(),
+            (None, _) => "none".to_owned(),
+        }
+    }
+
+    /// The engines compiled so far.
+    pub fn compiled(&self) -> Vec<Arc<Compiled>> {
+        self.engines
+            .iter()
+            .filter_map(|e| e.get().cloned())
+            .collect()
+    }
+
+    /// The engine for a pipeline, compiled on first use.
+    pub fn engine(&self, choice: Choice) -> Arc<Compiled> {
+        Arc::clone(self.engines[choice.index()].get_or_init(|| Arc::new(self.compile(choice))))
+    }
+
+    fn compile(&self, choice: Choice) -> Compiled {
+        let started = Instant::now();
+        let chain = self.chains[choice.index()].as_ref();
+        let name = self.pipeline_name(choice);
+        let mut resolved = Vec::with_capacity(self.set.len());
+        let mut excluded = vec![false; self.set.len()];
+        let mut not_applicable: BTreeMap<String, u64> = BTreeMap::new();
+        let mut refused = Vec::new();
+        for (i, rule) in self.set.rules.iter().enumerate() {
+            if !self.selection.active[i] {
+                excluded[i] = true;
+                resolved.push(placeholder(rule, &name, "not selected"));
+                continue;
+            }
+            let Some(chain) = chain else {
+                resolved.push(resolve_identity(rule));
+                continue;
+            };
+            match chain.apply(rule) {
+                Ok(r) => {
+                    if let Some(na) = &r.skipped {
+                        excluded[i] = true;
+                        *not_applicable.entry(na.reason.clone()).or_default() += 1;
+                    }
+                    resolved.push(r);
+                }
+                Err(err) => {
+                    excluded[i] = true;
+                    refused.push((i, err.to_string()));
+                    resolved.push(placeholder(rule, &name, "refused"));
+                }
+            }
+        }
+        let engine = Engine::compile(resolved);
+        let errors: Vec<(usize, String)> = engine
+            .errors()
+            .iter()
+            .filter(|e| !excluded.get(e.rule).copied().unwrap_or(true))
+            .map(|e| (e.rule, e.kind.to_string()))
+            .collect();
+        let usable = (0..self.set.len())
+            .filter(|&i| {
+                !excluded[i]
+                    && engine.is_compiled(i)
+                    && matches!(self.set.rules[i].body, RuleBody::Detection(_))
+            })
+            .count() as u64;
+        Compiled {
+            name,
+            engine,
+            usable,
+            not_applicable,
+            refused,
+            errors,
+            took: started.elapsed(),
+        }
+    }
+
+    /// The pipeline for a batch: `evtx` for EVTX, none for text, `-p/-c` for JSON if given,
+    /// else the shape of the batch's first record.
+    pub fn choose(&self, batch: &Batch) -> Choice {
+        match batch.format {
+            Format::Evtx => Choice::Evtx,
+            Format::Text => Choice::None,
+            Format::JsonLines | Format::JsonArray => {
+                if self.has_user_chain() {
+                    Choice::User
+                } else {
+                    batch
+                        .records()
+                        .next()
+                        .map_or(Choice::None, |r| shape::detect(r.text()))
+                }
+            }
+        }
+    }
+
+    /// Matches a batch.
+    pub fn process(&self, mut batch: Batch) -> BatchOut {
+        let mut out = BatchOut {
+            file: batch.file,
+            seq: batch.seq,
+            last: batch.last,
+            ..BatchOut::default()
+        };
+        let mut skips = std::mem::take(&mut batch.skips);
+        let found_by_source = skips.len();
+        if !batch.is_empty() {
+            let choice = self.choose(&batch);
+            out.choice = Some(choice);
+            let compiled = self.engine(choice);
+            self.match_records(&batch, &compiled, &mut out, &mut skips);
+        }
+        if skips.len() > found_by_source && batch.format != Format::Evtx {
+            skips.sort_by_key(|skip| skip.location.number());
+        }
+        out.skipped = skips.len() as u64;
+        for skip in &skips {
+            let _ = writeln!(out.messages, "{skip}");
+        }
+        out
+    }
+
+    fn match_records(
+        &self,
+        batch: &Batch,
+        compiled: &Compiled,
+        out: &mut BatchOut,
+        skips: &mut Vec<crate::source::Skip>,
+    ) {
+        let engine = &compiled.engine;
+        let mut scanner = engine.line_scanner();
+        let mut text_event = Vec::new();
+        let path: &str = self
+            .names
+            .get(batch.file)
+            .map_or(&batch.source, |name| name);
+        for record in batch.records() {
+            let json: &[u8] = match record.data {
+                RecordData::Json(text) => text.as_bytes(),
+                RecordData::Text(_) => {
+                    text_event.clear();
+                    if let Err(reason) = record.write_json(&mut text_event) {
+                        skips.push(batch.skip(record.number, reason));
+                        continue;
+                    }
+                    &text_event
+                }
+            };
+            let event = match scanner.scan(json) {
+                Ok(event) => event,
+                Err(err) => {
+                    skips.push(batch.skip(record.number, err.to_string()));
+                    continue;
+                }
+            };
+            out.events += 1;
+            let mut time = None;
+            for m in engine.matches(&event) {
+                let rule = m.rule;
+                let report = !m.needs_correlation
+                    && self.selection.report.get(rule).copied().unwrap_or(false);
+                let inputs = self.inputs.get(rule).and_then(Option::as_ref);
+                if !report && inputs.is_none() {
+                    continue;
+                }
+                let text = event.text();
+                let time = time.get_or_insert_with(|| self.time_fields.read(&event, text));
+                if report {
+                    out.detections.push(rule as u32);
+                    output::write_plain(
+                        &mut out.rendered,
+                        self.format,
+                        &self.infos[rule],
+                        path,
+                        &record,
+                        time.as_ref(),
+                    );
+                }
+                if let Some(inputs) = inputs {
+                    match time.as_ref().and_then(|t| t.millis) {
+                        Some(ms) => {
+                            let fields = engine
+                                .rules()
+                                .get(rule)
+                                .and_then(|r| r.variants.get(m.variant))
+                                .map(|v| &v.fields);
+                            let values = inputs
+                                .fields
+                                .iter()
+                                .map(|name| {
+                                    let names = fields.map_or_else(
+                                        || vec![name.clone()],
+                                        |mapper| mapper.map(name),
+                                    );
+                                    first_value(&event, &names)
+                                })
+                                .collect();
+                            out.hits.push(PendingHit {
+                                rule,
+                                time: ms,
+                                values,
+                                record: record.number,
+                            });
+                        }
+                        None => out.untimed_hits += 1,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rules passing `--min-level` / `--status` (`None`: every status but `deprecated` and
+/// `unsupported`; rules without a level fail any `--min-level`), the rules they need, and what
+/// is reported.
+pub fn select(
+    set: &RuleSet,
+    min_level: Option<sigma::rule::Level>,
+    statuses: Option<&[sigma::rule::Status]>,
+    suppressed: &dyn Fn(usize) -> bool,
+) -> Selection {
+    let n = set.len();
+    let kept: Vec<bool> = set
+        .rules
+        .iter()
+        .map(|r| {
+            if matches!(r.body, RuleBody::Filter(_)) {
+                return true;
+            }
+            let level_ok = min_level.is_none_or(|min| r.meta.level.is_some_and(|l| l >= min));
+            let status_ok = match statuses {
+                None => !matches!(
+                    r.meta.status,
+                    Some(sigma::rule::Status::Deprecated | sigma::rule::Status::Unsupported)
+                ),
+                Some(list) => r.meta.status.is_some_and(|s| list.contains(&s)),
+            };
+            level_ok && status_ok
+        })
+        .collect();
+    let mut active = kept.clone();
+    let mut stack: Vec<usize> = (0..n).filter(|&i| kept[i]).collect();
+    while let Some(i) = stack.pop() {
+        for t in set.correlation_targets(i) {
+            if !active[t] {
+                active[t] = true;
+                stack.push(t);
+            }
+        }
+    }
+    let report = (0..n)
+        .map(|i| kept[i] && matches!(set.rules[i].body, RuleBody::Detection(_)) && !suppressed(i))
+        .collect();
+    Selection {
+        kept,
+        active,
+        report,
+    }
+}

@@ -1,0 +1,220 @@
+//! The summary `hunt` prints on stderr at the end.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use sigma::rule::Level;
+
+use super::output::RuleInfo;
+use super::{Choice, Compiled};
+
+/// Counts gathered while the results come in.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub events: u64,
+    pub skipped: u64,
+    pub files: u64,
+    pub files_failed: u64,
+    /// Detections per rule index (plain and correlation).
+    pub per_rule: BTreeMap<usize, u64>,
+    pub correlation_detections: u64,
+    /// Files per pipeline choice (JSON files are counted by the choice of their first batch).
+    pub choices: BTreeMap<Choice, u64>,
+    pub untimed_hits: u64,
+    pub fed_hits: u64,
+}
+
+impl Tally {
+    pub fn detections(&self) -> u64 {
+        self.per_rule.values().sum()
+    }
+}
+
+/// What the rules looked like before matching.
+#[derive(Debug, Default)]
+pub struct RuleCounts {
+    pub files: u64,
+    pub loaded: u64,
+    pub detection: u64,
+    pub correlation: u64,
+    pub filter: u64,
+    /// Rule documents with errors, not loaded.
+    pub broken: u64,
+    pub unreadable_files: u64,
+    /// Left out by `--min-level` / `--status`.
+    pub not_selected: u64,
+    /// Correlations that cannot run, with the reason.
+    pub correlation_errors: Vec<String>,
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The summary text.
+pub fn render(
+    tally: &Tally,
+    rules: &RuleCounts,
+    compiled: &[std::sync::Arc<Compiled>],
+    infos: &[RuleInfo],
+    top: usize,
+    elapsed: Duration,
+    choice_name: &dyn Fn(Choice) -> String,
+) -> String {
+    let mut s = String::new();
+    let secs = elapsed.as_secs_f64();
+    let _ = writeln!(s, "── hunt summary ──");
+    // Rules.
+    let _ = writeln!(
+        s,
+        "rules: {} loaded from {} ({} detection, {} correlation, {} filter); {} with errors not loaded{}; {} left out by --min-level/--status",
+        rules.loaded,
+        plural(rules.files, "file", "files"),
+        rules.detection,
+        rules.correlation,
+        rules.filter,
+        rules.broken,
+        if rules.unreadable_files > 0 {
+            format!(", {} unreadable files", rules.unreadable_files)
+        } else {
+            String::new()
+        },
+        rules.not_selected,
+    );
+    for c in compiled {
+        let na: u64 = c.not_applicable.values().sum();
+        let _ = writeln!(
+            s,
+            "  pipeline {}: {} rules run; {} not applicable (log source not mapped), {} refused by the pipeline, {} not compiled ({:.0} ms)",
+            c.name,
+            c.usable,
+            na,
+            c.refused.len(),
+            c.errors.len(),
+            c.took.as_secs_f64() * 1000.0
+        );
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, why) in c.refused.iter().chain(&c.errors) {
+            *reasons.entry(shorten_reason(why)).or_default() += 1;
+        }
+        let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (why, n) in reasons.iter().take(5) {
+            let _ = writeln!(s, "    {n} × {why}");
+        }
+    }
+    for e in &rules.correlation_errors {
+        let _ = writeln!(s, "  correlation not run: {e}");
+    }
+    // Input.
+    let _ = writeln!(
+        s,
+        "input: {}{}, {} events read, {} skipped",
+        plural(tally.files, "file", "files"),
+        if tally.files_failed > 0 {
+            format!(" ({} unreadable)", tally.files_failed)
+        } else {
+            String::new()
+        },
+        tally.events,
+        tally.skipped,
+    );
+    if !tally.choices.is_empty() {
+        let parts: Vec<String> = tally
+            .choices
+            .iter()
+            .map(|(c, n)| format!("{} {}", plural(*n, "file", "files"), choice_name(*c)))
+            .collect();
+        let _ = writeln!(s, "  pipelines: {}", parts.join(", "));
+    }
+    // Detections.
+    let total = tally.detections();
+    let mut per_level: BTreeMap<Option<Level>, u64> = BTreeMap::new();
+    let mut per_tactic: BTreeMap<&str, u64> = BTreeMap::new();
+    for (&rule, &n) in &tally.per_rule {
+        let info = &infos[rule];
+        *per_level.entry(info.level).or_default() += n;
+        for t in &info.tactics {
+            *per_tactic.entry(t).or_default() += n;
+        }
+    }
+    let _ = write!(s, "detections: {total} ({} rules", tally.per_rule.len());
+    if tally.correlation_detections > 0 {
+        let _ = write!(s, ", {} from correlations", tally.correlation_detections);
+    }
+    let _ = writeln!(s, ")");
+    if total > 0 {
+        let levels: Vec<String> = per_level
+            .iter()
+            .rev()
+            .map(|(l, n)| format!("{} {n}", l.map_or("no level", |l| l.as_str())))
+            .collect();
+        let _ = writeln!(s, "  by level: {}", levels.join(", "));
+        let mut tactics: Vec<(&str, u64)> = per_tactic.into_iter().collect();
+        tactics.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if !tactics.is_empty() {
+            let parts: Vec<String> = tactics.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            let _ = writeln!(s, "  by ATT&CK tactic: {}", parts.join(", "));
+        }
+        let mut rules_by: Vec<(usize, u64)> =
+            tally.per_rule.iter().map(|(r, n)| (*r, *n)).collect();
+        rules_by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let _ = writeln!(
+            s,
+            "  top rules{}:",
+            if rules_by.len() > top {
+                format!(" ({top} of {})", rules_by.len())
+            } else {
+                String::new()
+            }
+        );
+        for (rule, n) in rules_by.iter().take(top) {
+            let info = &infos[*rule];
+            let _ = writeln!(s, "    {n:>8}  {:<13} {}", info.level_name(), info.title);
+        }
+    }
+    if tally.fed_hits > 0 || tally.untimed_hits > 0 {
+        let _ = writeln!(
+            s,
+            "correlation: {} hits fed in event-time order{}",
+            tally.fed_hits,
+            if tally.untimed_hits > 0 {
+                format!(
+                    ", {} hits left out (no readable event time)",
+                    tally.untimed_hits
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "time: {secs:.2}s, {:.0} events/s",
+        tally.events as f64 / secs.max(1e-9)
+    );
+    s
+}
+
+/// Reasons grouped by kind: the text up to a quoted name is dropped so counts add up.
+fn shorten_reason(why: &str) -> String {
+    let first_line = why.lines().next().unwrap_or(why);
+    let mut out = String::new();
+    let mut in_quote = false;
+    for c in first_line.chars() {
+        if c == '\'' {
+            in_quote = !in_quote;
+            if in_quote {
+                out.push_str("'…");
+            } else {
+                out.push('\'');
+            }
+            continue;
+        }
+        if !in_quote {
+            out.push(c);
+        }
+    }
+    out
+}

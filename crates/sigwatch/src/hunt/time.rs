@@ -1,0 +1,222 @@
+//! Event time: which field holds it, and reading it as milliseconds since the epoch.
+
+use engine::{Event, FieldPath, Scalar};
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
+/// Fields tried in order when the user names none (`--timestamp-field`): the EVTX system time
+/// (as the evtx crate renders it, and flattened), then the usual names of shippers.
+pub const DEFAULT_FIELDS: &[&str] = &[
+    "Event.System.TimeCreated.#attributes.SystemTime",
+    "Event.System.TimeCreated.SystemTime",
+    "@timestamp",
+    "timestamp",
+    "TimeCreated",
+    "EventTime",
+    "UtcTime",
+    "event.created",
+    "time",
+    "date",
+];
+
+/// An event's time: as written in the event, and as milliseconds since the epoch when it
+/// could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventTime {
+    pub text: String,
+    pub millis: Option<i64>,
+}
+
+impl EventTime {
+    /// The time in RFC 3339 UTC when it was read, else as written.
+    pub fn display(&self) -> String {
+        match self
+            .millis
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        {
+            Some(ts) if !has_sub_millis(&self.text) => ts.to_string(),
+            _ => self.text.clone(),
+        }
+    }
+}
+
+/// RFC 3339 texts with more than millisecond precision are shown as written (EVTX has
+/// microseconds); the parsed value keeps milliseconds.
+fn has_sub_millis(text: &str) -> bool {
+    let Some(dot) = text.find('.') else {
+        return false;
+    };
+    let digits = text[dot + 1..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    digits > 3 && text.ends_with('Z')
+}
+
+/// Where to find the time of events.
+#[derive(Debug, Clone)]
+pub struct TimeFields {
+    fields: Vec<FieldPath>,
+    /// The defaults are in use: the EVTX fast path applies.
+    default: bool,
+}
+
+impl TimeFields {
+    /// The user's fields, or the defaults when empty.
+    pub fn new(names: &[String]) -> TimeFields {
+        if names.is_empty() {
+            TimeFields {
+                fields: DEFAULT_FIELDS.iter().map(|n| FieldPath::new(n)).collect(),
+                default: true,
+            }
+        } else {
+            TimeFields {
+                fields: names.iter().map(|n| FieldPath::new(n)).collect(),
+                default: false,
+            }
+        }
+    }
+
+    /// The time of an event whose JSON text is `text`.
+    pub fn read<E: Event + ?Sized>(&self, event: &E, text: &str) -> Option<EventTime> {
+        if self.default
+            && let Some(found) = evtx_system_time(text)
+        {
+            return Some(EventTime {
+                millis: parse_millis(found),
+                text: found.to_owned(),
+            });
+        }
+        for field in &self.fields {
+            let mut first: Option<EventTime> = None;
+            event.lookup(field, &mut |value| {
+                if first.is_some() {
+                    return;
+                }
+                first = match value {
+                    Scalar::Str(s) => Some(EventTime {
+                        millis: parse_millis(&s),
+                        text: s.into_owned(),
+                    }),
+                    Scalar::Num(n) => {
+                        let v = n.as_f64();
+                        Some(EventTime {
+                            millis: epoch_millis(v),
+                            text: format_number(v),
+                        })
+                    }
+                    _ => None,
+                };
+            });
+            if first.is_some() {
+                return first;
+            }
+        }
+        None
+    }
+}
+
+fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        format!("{}", v as i64)
+    } else {
+        v.to_string()
+    }
+}
+
+/// The `SystemTime` attribute of an EVTX record rendered as compact JSON, without parsing it.
+fn evtx_system_time(text: &str) -> Option<&str> {
+    const KEY: &str = "\"SystemTime\":\"";
+    let at = memchr::memmem::find(text.as_bytes(), KEY.as_bytes())?;
+    let rest = &text[at + KEY.len()..];
+    let end = rest.find('"')?;
+    Some(&rest[..end])
+}
+
+/// Seconds or milliseconds since the epoch (told apart by size) as milliseconds.
+fn epoch_millis(v: f64) -> Option<i64> {
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    let ms = if v < 1e11 { v * 1000.0 } else { v };
+    (ms < 1e15).then_some(ms as i64)
+}
+
+/// Reads a time: RFC 3339 (`2020-06-10T02:50:56.537Z`, with an offset), a date and time
+/// without zone (taken as UTC: `2020-06-09 22:50:54`), or epoch seconds/milliseconds.
+pub fn parse_millis(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Some(ts.as_millisecond());
+    }
+    if let Ok(dt) = t.parse::<DateTime>() {
+        return dt
+            .to_zoned(TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_millisecond());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return t.parse::<f64>().ok().and_then(epoch_millis);
+    }
+    None
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC.
+pub fn format_millis(ms: i64) -> String {
+    Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |ts| ts.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_usual_forms() {
+        let z = parse_millis("2020-06-10T02:50:56.537Z").unwrap();
+        assert_eq!(format_millis(z), "2020-06-10T02:50:56.537Z");
+        assert_eq!(
+            parse_millis("2020-06-10T04:50:56.537+02:00"),
+            Some(z),
+            "offsets are applied"
+        );
+        assert_eq!(
+            parse_millis("2020-06-10 02:50:56.537"),
+            Some(z),
+            "no zone: UTC"
+        );
+        assert_eq!(parse_millis("1591757456.537"), Some(z));
+        assert_eq!(parse_millis("1591757456537"), Some(z));
+        assert_eq!(parse_millis("yesterday"), None);
+        assert_eq!(parse_millis(""), None);
+    }
+
+    #[test]
+    fn finds_evtx_time_without_parsing() {
+        let text = r##"{"Event":{"System":{"TimeCreated":{"#attributes":{"SystemTime":"2025-10-24T23:41:00.601559Z"}}}}}"##;
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let t = TimeFields::new(&[]).read(&value, text).unwrap();
+        assert_eq!(t.text, "2025-10-24T23:41:00.601559Z");
+        assert_eq!(t.display(), "2025-10-24T23:41:00.601559Z");
+        assert_eq!(t.millis, parse_millis("2025-10-24T23:41:00.601Z"));
+    }
+
+    #[test]
+    fn user_fields_and_numbers() {
+        let value = serde_json::json!({"ts": 1591757456, "@timestamp": "2001-01-01T00:00:00Z"});
+        let t = TimeFields::new(&["ts".to_owned()])
+            .read(&value, "")
+            .unwrap();
+        assert_eq!(t.display(), "2020-06-10T02:50:56Z");
+        let t = TimeFields::new(&[]).read(&value, "").unwrap();
+        assert_eq!(t.text, "2001-01-01T00:00:00Z");
+        assert!(
+            TimeFields::new(&["nope".to_owned()])
+                .read(&value, "")
+                .is_none()
+        );
+    }
+}

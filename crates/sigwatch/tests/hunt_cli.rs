@@ -1,0 +1,554 @@
+//! `sigwatch hunt` as a user runs it, on the small fixtures in tests/fixtures/hunt.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hunt")
+        .join(name)
+}
+
+fn f(name: &str) -> String {
+    fixture(name).to_str().unwrap().to_owned()
+}
+
+fn hunt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .arg("hunt")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("sigwatch runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn detections(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// (rule title, file name, record) of each detection.
+fn keys(dets: &[Value]) -> Vec<(String, String, Value)> {
+    dets.iter()
+        .map(|d| {
+            let path = d["path"].as_str().unwrap_or("");
+            let file = Path::new(path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (
+                d["rule_title"].as_str().unwrap().to_owned(),
+                file,
+                d["record"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
+    let out = hunt(&["-r", &f("rules"), &f("logs"), "--format", "jsonl"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let dets = detections(&out);
+    assert_eq!(
+        keys(&dets),
+        vec![
+            (
+                "Passwd Read Over HTTP".into(),
+                "access.log".into(),
+                2.into()
+            ),
+            ("Whoami Via Cmd".into(), "evtx_shape.json".into(), 1.into()),
+            ("Whoami Via Cmd".into(), "flat1.jsonl".into(), 1.into()),
+            ("Net Use".into(), "flat1.jsonl".into(), 4.into()),
+            (
+                "Logon Failures Burst".into(),
+                "flat1.jsonl".into(),
+                2.into()
+            ),
+        ],
+        "{stderr}"
+    );
+    // Every field of the format.
+    let d = &dets[2];
+    assert_eq!(d["rule_id"], "6b1b6b02-0000-4000-8000-000000000001");
+    assert_eq!(d["level"], "high");
+    assert_eq!(d["status"], "test");
+    assert_eq!(
+        d["tags"],
+        serde_json::json!(["attack.execution", "attack.discovery", "attack.t1033"])
+    );
+    assert_eq!(d["timestamp"], "2024-05-01T10:00:05Z");
+    assert_eq!(d["event"]["CommandLine"], "cmd.exe /c whoami /all");
+    assert_eq!(dets[1]["timestamp"], "2024-05-01T11:00:00.123456Z");
+    assert!(
+        dets[0]["event"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.0.0.6 - - [01/May/2024:10:00:01 +0000] \"GET /cgi-bin/")
+    );
+    assert!(dets[0]["timestamp"].is_null());
+
+    // The correlation: bob failed three times within a minute, across two files written out
+    // of time order; alice once. The base rule reports nothing of its own.
+    let c = &dets[4];
+    assert!(c["event"].is_null());
+    assert_eq!(c["correlation"]["type"], "event_count");
+    assert_eq!(
+        c["correlation"]["group"],
+        serde_json::json!({"TargetUserName": "bob"})
+    );
+    assert_eq!(c["correlation"]["count"], 3);
+    assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:20Z");
+    assert_eq!(c["correlation"]["last"], "2024-05-01T10:00:50Z");
+    assert_eq!(
+        c["rules"],
+        serde_json::json!(["6b1b6b02-0000-4000-8000-000000000002"])
+    );
+    let events: Vec<(String, u64)> = c["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let p = e["path"].as_str().unwrap();
+            (
+                Path::new(p)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                e["record"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("flat1.jsonl".to_owned(), 3),
+            ("flat2.jsonl".to_owned(), 1),
+            ("flat1.jsonl".to_owned(), 2)
+        ]
+    );
+
+    // Pipelines said on stderr, the bad line reported, the summary counts.
+    assert!(
+        stderr.contains("flat1.jsonl: pipeline windows-flat"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("evtx_shape.json: pipeline evtx"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("access.log: pipeline none"), "{stderr}");
+    assert!(stderr.contains("flat2.jsonl:3: invalid JSON"), "{stderr}");
+    assert!(stderr.contains("12 events read, 1 skipped"), "{stderr}");
+    assert!(
+        stderr.contains("detections: 5 (4 rules, 1 from correlations)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("by level: high 3, medium 1, informational 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("credential-access 1"), "{stderr}");
+    assert!(
+        stderr.contains("1 left out by --min-level/--status"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn log_sources_are_respected() {
+    // The PowerShell events carry Image and CommandLine like Sysmon process creation, but are not
+    // process creation events: the rule must not fire on them (flat1 line 6, evtx_shape 2).
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+    ]);
+    let dets = detections(&out);
+    assert_eq!(dets.len(), 2, "{}", text(&out.stderr));
+    for d in &dets {
+        assert_ne!(d["record"], 6);
+        assert_ne!(d["record"], 2);
+    }
+}
+
+#[test]
+fn same_output_on_one_thread_and_many() {
+    let one = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "-j",
+        "1",
+    ]);
+    let many = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "-j",
+        "4",
+    ]);
+    assert_eq!(one.status.code(), Some(0));
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, many.stdout);
+}
+
+#[test]
+fn level_and_status_choose_the_rules() {
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "--min-level",
+        "high",
+    ]);
+    let titles: Vec<String> = keys(&detections(&out)).into_iter().map(|k| k.0).collect();
+    assert_eq!(
+        titles,
+        ["Whoami Via Cmd", "Whoami Via Cmd", "Logon Failures Burst"]
+    );
+
+    // Deprecated rules run only when asked for.
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+        "--format",
+        "jsonl",
+        "--status",
+        "deprecated",
+    ]);
+    let got = keys(&detections(&out));
+    assert_eq!(
+        got,
+        vec![
+            ("Old Cmd Rule".into(), "flat1.jsonl".into(), 1.into()),
+            ("Old Cmd Rule".into(), "flat1.jsonl".into(), 5.into()),
+        ]
+    );
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--status",
+        "stable,test",
+        "--format",
+        "jsonl",
+    ]);
+    let titles: Vec<String> = keys(&detections(&out)).into_iter().map(|k| k.0).collect();
+    assert_eq!(
+        titles,
+        [
+            "Whoami Via Cmd",
+            "Whoami Via Cmd",
+            "Net Use",
+            "Logon Failures Burst"
+        ]
+    );
+}
+
+#[test]
+fn a_pipeline_flag_applies_to_json() {
+    // With -p evtx, flat JSON is not in the evtx shape: nothing matches there.
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+        "-p",
+        "evtx",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(detections(&out).is_empty());
+    assert!(text(&out.stderr).contains("pipeline evtx (JSON, pipelines given with -p/-c)"));
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+        "-p",
+        "windows-flat",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(detections(&out).len(), 2);
+}
+
+#[test]
+fn csv_and_table() {
+    let out = hunt(&["-r", &f("rules"), &f("logs"), "--format", "csv"]);
+    let stdout = text(&out.stdout);
+    let mut reader = csv::ReaderBuilder::new().from_reader(stdout.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "rule_id");
+    assert_eq!(&headers[11], "event");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(&rows[2][1], "Whoami Via Cmd");
+    assert_eq!(&rows[2][6], "1");
+    let event: Value = serde_json::from_str(&rows[2][11]).unwrap();
+    assert_eq!(event["EventID"], 1);
+    assert_eq!(&rows[4][8], "event_count");
+    assert_eq!(&rows[4][9], "TargetUserName=bob");
+    assert_eq!(&rows[4][10], "3");
+
+    let out = hunt(&["-r", &f("rules"), &f("logs"), "--format", "table"]);
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("TIME"));
+    assert_eq!(lines.len(), 6);
+    assert!(lines[3].contains("Whoami Via Cmd") && lines[3].ends_with("flat1.jsonl:1"));
+    assert!(lines[5].contains("event_count TargetUserName=bob (3 events"));
+}
+
+#[test]
+fn explain_one_record() {
+    let target = format!("{}:6", f("logs/flat1.jsonl"));
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        &f("logs/flat1.jsonl"),
+        &format!("--explain={target}"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("flat1.jsonl: record 6 (pipeline windows-flat)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rule 'Whoami Via Cmd'"), "{stdout}");
+    assert!(stdout.contains("no match"), "{stdout}");
+    assert!(!stdout.contains("record 1 "), "{stdout}");
+
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        &f("logs/flat1.jsonl"),
+        "--explain=1",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("MATCHED"), "{stdout}");
+}
+
+#[test]
+fn fatal_errors_exit_1() {
+    // No rules at all.
+    let empty = tempfile::tempdir().unwrap();
+    let out = hunt(&["-r", empty.path().to_str().unwrap(), &f("logs")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no rules to run"));
+    // Bad arguments.
+    let out = hunt(&["-r", &f("rules"), &f("logs"), "--format", "xml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = hunt(&["-r", &f("rules")]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = hunt(&["-r", &f("rules"), &f("logs"), "--min-level", "severe"]);
+    assert_eq!(out.status.code(), Some(1));
+    // An output that cannot be written.
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "-o",
+        "/nonexistent-dir/out.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot create"));
+    // A missing input, a missing rule path, a bad pipeline.
+    let out = hunt(&["-r", &f("rules"), &f("logs/nope.jsonl")]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = hunt(&["-r", &f("nope"), &f("logs")]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = hunt(&["-r", &f("rules"), &f("logs"), "-p", "no-such-pipeline"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn no_detections_is_success_and_output_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.jsonl");
+    let out = hunt(&[
+        "-r",
+        &f("rules/web_passwd.yml"),
+        &f("logs/flat1.jsonl"),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    let out = hunt(&[
+        "-r",
+        &f("rules/web_passwd.yml"),
+        &f("logs/access.log"),
+        "-o",
+        path.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn reads_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(["hunt", "-r", &f("rules"), "-", "--format", "jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = std::fs::read(fixture("logs/flat1.jsonl")).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let dets = detections(&out);
+    assert_eq!(dets.len(), 2, "{}", text(&out.stderr));
+    assert_eq!(dets[0]["path"], "<stdin>");
+}
+
+#[test]
+fn help_states_time_order_and_window_semantics() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(["hunt", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&out.stdout);
+    for needle in [
+        "each file's hits are sorted by time",
+        "merged by time",
+        "include both ends",
+        "gt/gte",
+        "lt/lte/eq/neq",
+        "100,000 groups",
+        "windows-flat",
+        "ecs-windows",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+}
+
+#[test]
+fn evtx_file_from_the_corpus() {
+    let Some(data) = std::env::var_os("SIGWATCH_DATA") else {
+        assert!(
+            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
+            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
+        );
+        eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
+        return;
+    };
+    let data = PathBuf::from(data);
+    let case = data.join(
+        "regression_data/rules/windows/file/file_event/file_event_win_creation_system_dll_files",
+    );
+    let rule = data
+        .join("sigma/rules/windows/file/file_event/file_event_win_creation_system_dll_files.yml");
+    let evtx = case.join("13c02350-4177-4e45-ac17-cf7ca628ff5e.evtx");
+    let out = hunt(&[
+        "-r",
+        rule.to_str().unwrap(),
+        evtx.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let dets = detections(&out);
+    assert_eq!(dets.len(), 1, "{}", text(&out.stderr));
+    assert_eq!(dets[0]["rule_id"], "13c02350-4177-4e45-ac17-cf7ca628ff5e");
+    // The record number the EVTX record header carries (this exported file renumbered its
+    // records; System.EventRecordID inside the event keeps the original).
+    assert_eq!(dets[0]["record"], 1);
+    assert_eq!(dets[0]["event"]["Event"]["System"]["EventRecordID"], 23503);
+    assert_eq!(dets[0]["timestamp"], "2025-10-24T23:41:00.6015599Z");
+    assert_eq!(dets[0]["event"]["Event"]["System"]["EventID"], 11);
+}
+
+#[test]
+fn the_bundled_examples_give_the_documented_detections() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let out = hunt(&[
+        "-r",
+        root.join("rules").to_str().unwrap(),
+        root.join("logs").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got: Vec<(String, String)> = keys(&detections(&out))
+        .into_iter()
+        .map(|(title, file, record)| (format!("{file}:{record}"), title))
+        .collect();
+    // examples/README.md, "Expected detections", in hunt's output order.
+    let want = [
+        (
+            "access.log:3",
+            "Path Traversal or Sensitive File in a Web Request",
+        ),
+        (
+            "access.log:4",
+            "Path Traversal or Sensitive File in a Web Request",
+        ),
+        ("security-flat.jsonl:12", "Certutil Downloads a File"),
+        (
+            "sysmon-evtx.jsonl:2",
+            "Office Application Starts a Shell or Script Host",
+        ),
+        (
+            "sysmon-evtx.jsonl:5",
+            "Process Opens LSASS With Memory Read Access",
+        ),
+        (
+            "sysmon-flat.jsonl:3",
+            "Office Application Starts a Shell or Script Host",
+        ),
+        (
+            "sysmon-flat.jsonl:3",
+            "Encoded PowerShell Command Downloads a Script",
+        ),
+        (
+            "sysmon-flat.jsonl:4",
+            "PowerShell Started With an Encoded Command",
+        ),
+        (
+            "sysmon-flat.jsonl:4",
+            "Encoded PowerShell Command Downloads a Script",
+        ),
+        (
+            "sysmon-flat.jsonl:5",
+            "PowerShell Script Block Downloads With Net.WebClient",
+        ),
+        (
+            "sysmon-flat.jsonl:6",
+            "Outbound RDP Connection to a Public Address",
+        ),
+        (
+            "security-flat.jsonl:9",
+            "Burst of Failed Network Logons From One Address",
+        ),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(got, want);
+}
