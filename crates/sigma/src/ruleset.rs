@@ -245,7 +245,10 @@ impl RuleSet {
 
 /// Whether a rule's log source lies within a filter's: every key the filter sets is set the same
 /// way (case-insensitively) on the rule.
-fn logsource_within(rule: &crate::rule::LogSource, filter: &crate::rule::LogSource) -> bool {
+pub(crate) fn logsource_within(
+    rule: &crate::rule::LogSource,
+    filter: &crate::rule::LogSource,
+) -> bool {
     let same = |f: Option<&str>, r: Option<&str>| match f {
         None => true,
         Some(f) => r.is_some_and(|r| r.eq_ignore_ascii_case(f)),

@@ -502,3 +502,20 @@ fn list_targets_shows_every_target() {
         assert!(out.lines().any(|l| l == t), "{t} missing:\n{out}");
     }
 }
+
+/// A Sigma 2.1 filter is folded into the rule it names: the query excludes what the filter
+/// matches, as `hunt` does (bundled examples: the SCCM client's encoded PowerShell).
+#[test]
+fn filters_are_folded_into_the_rules_they_name() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rules/");
+    let rule = format!("{root}proc_creation_win_powershell_encoded.yml");
+    let filter = format!("{root}filter_win_sccm_encoded_powershell.yml");
+    let (code, alone, _) = run(&["convert", "-t", "lucene", "-q", &rule]);
+    assert_eq!(code, 0);
+    assert!(!alone.contains("ParentImage"), "{alone}");
+    let (code, with, stderr) = run(&["convert", "-t", "lucene", &rule, &filter]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(with.contains("AND NOT ParentImage:"), "{with}");
+    assert!(with.to_lowercase().contains("[cc][cc][mm]"), "{with}");
+    assert!(stderr.contains("applied to 1 rule(s)"), "{stderr}");
+}

@@ -202,7 +202,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(super::EXIT_USAGE));
         }
     };
-    let all: Vec<&Rule> = loaded.rules().map(|(_, r)| r).collect();
+    // Sigma 2.1 filters are folded into the rules they name (`rule and not filter`), so the
+    // queries drop what the filters drop, as `hunt` does.
+    let filtered: Option<Vec<Rule>> = loaded
+        .rules()
+        .any(|(_, r)| matches!(r.body, RuleBody::Filter(_)))
+        .then(|| {
+            let mut owned: Vec<Rule> = loaded.rules().map(|(_, r)| r.clone()).collect();
+            for a in sigma::filter::apply(&mut owned) {
+                if args.quiet || args.json {
+                    continue;
+                }
+                let f = &owned[a.filter];
+                let name = f.id().unwrap_or(f.title());
+                match &a.refused {
+                    Some(why) => eprintln!("filter {name} not applied: {why}"),
+                    None if a.rules.is_empty() => eprintln!(
+                        "filter {name} applies to no loaded rule (none named with a log source inside the filter's)"
+                    ),
+                    None => eprintln!("filter {name} applied to {} rule(s)", a.rules.len()),
+                }
+            }
+            owned
+        });
+    let all: Vec<&Rule> = match &filtered {
+        Some(owned) => owned.iter().collect(),
+        None => loaded.rules().map(|(_, r)| r).collect(),
+    };
     // Resolve every rule first: correlations need the rules they refer to, and names that must
     // be unique per target are made unique over the whole run.
     let resolved: Vec<Result<ResolvedRule, Refusal>> = all
