@@ -5,12 +5,15 @@
 #
 #   tools/lucene-compare/run.sh fixtures
 #       The fixture rules of crates/convert/tests/fixtures over its events; the reference is the
-#       hand-checked expected.jsonl. Exit 1 on any difference.
+#       hand-checked expected.jsonl, which Lucene's hits and the engine's matches must both give.
+#       Exit 1 on any difference.
 #   tools/lucene-compare/run.sh corpus [ENGINE_MATCHES.jsonl]
 #       All rules of rules/windows under the windows-flat pipeline over the security-datasets
-#       events (SIGWATCH_DATA). Reports how many queries parse, fail or exceed Lucene's limits;
-#       with ENGINE_MATCHES (one {"rule_id", "variant", "line"} per engine match, line = 0-based
-#       line of the concatenated events), compares every rule x event pair.
+#       events (SIGWATCH_DATA). Reports how many queries parse, fail or exceed Lucene's limits,
+#       runs the engine over the same events (crates/engine/examples/match_lines.rs; or takes
+#       its matches from ENGINE_MATCHES, one {"rule_id", "path", "variant", "line"} per match,
+#       line = 0-based line of the concatenated events) and compares every rule x event pair.
+#       Exit 1 on any difference. See tools/lucene-compare/README.md.
 #
 # The harness is tools/lucene-harness/run.sh (LUCENE_HARNESS overrides). Work files go to
 # target/lucene-compare/.
@@ -25,11 +28,15 @@ mkdir -p "$WORK"
 # The fixtures are small: the dev build (which `cargo test` has already made) is enough there;
 # the corpus run wants the release build.
 if [ "$MODE" = fixtures ]; then
+    cargo build -q -p sigwatch -p sigwatch-engine --example match_lines --manifest-path "$ROOT/Cargo.toml"
     cargo build -q -p sigwatch --manifest-path "$ROOT/Cargo.toml"
     SW="$ROOT/target/debug/sigwatch"
+    MATCH="$ROOT/target/debug/examples/match_lines"
 else
+    cargo build --release -q -p sigwatch-engine --example match_lines --manifest-path "$ROOT/Cargo.toml"
     cargo build --release -q -p sigwatch --manifest-path "$ROOT/Cargo.toml"
     SW="$ROOT/target/release/sigwatch"
+    MATCH="$ROOT/target/release/examples/match_lines"
 fi
 
 case "$MODE" in
@@ -39,7 +46,9 @@ fixtures)
     python3 "$HERE/compare.py" queries "$WORK/fixtures-convert.jsonl" --stem-ids > "$WORK/fixtures-queries.jsonl"
     bash "$HARNESS" --events "$FIX/events.jsonl" --queries "$WORK/fixtures-queries.jsonl" \
         --out "$WORK/fixtures-hits.jsonl"
-    python3 "$HERE/compare.py" expected "$WORK/fixtures-hits.jsonl" "$FIX/expected.jsonl"
+    "$MATCH" "$FIX/rules" "$FIX/events.jsonl" > "$WORK/fixtures-engine.jsonl"
+    python3 "$HERE/compare.py" expected "$WORK/fixtures-hits.jsonl" "$FIX/expected.jsonl" \
+        "$WORK/fixtures-engine.jsonl"
     ;;
 corpus)
     DATA="${SIGWATCH_DATA:-$(cd "$ROOT/.." && pwd)/shared/data}"
@@ -49,11 +58,24 @@ corpus)
         # for stability); the engine must read the same file.
         find "$DATA/security-datasets" -name '*.gz' | sort | xargs zcat | grep -v '^[[:space:]]*$' > "$EVENTS"
     fi
-    "$SW" convert -t lucene -p windows-flat --json -q "$DATA/sigma/rules/windows" > "$WORK/corpus-convert.jsonl" || true
+    RULES="$DATA/sigma/rules/windows"
+    started=$(date +%s)
+    "$SW" convert -t lucene -p windows-flat --json -q "$RULES" > "$WORK/corpus-convert.jsonl" || true
     python3 "$HERE/compare.py" queries "$WORK/corpus-convert.jsonl" > "$WORK/corpus-queries.jsonl"
+    ENGINE="${2:-}"
+    if [ -z "$ENGINE" ]; then
+        ENGINE="$WORK/corpus-engine.jsonl"
+        echo "== engine: $MATCH" >&2
+        "$MATCH" -p windows-flat --status "$WORK/corpus-engine-status.jsonl" "$RULES" "$EVENTS" > "$ENGINE"
+    fi
+    echo "== lucene harness" >&2
     bash "$HARNESS" --events "$EVENTS" --queries "$WORK/corpus-queries.jsonl" \
         --out "$WORK/corpus-hits.jsonl"
-    python3 "$HERE/compare.py" report "$WORK/corpus-convert.jsonl" "$WORK/corpus-hits.jsonl" ${2:+"$2"}
+    EVENT_COUNT=$(wc -l < "$EVENTS") python3 "$HERE/compare.py" report "$WORK/corpus-convert.jsonl" \
+        "$WORK/corpus-hits.jsonl" "$ENGINE" "$WORK/corpus-engine-status.jsonl" "$WORK/corpus-diffs.jsonl" \
+        && rc=0 || rc=$?
+    echo "corpus comparison: $(( $(date +%s) - started )) s wall; differences in $WORK/corpus-diffs.jsonl" >&2
+    exit $rc
     ;;
 *)
     echo "usage: $0 fixtures | corpus [ENGINE_MATCHES.jsonl]" >&2

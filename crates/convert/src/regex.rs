@@ -236,7 +236,7 @@ pub fn translate(re: &Regex) -> Result<String, ConvertError> {
         .multi_line(re.flags.multi_line)
         .dot_matches_new_line(re.flags.dot_all)
         .build()
-        .parse(&re.pattern)
+        .parse(&ascii_perl_classes(&re.pattern))
         .map_err(|_| refuse("the regular expression does not parse", re))?;
     let mut branches = Vec::new();
     for seq in sequences(&hir) {
@@ -271,6 +271,128 @@ pub fn translate(re: &Regex) -> Result<String, ConvertError> {
         }
     }
     Ok(out)
+}
+
+/// Rewrite a Rust `regex` pattern so that its Perl classes and word boundaries are ASCII, as
+/// in PCRE (the flavour the Sigma specification names) and in the engine: `\d` →
+/// `[[:digit:]]`, `[^\s,]` → `[^[:space:],]`, `\b` → `(?-u:\b)`. Unicode `\p{..}` classes,
+/// literals and case folding are kept. A pattern without such escapes, or one that does not
+/// parse (the parser then reports it), is returned unchanged.
+fn ascii_perl_classes(pattern: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !pattern.contains('\\') {
+        return Cow::Borrowed(pattern);
+    }
+    let Ok(mut ast) = regex_syntax::ast::parse::Parser::new().parse(pattern) else {
+        return Cow::Borrowed(pattern);
+    };
+    if !ascii::rewrite(&mut ast) {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    match regex_syntax::ast::print::Printer::new().print(&ast, &mut out) {
+        Ok(()) => Cow::Owned(out),
+        Err(_) => Cow::Borrowed(pattern),
+    }
+}
+
+/// The AST rewrite behind [`ascii_perl_classes`].
+mod ascii {
+    use regex_syntax::ast::{
+        Assertion, AssertionKind, Ast, ClassAscii, ClassAsciiKind, ClassBracketed, ClassPerl,
+        ClassPerlKind, ClassSet, ClassSetItem, Flag, Flags, FlagsItem, FlagsItemKind, Group,
+        GroupKind,
+    };
+
+    fn class_of(p: &ClassPerl) -> ClassAscii {
+        ClassAscii {
+            span: p.span,
+            kind: match p.kind {
+                ClassPerlKind::Digit => ClassAsciiKind::Digit,
+                ClassPerlKind::Space => ClassAsciiKind::Space,
+                ClassPerlKind::Word => ClassAsciiKind::Word,
+            },
+            negated: p.negated,
+        }
+    }
+
+    /// Rewrite in place; `true` when anything changed.
+    pub(super) fn rewrite(ast: &mut Ast) -> bool {
+        match ast {
+            Ast::ClassPerl(p) => {
+                let item = ClassSetItem::Ascii(class_of(p));
+                *ast = Ast::class_bracketed(ClassBracketed {
+                    span: p.span,
+                    negated: false,
+                    kind: ClassSet::Item(item),
+                });
+                true
+            }
+            Ast::ClassBracketed(b) => set(&mut b.kind),
+            Ast::Assertion(a) => {
+                if matches!(
+                    a.kind,
+                    AssertionKind::StartLine
+                        | AssertionKind::EndLine
+                        | AssertionKind::StartText
+                        | AssertionKind::EndText
+                ) {
+                    return false;
+                }
+                // A word boundary: the same assertion with Unicode off, `(?-u:\b)`.
+                let span = a.span;
+                let flag = |kind| FlagsItem { span, kind };
+                let inner = Ast::assertion(Assertion {
+                    span,
+                    kind: a.kind.clone(),
+                });
+                *ast = Ast::group(Group {
+                    span,
+                    kind: GroupKind::NonCapturing(Flags {
+                        span,
+                        items: vec![
+                            flag(FlagsItemKind::Negation),
+                            flag(FlagsItemKind::Flag(Flag::Unicode)),
+                        ],
+                    }),
+                    ast: Box::new(inner),
+                });
+                true
+            }
+            Ast::Repetition(r) => rewrite(&mut r.ast),
+            Ast::Group(g) => rewrite(&mut g.ast),
+            Ast::Alternation(a) => a.asts.iter_mut().fold(false, |c, a| rewrite(a) | c),
+            Ast::Concat(a) => a.asts.iter_mut().fold(false, |c, a| rewrite(a) | c),
+            Ast::Empty(_)
+            | Ast::Flags(_)
+            | Ast::Literal(_)
+            | Ast::Dot(_)
+            | Ast::ClassUnicode(_) => false,
+        }
+    }
+
+    fn set(s: &mut ClassSet) -> bool {
+        match s {
+            ClassSet::Item(i) => item(i),
+            ClassSet::BinaryOp(op) => set(&mut op.lhs) | set(&mut op.rhs),
+        }
+    }
+
+    fn item(i: &mut ClassSetItem) -> bool {
+        match i {
+            ClassSetItem::Perl(p) => {
+                *i = ClassSetItem::Ascii(class_of(p));
+                true
+            }
+            ClassSetItem::Bracketed(b) => set(&mut b.kind),
+            ClassSetItem::Union(u) => u.items.iter_mut().fold(false, |c, x| item(x) | c),
+            ClassSetItem::Empty(_)
+            | ClassSetItem::Literal(_)
+            | ClassSetItem::Range(_)
+            | ClassSetItem::Ascii(_)
+            | ClassSetItem::Unicode(_) => false,
+        }
+    }
 }
 
 fn prefix_len(a: Anchor) -> usize {
@@ -1007,12 +1129,29 @@ mod tests {
         assert_eq!(tr(r"a@b#c&d<e>f~g"), r".*a\@b\#c\&d\<e\>f\~g.*");
         assert_eq!(tr(r#"x"/y"#), r#".*x\"\/y.*"#);
         assert_eq!(tr(r"C:\\Windows\\"), r".*C:\\Windows\\.*");
-        assert_eq!(tr(r"\d"), tr(r"\d"));
         assert_eq!(tr(r"(?-u)\d"), ".*[0-9].*");
         assert_eq!(tr(r"[a-c]"), ".*[a-c].*");
         assert_eq!(tr(r"[^a]"), ".*[^a].*");
         assert_eq!(tr(r"\x41\u{e9}"), ".*Aé.*");
         assert_eq!(tr(r"[-\]]"), r".*[\-\]].*");
+    }
+
+    #[test]
+    fn perl_classes_and_boundaries_are_ascii() {
+        // As in PCRE and in the engine: `\d` is [0-9] only, not every Unicode digit.
+        assert_eq!(tr(r"\d"), ".*[0-9].*");
+        assert_eq!(tr(r"\d"), tr(r"(?-u)\d"));
+        assert_eq!(tr(r"[\d,]"), ".*[,0-9].*");
+        assert_eq!(tr(r"\s"), tr(r"[\t\n\x0B\x0C\r ]"));
+        assert_eq!(tr(r"\w"), tr(r"[0-9A-Z_a-z]"));
+        assert_eq!(tr(r"\W"), tr(r"[^0-9A-Z_a-z]"));
+        assert_eq!(tr(r"[^\s]"), tr(r"[^\t\n\x0B\x0C\r ]"));
+        // `\p{..}` stays Unicode, and a boundary looks at ASCII word characters only.
+        assert_ne!(tr(r"\pN"), tr(r"\d"));
+        assert_eq!(tr(r"\bx"), tr(r"(?-u:\b)x"));
+        assert!(!tr(r"\bx").contains('\u{e9}'));
+        assert_eq!(ascii_perl_classes("a(b"), "a(b");
+        assert_eq!(ascii_perl_classes(r"^\d+$"), r"^[[:digit:]]+$");
     }
 
     #[test]
