@@ -58,8 +58,8 @@ def expected(hits_jsonl, expected_jsonl, engine_jsonl=None):
             if mine != e["hits"]:
                 bad += 1
                 print(f"DIFF {e['rule']}: engine {mine}, expected {e['hits']}")
-    who = "lucene and the engine give" if engine is not None else "lucene gives"
-    print(f"lucene-compare fixtures: {n} rules, {bad} differences ({who} the expected hits)")
+    who = "Lucene's hits and the engine's matches" if engine is not None else "Lucene's hits"
+    print(f"lucene-compare fixtures: {n} rules, {bad} differences ({who} against expected.jsonl)")
     sys.exit(1 if bad else 0)
 
 

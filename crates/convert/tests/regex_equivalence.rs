@@ -2,7 +2,8 @@
 //!
 //! A small reference matcher for Lucene's `RegExp` syntax (the subset the translation emits:
 //! classes, `.`, escapes, `()`, `|`, `&`, `* + ? {n,m}`, `#`) runs each translation over many
-//! strings and is compared with the `regex` crate's unanchored search of the original.
+//! strings and is compared with the engine's regex (the `regex` crate's unanchored search of the
+//! original, with `\d \w \s \b` read as ASCII as in PCRE).
 
 #![allow(clippy::unwrap_used)]
 
@@ -242,7 +243,10 @@ fn probes(pattern: &str, extra: &[&str]) -> Vec<String> {
         .chars()
         .filter(|c| c.is_alphanumeric() || " .:/-_".contains(*c))
         .collect();
-    alphabet.extend(['a', 'B', '1', ' ', '.', '\n', 'é', '_', '-', 'x']);
+    // Non-ASCII letters, digits and spaces: `\w`, `\d`, `\s` and `\b` are ASCII.
+    alphabet.extend([
+        'a', 'B', '1', ' ', '.', '\n', 'é', '_', '-', 'x', '\u{663}', '\u{a0}', '\u{212a}',
+    ]);
     alphabet.sort();
     alphabet.dedup();
     let mut out: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
@@ -270,12 +274,11 @@ fn check(pattern: &str, flags: RegexFlags, extra: &[&str]) {
         flags,
     })
     .unwrap_or_else(|e| panic!("{pattern}: {e}"));
-    let rust = regex::RegexBuilder::new(pattern)
-        .case_insensitive(flags.ignore_case)
-        .multi_line(flags.multi_line)
-        .dot_matches_new_line(flags.dot_all)
-        .build()
-        .unwrap();
+    let rust = engine::semantics::build_regex(&Regex {
+        pattern: pattern.into(),
+        flags,
+    })
+    .unwrap();
     for s in probes(pattern, extra) {
         assert_eq!(
             lucene_matches(&lucene, &s),
@@ -312,12 +315,17 @@ fn plain_patterns() {
         "",
         "^$",
         r"\w+-\w",
+        r"^\d+$",
+        r"[\d\s]x",
+        r"[^\w]",
+        r"\W\S\D",
     ] {
         check(
             p,
             NONE,
             &[
-                "ab", "xab", "abx", "AB", "a\nb", "aab", "b", "aaab", "1.2", " -B ",
+                "ab", "xab", "abx", "AB", "a\nb", "aab", "b", "aaab", "1.2", " -B ", "\u{663}",
+                "\u{a0}x", "é-é",
             ],
         );
     }

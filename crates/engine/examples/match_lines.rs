@@ -223,7 +223,9 @@ fn main() -> ExitCode {
         first_line += memchr::memchr_iter(b'\n', chunk).count();
         start = end;
     }
-    let results: Vec<(Vec<(usize, usize)>, usize, usize)> = std::thread::scope(|s| {
+    // Per chunk: (compiled rule, line) of each match, lines read, invalid lines.
+    type ChunkResult = (Vec<(usize, usize)>, usize, usize);
+    let results: Vec<ChunkResult> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
             .map(|&(first, chunk)| {
