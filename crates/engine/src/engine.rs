@@ -421,6 +421,44 @@ impl Engine {
         (routed, pre)
     }
 
+    /// How many variants the event is offered by routing, how many of those survive the
+    /// literal prefilter, and how many rules match (for tuning; allocates a scratch).
+    #[doc(hidden)]
+    pub fn selection_stats<E: Event + ?Sized>(&self, ev: &E, s: &mut Scratch) -> [usize; 3] {
+        s.begin();
+        self.select(ev, s);
+        let mut routed = 0;
+        let mut survived = 0;
+        for w in 0..s.cand.len() {
+            routed += s.cand[w].count_ones() as usize;
+            survived += (s.cand[w] & !self.needs_mask(s, w)).count_ones() as usize;
+        }
+        let mut matched = 0;
+        self.eval(ev, s, &mut |_| matched += 1);
+        [routed, survived, matched]
+    }
+
+    /// The variants that survive routing and the prefilter for `ev` (for tuning).
+    #[doc(hidden)]
+    pub fn survivors<E: Event + ?Sized>(&self, ev: &E, s: &mut Scratch) -> Vec<(usize, bool)> {
+        s.begin();
+        self.select(ev, s);
+        let mut out = Vec::new();
+        for w in 0..s.cand.len() {
+            let mut bits = s.cand[w] & !self.needs_mask(s, w);
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                let v = w * 64 + b as usize;
+                out.push((
+                    self.prog.variants[v].rule as usize,
+                    self.pre.needs[v].is_some(),
+                ));
+            }
+        }
+        out
+    }
+
     /// A fresh scratch with routing and prefilter done for `ev` (for explanations).
     pub(crate) fn selected_scratch<E: Event + ?Sized>(&self, ev: &E) -> Scratch {
         let mut s = self.scratch();

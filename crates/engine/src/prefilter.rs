@@ -100,11 +100,61 @@ fn item_lits(item: &Item) -> Option<Lits> {
     }
 }
 
-/// Higher is more selective: longer shortest literal, then fewer literals. An empty set (the
+/// Substrings found in most Windows events (paths, executables, vendors): a literal made of
+/// these says little about an event, so they count for little in [`rarity`].
+const COMMON: &[&str] = &[
+    "\\windows\\system32\\",
+    "\\windows\\syswow64\\",
+    "\\program files (x86)\\",
+    "\\program files\\",
+    "\\appdata\\local\\",
+    "\\appdata\\roaming\\",
+    "\\appdata\\",
+    "\\users\\",
+    "\\windows\\",
+    "\\temp\\",
+    "microsoft",
+    "corporation",
+    "windows",
+    "system32",
+    "c:\\",
+    ".exe",
+    ".dll",
+    "\\",
+    "/",
+    " ",
+    "-",
+    "\"",
+    "'",
+    ".",
+];
+
+/// How much a (folded) literal narrows the events it is found in: its length, not counting
+/// the common substrings (capped, so that long literals tie and fewer literals win).
+fn rarity(lit: &str) -> usize {
+    let mut n = 0;
+    let mut rest = lit;
+    'outer: while !rest.is_empty() {
+        for c in COMMON {
+            if let Some(r) = rest.strip_prefix(c) {
+                rest = r;
+                // A common piece still says a little (e.g. `\\` anchors a file name).
+                n += 1;
+                continue 'outer;
+            }
+        }
+        let ch = rest.chars().next().map_or(1, char::len_utf8);
+        rest = &rest[ch..];
+        n += 4;
+    }
+    n
+}
+
+/// Higher is more selective: rarer least-rare literal, then fewer literals. An empty set (the
 /// node can never match) beats everything.
 fn score(l: &Lits) -> (usize, std::cmp::Reverse<usize>) {
-    let min = l.iter().map(|(_, s)| s.len()).min().unwrap_or(usize::MAX);
-    (min.min(16), std::cmp::Reverse(l.len()))
+    let min = l.iter().map(|(_, s)| rarity(s)).min().unwrap_or(usize::MAX);
+    (min.min(40), std::cmp::Reverse(l.len()))
 }
 
 fn best(it: impl Iterator<Item = Lits>) -> Option<Lits> {
@@ -163,12 +213,17 @@ impl Prefilter {
         let mut slot_order: Vec<u32> = Vec::new();
         let mut var_pats: Vec<Option<Vec<(u32, u32)>>> = Vec::with_capacity(prog.variants.len());
         for v in &prog.variants {
-            let cands = v
-                .conditions
-                .iter()
-                .filter_map(|&i| item_lits(&prog.items[i as usize]))
-                .chain(node_lits(&v.expr, &prog.items));
-            let Some(lits) = best(cands) else {
+            // The log-source conditions (`Channel`, `EventID`, ...) are what routing already
+            // checks and hold in most events offered: only when the detection itself has no
+            // literal set are they better than nothing.
+            let lits = node_lits(&v.expr, &prog.items).or_else(|| {
+                best(
+                    v.conditions
+                        .iter()
+                        .filter_map(|&i| item_lits(&prog.items[i as usize])),
+                )
+            });
+            let Some(lits) = lits else {
                 var_pats.push(None);
                 continue;
             };
