@@ -23,8 +23,9 @@ use crate::semantics::fold;
 
 type Lits = Vec<(u32, String)>;
 
-/// Literal sets up to this size get a DFA.
-const DFA_MAX_PATTERNS: usize = 20_000;
+/// Literal sets up to this size get a DFA (fastest scan, but its memory grows with the
+/// states times the byte classes); larger ones a contiguous NFA (a few bytes per state).
+const DFA_MAX_PATTERNS: usize = 300;
 
 /// One field scanned by the prefilter.
 #[derive(Debug)]
@@ -260,6 +261,7 @@ impl Prefilter {
             let Some(ac) = dfa.or_else(|| {
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(list)
                     .ok()
             }) else {
