@@ -32,8 +32,8 @@ fn main() {
     for l in &lines {
         let ev = scanner.scan(l).unwrap();
         let st = engine.selection_stats(&ev, &mut scratch);
-        for i in 0..3 {
-            sums[i] += st[i];
+        for (sum, x) in sums.iter_mut().zip(st) {
+            *sum += x;
         }
         if top > 0 {
             for r in engine.survivors(&ev, &mut scratch) {
