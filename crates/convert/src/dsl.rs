@@ -255,9 +255,10 @@ impl Backend for DslBackend {
             "unexpanded placeholders",
         ]
     }
-    fn convert(
+    fn convert_in(
         &self,
         rule: &sigma::pipeline::ResolvedRule,
+        _cx: &crate::Context<'_>,
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let compact = match options.format.as_deref() {

@@ -63,9 +63,6 @@ impl Backend for ElastAlertBackend {
             "regular expressions with word boundaries or inner anchors, unexpanded placeholders",
         ]
     }
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
-        self.convert_in(rule, &Context::default(), options)
-    }
     fn convert_in(
         &self,
         rule: &ResolvedRule,

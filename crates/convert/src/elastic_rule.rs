@@ -50,9 +50,6 @@ impl Backend for ElasticRuleBackend {
     fn refuses(&self) -> &'static [&'static str] {
         &["what lucene refuses: correlation rules, aggregations, fieldref, time parts, ..."]
     }
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
-        self.convert_in(rule, &Context::default(), options)
-    }
     fn convert_in(
         &self,
         rule: &ResolvedRule,
@@ -60,10 +57,7 @@ impl Backend for ElasticRuleBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        match options.format.as_deref() {
-            None | Some("default") => {}
-            Some(f) => return Err(fail(crate::unknown_format(self, f))),
-        }
+        crate::single_format(self, options).map_err(fail)?;
         let (interval, from) = schedule(options).map_err(fail)?;
         crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
         if rule.variants.is_empty() {

@@ -286,9 +286,6 @@ impl Backend for EqlBackend {
             "regular expressions with word boundaries or inner anchors, unexpanded placeholders",
         ]
     }
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
-        self.convert_in(rule, &Context::default(), options)
-    }
     fn convert_in(
         &self,
         rule: &ResolvedRule,
@@ -296,10 +293,7 @@ impl Backend for EqlBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        match options.format.as_deref() {
-            None | Some("default") => {}
-            Some(f) => return Err(fail(crate::unknown_format(self, f))),
-        }
+        crate::single_format(self, options).map_err(fail)?;
         let b = EqlBuilder::new(options);
         if let RuleBody::Correlation(_) = &rule.rule.body {
             let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;

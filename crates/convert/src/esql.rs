@@ -389,9 +389,6 @@ impl Backend for EsqlBackend {
             "unexpanded placeholders",
         ]
     }
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
-        self.convert_in(rule, &Context::default(), options)
-    }
     fn convert_in(
         &self,
         rule: &ResolvedRule,
@@ -399,10 +396,7 @@ impl Backend for EsqlBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        match options.format.as_deref() {
-            None | Some("default") => {}
-            Some(f) => return Err(fail(crate::unknown_format(self, f))),
-        }
+        crate::single_format(self, options).map_err(fail)?;
         let b = EsqlBuilder::new(options);
         if let RuleBody::Correlation(_) = &rule.rule.body {
             let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;

@@ -40,9 +40,6 @@ impl Backend for FieldListBackend {
     fn refuses(&self) -> &'static [&'static str] {
         &["correlations whose referenced rules are not among the converted rules"]
     }
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
-        self.convert_in(rule, &Context::default(), options)
-    }
     fn convert_in(
         &self,
         rule: &ResolvedRule,
@@ -50,10 +47,7 @@ impl Backend for FieldListBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        match options.format.as_deref() {
-            None | Some("default") => {}
-            Some(f) => return Err(fail(crate::unknown_format(self, f))),
-        }
+        crate::single_format(self, options).map_err(fail)?;
         if let RuleBody::Correlation(_) = &rule.rule.body {
             let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;
             let mut fields: BTreeSet<String> = agg.group_by.iter().cloned().collect();

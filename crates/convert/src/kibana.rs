@@ -44,9 +44,6 @@ impl Backend for KibanaBackend {
     fn refuses(&self) -> &'static [&'static str] {
         &["what lucene refuses: correlation rules, aggregations, fieldref, time parts, ..."]
     }
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
-        self.convert_in(rule, &Context::default(), options)
-    }
     fn convert_in(
         &self,
         rule: &ResolvedRule,
@@ -54,10 +51,7 @@ impl Backend for KibanaBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        match options.format.as_deref() {
-            None | Some("default") => {}
-            Some(f) => return Err(fail(crate::unknown_format(self, f))),
-        }
+        crate::single_format(self, options).map_err(fail)?;
         crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
         if rule.variants.is_empty() {
             return Err(fail(ConvertError::new(

@@ -66,19 +66,18 @@ pub trait Backend: Send + Sync {
     fn refuses(&self) -> &'static [&'static str];
     /// Convert one resolved rule: one output per variant (per mapped log source), in the order
     /// of the variants. A rule the target cannot express exactly gives an error and no output.
-    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError>;
+    /// Without the other rules of the run (an empty context).
+    fn convert(&self, rule: &ResolvedRule, options: &Options) -> Result<Vec<Output>, ConvertError> {
+        self.convert_in(rule, &Context::default(), options)
+    }
     /// Convert one rule knowing the other rules of the run: correlation rules need the rules
-    /// they refer to, and names that must be unique per target are made unique with it. The
-    /// default ignores the context.
+    /// they refer to, and names that must be unique per target are made unique with it.
     fn convert_in(
         &self,
         rule: &ResolvedRule,
         cx: &Context<'_>,
         options: &Options,
-    ) -> Result<Vec<Output>, ConvertError> {
-        let _ = cx;
-        self.convert(rule, options)
-    }
+    ) -> Result<Vec<Output>, ConvertError>;
 }
 
 /// An output format of a backend.
@@ -193,6 +192,14 @@ pub fn per_variant(
 }
 
 /// The error for a `-f` format the backend does not have.
+/// For a backend with only the `default` format: an error when another format was asked for.
+pub fn single_format(backend: &dyn Backend, options: &Options) -> Result<(), ConvertError> {
+    match options.format.as_deref() {
+        None | Some("default") => Ok(()),
+        Some(f) => Err(unknown_format(backend, f)),
+    }
+}
+
 pub fn unknown_format(backend: &dyn Backend, format: &str) -> ConvertError {
     let names: Vec<&str> = backend.formats().iter().map(|f| f.name).collect();
     ConvertError::new(Feature::Option, "unknown output format").with_detail(format!(

@@ -372,15 +372,13 @@ impl crate::Backend for LuceneBackend {
             "unexpanded placeholders",
         ]
     }
-    fn convert(
+    fn convert_in(
         &self,
         rule: &sigma::pipeline::ResolvedRule,
+        _cx: &crate::Context<'_>,
         options: &Options,
     ) -> Result<Vec<crate::Output>, ConvertError> {
-        match options.format.as_deref() {
-            None | Some("default") => {}
-            Some(f) => return Err(crate::unknown_format(self, f).for_rule(rule, self.name())),
-        }
+        crate::single_format(self, options).map_err(|e| e.for_rule(rule, self.name()))?;
         crate::per_variant(
             self,
             rule,
