@@ -380,36 +380,40 @@ impl Engine {
                 bits &= bits - 1;
                 let ps = &self.pre.slots[w * 64 + b as usize];
                 if let (Some(raw_ac), Some(text)) = (&ps.raw, ev.raw_text()) {
-                    for m in raw_ac.find_overlapping_iter(text) {
-                        let pid = ps.base + m.pattern().as_u32();
+                    raw_ac.find_all(text.as_bytes(), |id| {
+                        let pid = ps.base + id;
                         if s.pat_gen[pid as usize] != s.epoch {
                             s.pat_gen[pid as usize] = s.epoch;
                             for &v in &self.pre.pattern_variants[pid as usize] {
                                 set_bit(&mut s.marked, v);
                             }
                         }
-                    }
+                    });
                     continue;
                 }
                 s.fetch(&self.prog, ev, ps.slot);
+                // The field's values lie one after the other in `lower`: one search over
+                // them all finds every literal of every value (and at worst, across two
+                // values, a literal that is in neither: a wasted evaluation, never a miss).
                 let (a, e) = s.slot_range[ps.slot as usize];
-                for i in a..e {
-                    let val = s.vals[i as usize];
-                    if !val.has_text() {
-                        continue;
-                    }
-                    let text = &s.lower.as_bytes()[val.lower.0 as usize..val.lower.1 as usize];
-                    for m in ps.ac.find_overlapping_iter(text) {
-                        let pid = ps.base + m.pattern().as_u32();
-                        if s.pat_gen[pid as usize] == s.epoch {
-                            continue;
-                        }
+                if a == e {
+                    continue;
+                }
+                let from = s.vals[a as usize].lower.0 as usize;
+                let to = s.vals[e as usize - 1].lower.1 as usize;
+                let text = &s.lower.as_bytes()[from..to];
+                if text.is_empty() {
+                    continue;
+                }
+                ps.ac.find_all(text, |id| {
+                    let pid = ps.base + id;
+                    if s.pat_gen[pid as usize] != s.epoch {
                         s.pat_gen[pid as usize] = s.epoch;
                         for &v in &self.pre.pattern_variants[pid as usize] {
                             set_bit(&mut s.marked, v);
                         }
                     }
-                }
+                });
             }
         }
     }
