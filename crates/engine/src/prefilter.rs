@@ -291,6 +291,49 @@ fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
     LiteralSet::build(&escaped, true, true)
 }
 
+/// `build(i)` for every index of `lists`, on all cores (largest lists first), results in index
+/// order. Building the automata of a large rule set is most of the engine's compile time.
+fn build_parallel<T: Send>(lists: &[&Vec<String>], build: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(lists.len());
+    if threads <= 1 {
+        return (0..lists.len()).map(build).collect();
+    }
+    let mut order: Vec<usize> = (0..lists.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lists[i].iter().map(String::len).sum::<usize>()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<T>> = (0..lists.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else {
+                            break;
+                        };
+                        mine.push((i, build(i)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        for worker in workers {
+            let mine = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, t) in mine {
+                out[i] = Some(t);
+            }
+        }
+    });
+    out.into_iter()
+        .map(|t| t.expect("every index is built by one worker"))
+        .collect()
+}
+
 impl Prefilter {
     pub fn build(prog: &Program) -> Prefilter {
         let mut per_slot: HashMap<u32, (Vec<String>, HashMap<String, u32>)> = HashMap::new();
@@ -325,25 +368,31 @@ impl Prefilter {
             }
             var_pats.push(Some(pats));
         }
-        let mut slots = Vec::new();
-        let mut base_of: HashMap<u32, (u32, u32)> = HashMap::new();
-        let mut total = 0u32;
-        for slot in slot_order {
-            let (list, _) = &per_slot[&slot];
+        let lists: Vec<&Vec<String>> = slot_order.iter().map(|s| &per_slot[s].0).collect();
+        let built = build_parallel(&lists, |i| {
+            let list = lists[i];
             // An automaton too large to build leaves its variants without a prefilter.
             // A DFA scans fastest; very large sets fall back to the automatic choice.
             let dfa = (list.len() <= DFA_MAX_PATTERNS)
                 .then(|| LiteralSet::build(list, false, true))
                 .flatten();
-            let Some(ac) = dfa.or_else(|| LiteralSet::build(list, false, false)) else {
-                continue;
-            };
-            base_of.insert(slot, (slots.len() as u32, total));
-            let raw = if slot == ANY_SLOT {
+            let ac = dfa.or_else(|| LiteralSet::build(list, false, false))?;
+            let raw = if slot_order[i] == ANY_SLOT {
                 raw_automaton(list)
             } else {
                 None
             };
+            Some((ac, raw))
+        });
+        let mut slots = Vec::new();
+        let mut base_of: HashMap<u32, (u32, u32)> = HashMap::new();
+        let mut total = 0u32;
+        for (slot, built) in slot_order.into_iter().zip(built) {
+            let Some((ac, raw)) = built else {
+                continue;
+            };
+            let list = &per_slot[&slot].0;
+            base_of.insert(slot, (slots.len() as u32, total));
             slots.push(PSlot {
                 slot,
                 ac,

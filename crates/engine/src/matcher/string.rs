@@ -3,6 +3,7 @@
 //! wildcard matcher for the rest. No regular expressions.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 use memchr::memmem;
@@ -31,10 +32,43 @@ pub(crate) struct StrSet {
     globs: Vec<Glob>,
 }
 
+/// `contains` needles; their searcher is built the first time the item is evaluated (most
+/// items of a large rule set never are, thanks to routing and the prefilter: building them all
+/// up front was a third of the engine's compile time and much of its memory).
+#[derive(Debug, Clone, Default)]
+struct Contains {
+    needles: Vec<String>,
+    searcher: OnceLock<Box<Searcher>>,
+}
+
 #[derive(Debug, Clone)]
-enum Contains {
+enum Searcher {
     Few(Vec<memmem::Finder<'static>>),
     Many(AhoCorasick),
+}
+
+impl Contains {
+    #[inline]
+    fn found(&self, text: &[u8]) -> bool {
+        if self.needles.is_empty() {
+            return false;
+        }
+        let searcher = self.searcher.get_or_init(|| {
+            Box::new(
+                if self.needles.len() > AC_THRESHOLD
+                    && let Ok(ac) = AhoCorasick::new(&self.needles)
+                {
+                    Searcher::Many(ac)
+                } else {
+                    Searcher::Few(finders(&self.needles))
+                },
+            )
+        });
+        match &**searcher {
+            Searcher::Few(fs) => fs.iter().any(|f| f.find(text).is_some()),
+            Searcher::Many(ac) => ac.is_match(text),
+        }
+    }
 }
 
 /// Fold the literal parts of a pattern.
@@ -60,7 +94,7 @@ impl StrSet {
             exact_set: HashSet::new(),
             prefix: Vec::new(),
             suffix: Vec::new(),
-            contains: Contains::Few(Vec::new()),
+            contains: Contains::default(),
             globs: Vec::new(),
         };
         let mut exact = Vec::new();
@@ -84,14 +118,7 @@ impl StrSet {
         } else {
             s.exact_small = exact;
         }
-        s.contains = if needles.len() > AC_THRESHOLD {
-            match AhoCorasick::new(&needles) {
-                Ok(ac) => Contains::Many(ac),
-                Err(_) => Contains::Few(finders(&needles)),
-            }
-        } else {
-            Contains::Few(finders(&needles))
-        };
+        s.contains.needles = needles;
         s.patterns = patterns;
         s
     }
@@ -113,11 +140,7 @@ impl StrSet {
         {
             return true;
         }
-        let found = match &self.contains {
-            Contains::Few(fs) => fs.iter().any(|f| f.find(b).is_some()),
-            Contains::Many(ac) => ac.is_match(b),
-        };
-        found || self.globs.iter().any(|g| g.is_match(text))
+        self.contains.found(b) || self.globs.iter().any(|g| g.is_match(text))
     }
 }
 
