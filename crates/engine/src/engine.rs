@@ -119,7 +119,7 @@ impl Engine {
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
         let (prog, errors, warnings) = compile(&rules, id);
         let mut router = Router::build(&prog);
-        let pre = Prefilter::build(&prog);
+        let pre = Prefilter::build(&prog, &router);
         let pslots_of = |vs: &[u32]| {
             let mut out: Vec<u32> = vs
                 .iter()

@@ -19,6 +19,7 @@ use sigma::value::Part;
 
 use crate::compile::{ANY_SLOT, Item, Node, Program};
 use crate::matcher::Matcher;
+use crate::route::Router;
 use crate::semantics::fold;
 
 type Lits = Vec<(u32, String)>;
@@ -335,11 +336,33 @@ fn build_parallel<T: Send>(lists: &[&Vec<String>], build: impl Fn(usize) -> T + 
 }
 
 impl Prefilter {
-    pub fn build(prog: &Program) -> Prefilter {
-        let mut per_slot: HashMap<u32, (Vec<String>, HashMap<String, u32>)> = HashMap::new();
-        let mut slot_order: Vec<u32> = Vec::new();
-        let mut var_pats: Vec<Option<Vec<(u32, u32)>>> = Vec::with_capacity(prog.variants.len());
-        for v in &prog.variants {
+    /// Literal sets per field and *routing group* (the buckets a variant is filed under, or
+    /// none for unrouted variants): an event scans a field only with the literals of the
+    /// variants routing offered it, so e.g. a keyword rule for every Windows event does not
+    /// drag the keywords of application-log rules into every scan, and small sets stay small
+    /// enough for the SIMD searchers.
+    pub fn build(prog: &Program, router: &Router) -> Prefilter {
+        let mut group_of_variant: Vec<Vec<u32>> = vec![Vec::new(); prog.variants.len()];
+        for (b, bucket) in router.buckets.iter().enumerate() {
+            for &v in &bucket.variants {
+                group_of_variant[v as usize].push(b as u32);
+            }
+        }
+        let mut group_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+        let group_of_variant: Vec<u32> = group_of_variant
+            .into_iter()
+            .map(|mut g| {
+                g.sort_unstable();
+                g.dedup();
+                let next = group_ids.len() as u32;
+                *group_ids.entry(g).or_insert(next)
+            })
+            .collect();
+        type Key = (u32, u32);
+        let mut per_slot: HashMap<Key, (Vec<String>, HashMap<String, u32>)> = HashMap::new();
+        let mut slot_order: Vec<Key> = Vec::new();
+        let mut var_pats: Vec<Option<Vec<(Key, u32)>>> = Vec::with_capacity(prog.variants.len());
+        for (vi, v) in prog.variants.iter().enumerate() {
             // The log-source conditions (`Channel`, `EventID`, ...) are what routing already
             // checks and hold in most events offered: only when the detection itself has no
             // literal set are they better than nothing.
@@ -356,15 +379,23 @@ impl Prefilter {
             };
             let mut pats = Vec::with_capacity(lits.len());
             for (slot, lit) in lits {
-                let (list, ids) = per_slot.entry(slot).or_insert_with(|| {
-                    slot_order.push(slot);
+                let key = (
+                    slot,
+                    if slot == ANY_SLOT {
+                        group_of_variant[vi]
+                    } else {
+                        u32::MAX
+                    },
+                );
+                let (list, ids) = per_slot.entry(key).or_insert_with(|| {
+                    slot_order.push(key);
                     Default::default()
                 });
                 let id = *ids.entry(lit.clone()).or_insert_with(|| {
                     list.push(lit);
                     list.len() as u32 - 1
                 });
-                pats.push((slot, id));
+                pats.push((key, id));
             }
             var_pats.push(Some(pats));
         }
@@ -377,7 +408,7 @@ impl Prefilter {
                 .then(|| LiteralSet::build(list, false, true))
                 .flatten();
             let ac = dfa.or_else(|| LiteralSet::build(list, false, false))?;
-            let raw = if slot_order[i] == ANY_SLOT {
+            let raw = if slot_order[i].0 == ANY_SLOT {
                 raw_automaton(list)
             } else {
                 None
@@ -385,14 +416,15 @@ impl Prefilter {
             Some((ac, raw))
         });
         let mut slots = Vec::new();
-        let mut base_of: HashMap<u32, (u32, u32)> = HashMap::new();
+        let mut base_of: HashMap<Key, (u32, u32)> = HashMap::new();
         let mut total = 0u32;
-        for (slot, built) in slot_order.into_iter().zip(built) {
+        for (key, built) in slot_order.into_iter().zip(built) {
             let Some((ac, raw)) = built else {
                 continue;
             };
-            let list = &per_slot[&slot].0;
-            base_of.insert(slot, (slots.len() as u32, total));
+            let list = &per_slot[&key].0;
+            let slot = key.0;
+            base_of.insert(key, (slots.len() as u32, total));
             slots.push(PSlot {
                 slot,
                 ac,
