@@ -46,7 +46,7 @@ impl<'a> LuceneBuilder<'a> {
     /// The query text.
     pub fn build(&self, q: &Query) -> Result<String, ConvertError> {
         let mut out = String::new();
-        self.emit(&q.chunked(MAX_CLAUSES), Ctx::Top, &mut out)?;
+        self.emit(&q.chunked_cow(MAX_CLAUSES), Ctx::Top, &mut out)?;
         Ok(out)
     }
 

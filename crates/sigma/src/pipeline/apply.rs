@@ -7,12 +7,12 @@
 //! (`event.code: 1`), as in sigmac and pySigma.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::error::{ApplyError, PipelineError};
 use super::model::{
-    Action, CaseWhen, CondSpec, FieldFilter, FieldMap, FieldTarget, Format, Item, ItemFilter,
-    LogSources, LsKey, LsTriple, Pipeline, RuleCond, RuleTest, Unmapped, ValueTest,
+    Action, CaseWhen, CondSpec, FieldCase, FieldFilter, FieldMap, FieldTarget, Format, Item,
+    ItemFilter, LogSources, LsKey, LsTriple, Pipeline, RuleCond, RuleTest, Unmapped, ValueTest,
 };
 use super::resolved::{
     Change, FieldMapper, NameStep, NotApplicable, ResolvedRule, Variant, run_steps,
@@ -33,6 +33,22 @@ pub struct Chain {
     /// pipeline in turn; consecutive sigmac configurations run all their log-source items
     /// first, then their field maps, as sigmac chained them.
     pub order: Vec<(usize, usize)>,
+    maps: MapCache,
+}
+
+/// Field maps as resolved for the rules so far, shared between rules: a map of a hundred
+/// fields would otherwise be copied for every rule and variant. A map resolves the same way for
+/// every rule that picks the same targets in its `cases` entries (usually all of them).
+#[derive(Debug, Default)]
+struct MapCache(Mutex<HashMap<usize, Vec<ResolvedMap>>>);
+
+/// The targets chosen in a map's `cases` entries (in entry order), and the map they give.
+type ResolvedMap = (Vec<Option<Vec<String>>>, Arc<HashMap<String, Vec<String>>>);
+
+impl Clone for MapCache {
+    fn clone(&self) -> Self {
+        MapCache::default()
+    }
 }
 
 impl Chain {
@@ -93,7 +109,11 @@ impl Chain {
                 }
             }
         }
-        Ok(Chain { pipelines, order })
+        Ok(Chain {
+            pipelines,
+            order,
+            maps: MapCache::default(),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -138,6 +158,7 @@ impl Chain {
         let ctx = Ctx {
             original: ls,
             cond_span: rule.logsource().map_or(rule.span, |l| l.span),
+            maps: &self.maps,
         };
         for &(pi, ii) in &self.order {
             let p = &self.pipelines[pi];
@@ -249,11 +270,12 @@ struct Work {
     coverage: HashMap<usize, (LsTriple, Vec<LsKey>)>,
 }
 
-struct Ctx {
+struct Ctx<'c> {
     /// The log source as written in the rule.
     original: LsTriple,
     /// Where added conditions point in the rule file (its log source).
     cond_span: Span,
+    maps: &'c MapCache,
 }
 
 struct At<'a> {
@@ -299,7 +321,7 @@ fn rule_cond_holds(c: &RuleCond, w: &Work, rule: &Rule) -> bool {
     r != c.negate
 }
 
-fn apply_item(at: &At<'_>, ctx: &Ctx, mut w: Work) -> Result<Vec<Work>, ApplyError> {
+fn apply_item(at: &At<'_>, ctx: &Ctx<'_>, mut w: Work) -> Result<Vec<Work>, ApplyError> {
     match &at.item.action {
         Action::LogSources(ls) => return apply_logsources(at, ctx, ls, w),
         Action::Fields(map) => {
@@ -478,7 +500,7 @@ pub(crate) fn build_condition(c: &CondSpec, span: Span) -> Result<DetectionItem,
 
 fn apply_logsources(
     at: &At<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     ls: &LogSources,
     work: Work,
 ) -> Result<Vec<Work>, ApplyError> {
@@ -595,41 +617,68 @@ fn apply_logsources(
 }
 
 /// Resolve a field map for one variant (conditional targets decided) as a renaming step.
-fn resolve_map(map: &FieldMap, w: &Work, ctx: &Ctx) -> NameStep {
+fn resolve_map(map: &FieldMap, w: &Work, ctx: &Ctx<'_>) -> NameStep {
+    let choose = |cases: &[FieldCase], default: &Option<Vec<String>>| {
+        let mut hit: Vec<String> = Vec::new();
+        for c in cases {
+            if case_holds(&c.when, w, ctx) {
+                for t in &c.to {
+                    if !hit.contains(t) {
+                        hit.push(t.clone());
+                    }
+                }
+            }
+        }
+        if hit.is_empty() {
+            default.clone()
+        } else {
+            Some(hit)
+        }
+    };
+    let chosen: Vec<Option<Vec<String>>> = map
+        .entries
+        .iter()
+        .filter_map(|e| match &e.target {
+            FieldTarget::To(_) => None,
+            FieldTarget::Cases { cases, default } => Some(choose(cases, default)),
+        })
+        .collect();
+    let step = |map: Arc<HashMap<String, Vec<String>>>, fm: &FieldMap| NameStep::Map {
+        map,
+        unmapped_prefixes: fm.unmapped_prefixes.clone(),
+        filter: fm.filter.clone(),
+    };
+    // The map's address names it while the chain is borrowed.
+    let key = map as *const FieldMap as usize;
+    if let Ok(cache) = ctx.maps.0.lock()
+        && let Some((_, m)) = cache
+            .get(&key)
+            .and_then(|v| v.iter().find(|(c, _)| *c == chosen))
+    {
+        return step(Arc::clone(m), map);
+    }
     let mut resolved: HashMap<String, Vec<String>> = HashMap::with_capacity(map.entries.len());
+    let mut picks = chosen.iter();
     for e in &map.entries {
         let targets = match &e.target {
             FieldTarget::To(v) => Some(v.clone()),
-            FieldTarget::Cases { cases, default } => {
-                let mut hit: Vec<String> = Vec::new();
-                for c in cases {
-                    if case_holds(&c.when, w, ctx) {
-                        for t in &c.to {
-                            if !hit.contains(t) {
-                                hit.push(t.clone());
-                            }
-                        }
-                    }
-                }
-                if hit.is_empty() {
-                    default.clone()
-                } else {
-                    Some(hit)
-                }
-            }
+            FieldTarget::Cases { .. } => picks.next().cloned().flatten(),
         };
         if let Some(t) = targets {
             resolved.insert(e.name.clone(), t);
         }
     }
-    NameStep::Map {
-        map: resolved,
-        unmapped_prefixes: map.unmapped_prefixes.clone(),
-        filter: map.filter.clone(),
+    let resolved = Arc::new(resolved);
+    if let Ok(mut cache) = ctx.maps.0.lock() {
+        cache
+            .entry(key)
+            .or_default()
+            .push((chosen, Arc::clone(&resolved)));
     }
+    step(resolved, map)
 }
 
-fn case_holds(c: &CaseWhen, w: &Work, ctx: &Ctx) -> bool {
+fn case_holds(c: &CaseWhen, w: &Work, ctx: &Ctx<'_>) -> bool {
     match c {
         CaseWhen::LogSource { key, value } => {
             key.get(&w.ls) == Some(value.as_str()) || key.get(&ctx.original) == Some(value.as_str())
