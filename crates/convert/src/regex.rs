@@ -180,6 +180,23 @@ pub fn has_cased_chars(s: &SigmaString) -> bool {
 /// classes (`[cC]`), `*` becomes `.*` and `?` becomes `.`.
 pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
     let mut out = String::new();
+    push_sigma_string(&mut out, s, case_insensitive);
+    out
+}
+
+/// `/`[`sigma_string`]`/` (case-insensitive) as [`slashed`] writes it, appended to `out`.
+pub fn push_slashed_sigma_string(out: &mut String, s: &SigmaString) {
+    out.push('/');
+    let start = out.len();
+    push_sigma_string(out, s, true);
+    if out[start..].ends_with("\\\\") {
+        out.truncate(out.len() - 2);
+        out.push_str("[\\\\]");
+    }
+    out.push('/');
+}
+
+fn push_sigma_string(out: &mut String, s: &SigmaString, case_insensitive: bool) {
     for p in s.parts() {
         match p {
             Part::Lit(l) => {
@@ -189,7 +206,7 @@ pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
                     if c.is_ascii() {
                         match table.ascii_class[c as usize].as_deref() {
                             Some(class) if case_insensitive => out.push_str(class),
-                            _ => push_literal(&mut out, c),
+                            _ => push_literal(out, c),
                         }
                         continue;
                     }
@@ -197,11 +214,11 @@ pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
                         Some(vs) => {
                             out.push('[');
                             for &v in vs {
-                                push_class_char(&mut out, v);
+                                push_class_char(out, v);
                             }
                             out.push(']');
                         }
-                        None => push_literal(&mut out, c),
+                        None => push_literal(out, c),
                     }
                 }
             }
@@ -210,12 +227,11 @@ pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
             // Refused before building (see lower).
             Part::Placeholder(n) => {
                 for c in n.chars() {
-                    push_literal(&mut out, c);
+                    push_literal(out, c);
                 }
             }
         }
     }
-    out
 }
 
 /// Wrap an expression for `query_string`: `/body/`. A literal backslash right before the
@@ -1228,6 +1244,16 @@ mod tests {
         assert_eq!(case_variants('1'), vec!['1']);
         assert_eq!(case_variants('é'), vec!['é', 'É']);
         assert_eq!(case_variants('\u{212A}'), vec!['\u{212A}', 'k', 'K']);
+        for text in [r"*\cmd?.exe", r"C:\\", r"a\\\\", "", "*", r"x\*y"] {
+            let s = SigmaString::parse(text);
+            let mut out = String::from("f:");
+            push_slashed_sigma_string(&mut out, &s);
+            assert_eq!(
+                out,
+                format!("f:{}", slashed(&sigma_string(&s, true))),
+                "{text}"
+            );
+        }
         assert_eq!(case_variants('İ'), vec!['İ']);
     }
 

@@ -131,16 +131,25 @@ impl Chain {
 
     /// Apply the chain to a rule.
     pub fn apply(&self, rule: &Rule) -> Result<ResolvedRule, ApplyError> {
+        let (variants, skipped) = self.variants(rule)?;
+        Ok(ResolvedRule {
+            rule: rule.clone(),
+            variants,
+            skipped,
+        })
+    }
+
+    /// Apply the chain to a rule that the caller owns: the variants, and why the rule does not
+    /// apply when it has none (see [`ResolvedRule::skipped`]). [`Chain::apply`] without the
+    /// copy of the rule: `ResolvedRule { rule, variants, skipped }`.
+    pub fn variants(
+        &self,
+        rule: &Rule,
+    ) -> Result<(Vec<Variant>, Option<NotApplicable>), ApplyError> {
         let detection = match &rule.body {
             RuleBody::Detection(d) => &d.detection,
             RuleBody::Filter(f) => &f.detection,
-            RuleBody::Correlation(_) => {
-                return Ok(ResolvedRule {
-                    rule: rule.clone(),
-                    variants: Vec::new(),
-                    skipped: None,
-                });
-            }
+            RuleBody::Correlation(_) => return Ok((Vec::new(), None)),
         };
         let ls = rule.logsource().map(triple).unwrap_or_default();
         let mut works = vec![Work {
@@ -198,11 +207,7 @@ impl Chain {
         let multiple = kept.len() > 1;
         let variants: Vec<Variant> = kept.into_iter().map(|w| w.finish(rule, multiple)).collect();
         let skipped = if variants.is_empty() { skipped } else { None };
-        Ok(ResolvedRule {
-            rule: rule.clone(),
-            variants,
-            skipped,
-        })
+        Ok((variants, skipped))
     }
 
     /// The reason a working variant is not covered by a `skip` pipeline, if any.
