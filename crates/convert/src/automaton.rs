@@ -10,7 +10,7 @@
 //! determinizes the UTF-8 form, where very large Unicode classes cost more states: an estimate,
 //! checked against real Lucene by the harness.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Elasticsearch's default `max_determinized_states`.
 pub const MAX_DETERMINIZED_STATES: usize = 10_000;
@@ -509,9 +509,8 @@ fn dense_states(nfa: &Nfa, ab: &Alphabet, start: usize, end: usize, limit: usize
         }
     }
 
-    let mut sets: Vec<u64> = closures[first * words..(first + 1) * words].to_vec();
-    let mut known: HashSet<Vec<u64>, BuildFx> = HashSet::with_hasher(BuildFx);
-    known.insert(sets.clone());
+    let mut known = SetTable::new(words);
+    known.insert(&closures[first * words..(first + 1) * words]);
     let labels = ab.label_classes.len();
     // Per label present in the DFA state: where its moves go, and its place in `present`.
     let mut post = vec![0u64; labels * words];
@@ -519,12 +518,13 @@ fn dense_states(nfa: &Nfa, ab: &Alphabet, start: usize, end: usize, limit: usize
     let mut place = vec![ABSENT; labels];
     let mut classes: Vec<usize> = Vec::new();
     let mut class_used = vec![false; ab.class_labels.len()];
+    let mut mask_of = vec![0u64; ab.class_labels.len()];
     let mut done: Vec<u64> = Vec::new();
     let mut succ = vec![0u64; words];
     let mut next = 0;
     while next < known.len() {
         for w in 0..words {
-            let mut bits = sets[next * words + w];
+            let mut bits = known.sets[next * words + w];
             while bits != 0 {
                 let i = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
@@ -551,45 +551,52 @@ fn dense_states(nfa: &Nfa, ab: &Alphabet, start: usize, end: usize, limit: usize
             }
         }
         next += 1;
-        for &l in &present {
+        // The classes the present labels cover, and for each (with at most 64 labels present)
+        // the mask of the present labels covering it: classes with the same mask have the same
+        // successor.
+        let by_mask = present.len() <= 64;
+        for (p, &l) in present.iter().enumerate() {
             for &k in &ab.label_classes[l] {
                 if !class_used[k] {
                     class_used[k] = true;
                     classes.push(k);
                 }
+                if by_mask {
+                    mask_of[k] |= 1 << p;
+                }
             }
         }
-        // With at most 64 labels present, a class's present labels are a mask over
-        // `present`: classes with the same mask have the same successor.
-        let by_mask = present.len() <= 64;
         for &k in &classes {
             class_used[k] = false;
+            succ.fill(0);
             if by_mask {
-                let mut mask = 0u64;
-                for &l in &ab.class_labels[k] {
-                    if place[l] != ABSENT {
-                        mask |= 1 << place[l];
-                    }
-                }
+                let mask = std::mem::take(&mut mask_of[k]);
                 if done.contains(&mask) {
                     continue;
                 }
                 done.push(mask);
-            }
-            succ.fill(0);
-            for &l in &ab.class_labels[k] {
-                if place[l] != ABSENT {
+                let mut bits = mask;
+                while bits != 0 {
+                    let l = present[bits.trailing_zeros() as usize];
+                    bits &= bits - 1;
                     for (a, b) in succ.iter_mut().zip(&post[l * words..(l + 1) * words]) {
                         *a |= *b;
                     }
                 }
+            } else {
+                for &l in &ab.class_labels[k] {
+                    if place[l] != ABSENT {
+                        for (a, b) in succ.iter_mut().zip(&post[l * words..(l + 1) * words]) {
+                            *a |= *b;
+                        }
+                    }
+                }
             }
-            if !known.contains(succ.as_slice()) {
+            if !known.contains(&succ) {
                 if known.len() >= limit {
                     return None;
                 }
-                known.insert(succ.clone());
-                sets.extend_from_slice(&succ);
+                known.insert(&succ);
             }
         }
         classes.clear();
@@ -600,6 +607,86 @@ fn dense_states(nfa: &Nfa, ab: &Alphabet, start: usize, end: usize, limit: usize
         present.clear();
     }
     Some(known.len())
+}
+
+/// DFA states as bitsets of `words` words, in the order found, with an open-addressing index
+/// over them (no allocation per state).
+struct SetTable {
+    words: usize,
+    /// The sets, `words` each.
+    sets: Vec<u64>,
+    hashes: Vec<u64>,
+    /// Per slot: set number + 1, or 0 when free. The length is a power of two.
+    slots: Vec<u32>,
+}
+
+impl SetTable {
+    fn new(words: usize) -> SetTable {
+        SetTable {
+            words,
+            sets: Vec::new(),
+            hashes: Vec::new(),
+            slots: vec![0; 64],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    fn hash(set: &[u64]) -> u64 {
+        let mut h = Fx(0);
+        for &w in set {
+            std::hash::Hasher::write_u64(&mut h, w);
+        }
+        // The low bits pick the slot: fold the well-mixed high bits in.
+        h.0 ^ (h.0 >> 29)
+    }
+
+    /// The slot holding `set`, or the free slot where it belongs.
+    fn slot(&self, set: &[u64], hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            match self.slots[i] {
+                0 => return i,
+                n => {
+                    let k = n as usize - 1;
+                    if self.hashes[k] == hash
+                        && self.sets[k * self.words..(k + 1) * self.words] == *set
+                    {
+                        return i;
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn contains(&self, set: &[u64]) -> bool {
+        self.slots[self.slot(set, Self::hash(set))] != 0
+    }
+
+    /// Add a set that is not in the table.
+    fn insert(&mut self, set: &[u64]) {
+        if (self.len() + 1) * 2 > self.slots.len() {
+            let mut slots = vec![0u32; self.slots.len() * 2];
+            let mask = slots.len() - 1;
+            for (k, &h) in self.hashes.iter().enumerate() {
+                let mut i = h as usize & mask;
+                while slots[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                slots[i] = k as u32 + 1;
+            }
+            self.slots = slots;
+        }
+        let hash = Self::hash(set);
+        let i = self.slot(set, hash);
+        self.slots[i] = self.len() as u32 + 1;
+        self.hashes.push(hash);
+        self.sets.extend_from_slice(set);
+    }
 }
 
 /// The subset construction with DFA states as sorted lists of NFA states, for NFAs too large

@@ -523,8 +523,16 @@ fn apply_logsources(
         rewrites.iter().copied().map(Some).collect()
     };
     let mut out = Vec::with_capacity(branches.len());
-    for branch in branches {
-        let mut w = work.clone();
+    let last = branches.len() - 1;
+    let mut work = Some(work);
+    for (bi, branch) in branches.into_iter().enumerate() {
+        // Each branch starts from the variant as it came; the last one takes it over.
+        let mut w = if bi == last {
+            work.take()
+        } else {
+            work.clone()
+        }
+        .expect("only the last branch takes the variant");
         let mut cur = s0.clone();
         let mut covered: HashSet<LsKey> = HashSet::new();
         let mut rewritten = false;
