@@ -13,9 +13,10 @@
 #                                  doubles sigma-cli's minutes; SIGMA_RUNS=N runs of sigma-cli,
 #                                  default RUNS, with no warm-up: it takes minutes per run)
 #
-# Prints hyperfine's table, the load average before and after, and per target the medians of
-# wall time and CPU time (user+sys) and their ratios (sigma-cli / sigwatch). The machine is
-# shared: compare the ratios and the CPU times, and read the load next to them.
+# Prints hyperfine's table, the load average before and after, and per target the median wall
+# time, the CPU time (user+sys; median when hyperfine exports it per run, else its mean) and
+# their ratios (sigma-cli / sigwatch). The machine is shared: compare the ratios and the CPU
+# times, and read the load next to them.
 # Prerequisites: hyperfine (apt-get install -y hyperfine). sigma-cli with the Elasticsearch
 # backend is taken from PATH, else installed into a venv under target/ (pip install sigma-cli
 # pysigma-backend-elasticsearch).
@@ -91,11 +92,14 @@ for f in sys.argv[1:3]:
     r.update({x["command"]: x for x in json.load(open(f))["results"]})
 def wall(x):
     return statistics.median(x["times"])
+# hyperfine 1.x exports the mean user and system time only; newer ones give them per run.
+per_run = isinstance(next(iter(r.values())).get("user"), list)
 def cpu(x):
-    return statistics.median(u + s for u, s in zip(x["user"], x["system"])) if isinstance(x.get("user"), list) else x["user"] + x["system"]
+    return statistics.median(u + s for u, s in zip(x["user"], x["system"])) if per_run else x["user"] + x["system"]
+kind = "median" if per_run else "mean"
 for target in sys.argv[3:]:
     sw, py = r[f"sigwatch {target}"], r[f"sigma-cli {target}"]
     for name, x in (("sigwatch", sw), ("sigma-cli", py)):
-        print(f"{target:22} {name:10} median wall {wall(x):7.3f} s, CPU (user+sys) {cpu(x):7.3f} s  ({len(x['times'])} runs)")
+        print(f"{target:22} {name:10} median wall {wall(x):7.3f} s, {kind} CPU (user+sys) {cpu(x):7.3f} s  ({len(x['times'])} runs)")
     print(f"{target:22} sigma-cli / sigwatch: wall {wall(py) / wall(sw):.0f}x, CPU {cpu(py) / cpu(sw):.0f}x")
 PY
