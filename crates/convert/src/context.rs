@@ -3,6 +3,7 @@
 //! such as ElastAlert's `name` or ee-outliers' section names, are made unique from this).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use sigma::pipeline::ResolvedRule;
 use sigma::rule::RuleBody;
@@ -12,6 +13,14 @@ use sigma::rule::RuleBody;
 pub struct Context<'a> {
     by_id: HashMap<&'a str, &'a ResolvedRule>,
     by_name: HashMap<&'a str, &'a ResolvedRule>,
+    rules: Vec<&'a ResolvedRule>,
+    /// Counted when a target first asks (the query targets never do).
+    shared: OnceLock<Shared<'a>>,
+}
+
+/// How many rules of the run have each title and each file stem.
+#[derive(Debug, Default)]
+struct Shared<'a> {
     titles: HashMap<&'a str, usize>,
     stems: HashMap<String, usize>,
 }
@@ -27,10 +36,20 @@ impl<'a> Context<'a> {
             if let Some(n) = &r.rule.meta.name {
                 cx.by_name.entry(n.value.as_str()).or_insert(r);
             }
-            *cx.titles.entry(r.rule.title()).or_default() += 1;
-            *cx.stems.entry(crate::base_stem(&r.rule)).or_default() += 1;
+            cx.rules.push(r);
         }
         cx
+    }
+
+    fn shared(&self) -> &Shared<'a> {
+        self.shared.get_or_init(|| {
+            let mut s = Shared::default();
+            for r in &self.rules {
+                *s.titles.entry(r.rule.title()).or_default() += 1;
+                *s.stems.entry(crate::base_stem(&r.rule)).or_default() += 1;
+            }
+            s
+        })
     }
 
     /// A rule by id, or else by name (correlations may use either).
@@ -43,12 +62,12 @@ impl<'a> Context<'a> {
 
     /// Does another rule of the run have this title?
     pub fn shared_title(&self, title: &str) -> bool {
-        self.titles.get(title).is_some_and(|&n| n > 1)
+        self.shared().titles.get(title).is_some_and(|&n| n > 1)
     }
 
     /// Does another rule of the run have this file stem?
     pub fn shared_stem(&self, stem: &str) -> bool {
-        self.stems.get(stem).is_some_and(|&n| n > 1)
+        self.shared().stems.get(stem).is_some_and(|&n| n > 1)
     }
 
     /// The rules a correlation refers to that are in the run, by reference as written.

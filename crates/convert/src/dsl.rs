@@ -29,7 +29,7 @@ impl<'a> DslBuilder<'a> {
 
     /// The query object (what goes under `"query"`).
     pub fn build(&self, q: &Query) -> Result<Json, ConvertError> {
-        self.build_chunked(&q.chunked(crate::lucene::MAX_CLAUSES))
+        self.build_chunked(&q.chunked_cow(crate::lucene::MAX_CLAUSES))
     }
 
     fn build_chunked(&self, q: &Query) -> Result<Json, ConvertError> {

@@ -114,14 +114,13 @@ pub fn lower_detection(d: &Detection) -> Result<Query, ConvertError> {
 struct Cx<'a> {
     d: &'a Detection,
     names: Vec<&'a str>,
-    cache: HashMap<String, Query>,
+    /// Selections named more than once: their query, kept from the second time on (most
+    /// selections are named once, and keeping every query would copy each).
+    cache: HashMap<&'a str, Option<Query>>,
 }
 
 impl<'a> Cx<'a> {
     fn selection(&mut self, name: &str) -> Result<Query, ConvertError> {
-        if let Some(q) = self.cache.get(name) {
-            return Ok(q.clone());
-        }
         let sel = self.d.selection(name).ok_or_else(|| {
             ConvertError::new(
                 Feature::Structure,
@@ -129,9 +128,18 @@ impl<'a> Cx<'a> {
             )
             .with_detail(name)
         })?;
-        let q = lower_node(&sel.node)?;
-        self.cache.insert(name.to_owned(), q.clone());
-        Ok(q)
+        match self.cache.get(sel.name.as_str()) {
+            Some(Some(q)) => Ok(q.clone()),
+            Some(None) => {
+                let q = lower_node(&sel.node)?;
+                self.cache.insert(&sel.name, Some(q.clone()));
+                Ok(q)
+            }
+            None => {
+                self.cache.insert(&sel.name, None);
+                lower_node(&sel.node)
+            }
+        }
     }
 
     fn expr(&mut self, e: &'a Expr) -> Result<Query, ConvertError> {

@@ -46,7 +46,7 @@ impl<'a> LuceneBuilder<'a> {
     /// The query text.
     pub fn build(&self, q: &Query) -> Result<String, ConvertError> {
         let mut out = String::new();
-        self.emit(&q.chunked(MAX_CLAUSES), Ctx::Top, &mut out)?;
+        self.emit(&q.chunked_cow(MAX_CLAUSES), Ctx::Top, &mut out)?;
         Ok(out)
     }
 
@@ -86,13 +86,11 @@ impl<'a> LuceneBuilder<'a> {
                 }
             }
             Query::Leaf(l) => {
-                let (text, compound) = self.leaf(l)?;
-                let wrap = compound && ctx != Ctx::Top;
-                if wrap {
-                    out.push('(');
-                }
-                out.push_str(&text);
-                if wrap {
+                // Written in place; an OR of several terms is wrapped afterwards.
+                let start = out.len();
+                let compound = self.leaf(l, out)?;
+                if compound && ctx != Ctx::Top {
+                    out.insert(start, '(');
                     out.push(')');
                 }
             }
@@ -100,35 +98,45 @@ impl<'a> LuceneBuilder<'a> {
         Ok(())
     }
 
-    /// One leaf: its text and whether it is an OR of several terms.
-    fn leaf(&self, l: &Leaf) -> Result<(String, bool), ConvertError> {
+    /// Write one leaf; whether it is an OR of several terms.
+    fn leaf(&self, l: &Leaf, out: &mut String) -> Result<bool, ConvertError> {
         let field = l.field.as_deref();
         let err = |e: ConvertError| e.with_field(field);
         Ok(match &l.pred {
-            Pred::Exists => match field {
-                Some(f) => (format!("_exists_:{}", escape_field(f)), false),
-                None => ("*:*".into(), false),
-            },
-            Pred::Str { value, cased } => self.string(field, value, *cased).map_err(err)?,
+            Pred::Exists => {
+                match field {
+                    Some(f) => {
+                        out.push_str("_exists_:");
+                        push_escaped(out, f);
+                    }
+                    None => out.push_str("*:*"),
+                }
+                false
+            }
+            Pred::Str { value, cased } => {
+                self.string(field, value, *cased, out).map_err(err)?;
+                false
+            }
             Pred::Num(n) => {
                 // Equal as the text written (compared case-insensitively, like any text: `0xC0`
                 // matches "0xc0") or as the number (`0x10` matches 16).
-                let mut alts = vec![
-                    self.string(field, &SigmaString::literal(&n.text), false)
-                        .map_err(err)?
-                        .0,
-                ];
+                self.string(field, &SigmaString::literal(&n.text), false, out)
+                    .map_err(err)?;
                 let canonical = canonical_number(n);
                 if canonical != n.text {
-                    alts.push(with_field(field, &escape_term(&canonical)));
-                }
-                if alts.len() == 1 {
-                    (alts.remove(0), false)
+                    out.push_str(" OR ");
+                    push_field(out, field);
+                    push_escaped(out, &canonical);
+                    true
                 } else {
-                    (alts.join(" OR "), true)
+                    false
                 }
             }
-            Pred::Bool(b) => (with_field(field, if *b { "true" } else { "false" }), false),
+            Pred::Bool(b) => {
+                push_field(out, field);
+                out.push_str(if *b { "true" } else { "false" });
+                false
+            }
             Pred::Regex(r) => {
                 let body = regex::translate_checked(r, self.options.max_states).map_err(err)?;
                 if r.flags.ignore_case {
@@ -138,19 +146,20 @@ impl<'a> LuceneBuilder<'a> {
                 {
                     return Err(err(lowercase_field_refusal(&r.pattern)));
                 }
-                (with_field(field, &regex::slashed(&body)), false)
+                push_field(out, field);
+                out.push_str(&regex::slashed(&body));
+                false
             }
             Pred::Cidr(c) => {
                 let f = field
                     .ok_or_else(|| ConvertError::new(Feature::Cidr, "a network needs a field"))?;
+                push_field(out, field);
                 if self.options.is_ip_field(f) {
-                    (with_field(field, &format!("\"{}\"", c)), false)
+                    out.push_str(&format!("\"{}\"", c));
                 } else {
-                    (
-                        with_field(field, &regex::slashed(&crate::cidr::network_regex(c))),
-                        false,
-                    )
+                    out.push_str(&regex::slashed(&crate::cidr::network_regex(c)));
                 }
+                false
             }
             Pred::Cmp(op, n) => {
                 let v = number(n);
@@ -160,9 +169,16 @@ impl<'a> LuceneBuilder<'a> {
                     CmpOp::Gt => format!("{{{v} TO *]"),
                     CmpOp::Gte => format!("[{v} TO *]"),
                     CmpOp::Eq => v,
-                    CmpOp::Neq => return Ok((format!("NOT {}", with_field(field, &v)), true)),
+                    CmpOp::Neq => {
+                        out.push_str("NOT ");
+                        push_field(out, field);
+                        out.push_str(&v);
+                        return Ok(true);
+                    }
                 };
-                (with_field(field, &range), false)
+                push_field(out, field);
+                out.push_str(&range);
+                false
             }
             Pred::FieldRef { other, mode, .. } => {
                 return Err(err(ConvertError::new(
@@ -181,13 +197,14 @@ impl<'a> LuceneBuilder<'a> {
         })
     }
 
-    /// A Sigma string under the case strategy.
+    /// Write a Sigma string under the case strategy.
     fn string(
         &self,
         field: Option<&str>,
         s: &SigmaString,
         cased: bool,
-    ) -> Result<(String, bool), ConvertError> {
+        out: &mut String,
+    ) -> Result<(), ConvertError> {
         let letters = regex::has_cased_chars(s);
         if cased || !letters {
             if cased && letters && self.options.case == CaseStrategy::LowercaseField {
@@ -197,20 +214,32 @@ impl<'a> LuceneBuilder<'a> {
                 )
                 .with_detail(s.to_string()));
             }
-            return Ok((with_field(field, &plain(s, false)), false));
+            push_field(out, field);
+            push_plain(out, s, false);
+            return Ok(());
         }
-        Ok(match &self.options.case {
+        match &self.options.case {
             CaseStrategy::Regex => {
-                let body = regex::sigma_string(s, true);
-                (with_field(field, &regex::slashed(&body)), false)
+                push_field(out, field);
+                regex::push_slashed_sigma_string(out, s);
             }
             CaseStrategy::Subfield(suffix) => {
-                let f = field.map(|f| format!("{f}.{suffix}"));
-                (with_field(f.as_deref(), &plain(s, true)), false)
+                if let Some(f) = field {
+                    push_escaped(out, &format!("{f}.{suffix}"));
+                    out.push(':');
+                }
+                push_plain(out, s, true);
             }
-            CaseStrategy::LowercaseField => (with_field(field, &plain(s, true)), false),
-            CaseStrategy::None => (with_field(field, &plain(s, false)), false),
-        })
+            CaseStrategy::LowercaseField => {
+                push_field(out, field);
+                push_plain(out, s, true);
+            }
+            CaseStrategy::None => {
+                push_field(out, field);
+                push_plain(out, s, false);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -231,10 +260,11 @@ pub(crate) fn ref_mode(m: RefMode) -> &'static str {
     }
 }
 
-fn with_field(field: Option<&str>, value: &str) -> String {
-    match field {
-        Some(f) => format!("{}:{value}", escape_field(f)),
-        None => value.to_owned(),
+/// `field:` (escaped), or nothing for a keyword.
+fn push_field(out: &mut String, field: Option<&str>) {
+    if let Some(f) = field {
+        push_escaped(out, f);
+        out.push(':');
     }
 }
 
@@ -253,29 +283,37 @@ pub fn canonical_number(n: &Number) -> String {
 
 /// A Sigma string as a term, prefix or wildcard term (`lower`: lowercased for normalised
 /// fields).
+#[cfg(test)]
 fn plain(s: &SigmaString, lower: bool) -> String {
-    if s.is_empty() {
-        return "\"\"".into();
-    }
     let mut out = String::new();
+    push_plain(&mut out, s, lower);
+    out
+}
+
+/// Write [`plain`].
+fn push_plain(out: &mut String, s: &SigmaString, lower: bool) {
+    if s.is_empty() {
+        out.push_str("\"\"");
+        return;
+    }
+    let start = out.len();
     for p in s.parts() {
         match p {
             Part::Lit(l) => {
                 if lower {
-                    out.push_str(&escape_term(&l.to_lowercase()))
+                    push_escaped(out, &l.to_lowercase())
                 } else {
-                    out.push_str(&escape_term(l))
+                    push_escaped(out, l)
                 }
             }
             Part::AnyChars => out.push('*'),
             Part::OneChar => out.push('?'),
-            Part::Placeholder(n) => out.push_str(&escape_term(&format!("%{n}%"))),
+            Part::Placeholder(n) => push_escaped(out, &format!("%{n}%")),
         }
     }
-    if matches!(out.as_str(), "AND" | "OR" | "NOT") {
-        out.insert(0, '\\');
+    if matches!(&out[start..], "AND" | "OR" | "NOT") {
+        out.insert(start, '\\');
     }
-    out
 }
 
 fn is_term_special(c: char) -> bool {
@@ -308,13 +346,19 @@ fn is_term_special(c: char) -> bool {
 /// Escape literal text for a `query_string` term.
 pub fn escape_term(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    push_escaped(&mut out, s);
+    out
+}
+
+/// Write [`escape_term`].
+fn push_escaped(out: &mut String, s: &str) {
+    out.reserve(s.len());
     for c in s.chars() {
         if is_term_special(c) {
             out.push('\\');
         }
         out.push(c);
     }
-    out
 }
 
 /// Escape a field name (`*` in a name is literal).

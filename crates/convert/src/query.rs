@@ -115,6 +115,27 @@ impl Query {
         }
     }
 
+    /// [`Query::chunked`], borrowing the query itself when no group is larger than `max` (the
+    /// usual case: no copy of the tree).
+    pub fn chunked_cow(&self, max: usize) -> std::borrow::Cow<'_, Query> {
+        if self.groups_within(max.max(2)) {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            std::borrow::Cow::Owned(self.chunked(max))
+        }
+    }
+
+    /// Has no AND or OR more than `max` operands?
+    fn groups_within(&self, max: usize) -> bool {
+        match self {
+            Query::And(qs) | Query::Or(qs) => {
+                qs.len() <= max && qs.iter().all(|q| q.groups_within(max))
+            }
+            Query::Not(q) => q.groups_within(max),
+            _ => true,
+        }
+    }
+
     /// The same query with no AND or OR of more than `max` operands: larger ones become nested
     /// groups (Lucene limits the clauses of one boolean query, 1024 by default).
     pub fn chunked(&self, max: usize) -> Query {
@@ -182,6 +203,8 @@ mod tests {
         assert!(matches!(&top[0], Query::Or(x) if x.len() == 3));
         assert_eq!(q.chunked(3).leaves().len(), 10);
         assert_eq!(q.chunked(100), q);
+        assert!(matches!(q.chunked_cow(100), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(*q.chunked_cow(3), q.chunked(3));
     }
 
     #[test]

@@ -71,21 +71,20 @@ fn push_class_char(out: &mut String, c: char) {
 /// (`k` matches `K` and the Kelvin sign). Characters whose lower case is several characters
 /// (`İ`) only match themselves here.
 pub fn case_variants(c: char) -> Vec<char> {
-    let mut v = vec![c];
-    let Some(lower) = single_lower(c) else {
-        return v;
-    };
-    if lower != c {
-        v.push(lower);
+    variants(c).map_or_else(|| vec![c], <[char]>::to_vec)
+}
+
+/// [`case_variants`] of a character that has others, `None` for one that only matches itself
+/// (digits, punctuation, most of Unicode). From a table built once.
+fn variants(c: char) -> Option<&'static [char]> {
+    let t = case_table();
+    if c.is_ascii() {
+        return t.ascii[c as usize].as_deref();
     }
-    if let Some(others) = upper_map().get(&lower) {
-        for &o in others {
-            if !v.contains(&o) {
-                v.push(o);
-            }
-        }
-    }
-    v
+    t.other
+        .binary_search_by_key(&c, |(x, _)| *x)
+        .ok()
+        .map(|i| &*t.other[i].1)
 }
 
 fn single_lower(c: char) -> Option<char> {
@@ -99,27 +98,80 @@ fn single_lower(c: char) -> Option<char> {
     }
 }
 
-/// For each lower-case character, the other characters that lower-case to it.
-fn upper_map() -> &'static std::collections::HashMap<char, Vec<char>> {
-    static MAP: std::sync::OnceLock<std::collections::HashMap<char, Vec<char>>> =
-        std::sync::OnceLock::new();
-    MAP.get_or_init(|| {
-        let mut m: std::collections::HashMap<char, Vec<char>> = std::collections::HashMap::new();
-        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+/// Past this code point no character has a lower-case mapping (planes 2 and up hold CJK
+/// ideographs, tags, variation selectors and private use; checked by a test over every code
+/// point), so the table is built from the first two planes only.
+const CASED_BELOW: u32 = 0x2_0000;
+
+/// Every character with case variants, and its variants.
+struct CaseTable {
+    ascii: Vec<Option<Box<[char]>>>,
+    /// The class of each ASCII character with variants, as [`sigma_string`] writes it
+    /// (`[cC]`).
+    ascii_class: Vec<Option<Box<str>>>,
+    /// Sorted by character.
+    other: Vec<(char, Box<[char]>)>,
+}
+
+fn case_table() -> &'static CaseTable {
+    static TABLE: std::sync::OnceLock<CaseTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        // For each lower-case character, the other characters that lower-case to it, in
+        // code-point order.
+        let mut uppers: std::collections::BTreeMap<char, Vec<char>> =
+            std::collections::BTreeMap::new();
+        for c in (0..CASED_BELOW).filter_map(char::from_u32) {
             if let Some(l) = single_lower(c)
                 && l != c
             {
-                m.entry(l).or_default().push(c);
+                uppers.entry(l).or_default().push(c);
             }
         }
-        m
+        let mut chars: Vec<char> = uppers
+            .iter()
+            .flat_map(|(l, us)| std::iter::once(*l).chain(us.iter().copied()))
+            .collect();
+        chars.sort_unstable();
+        chars.dedup();
+        let mut table = CaseTable {
+            ascii: vec![None; 128],
+            ascii_class: vec![None; 128],
+            other: Vec::new(),
+        };
+        for c in chars {
+            let mut v = vec![c];
+            if let Some(lower) = single_lower(c) {
+                if lower != c {
+                    v.push(lower);
+                }
+                for &o in uppers.get(&lower).map_or(&[][..], Vec::as_slice) {
+                    if !v.contains(&o) {
+                        v.push(o);
+                    }
+                }
+            }
+            if v.len() > 1 {
+                if c.is_ascii() {
+                    let mut class = String::from("[");
+                    for &x in &v {
+                        push_class_char(&mut class, x);
+                    }
+                    class.push(']');
+                    table.ascii_class[c as usize] = Some(class.into());
+                    table.ascii[c as usize] = Some(v.into());
+                } else {
+                    table.other.push((c, v.into()));
+                }
+            }
+        }
+        table
     })
 }
 
 /// Does the text have a character whose case matters?
 pub fn has_cased_chars(s: &SigmaString) -> bool {
     s.parts().iter().any(|p| match p {
-        Part::Lit(l) => l.chars().any(|c| case_variants(c).len() > 1),
+        Part::Lit(l) => l.chars().any(|c| variants(c).is_some()),
         _ => false,
     })
 }
@@ -128,23 +180,45 @@ pub fn has_cased_chars(s: &SigmaString) -> bool {
 /// classes (`[cC]`), `*` becomes `.*` and `?` becomes `.`.
 pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
     let mut out = String::new();
+    push_sigma_string(&mut out, s, case_insensitive);
+    out
+}
+
+/// `/`[`sigma_string`]`/` (case-insensitive) as [`slashed`] writes it, appended to `out`.
+pub fn push_slashed_sigma_string(out: &mut String, s: &SigmaString) {
+    out.push('/');
+    let start = out.len();
+    push_sigma_string(out, s, true);
+    if out[start..].ends_with("\\\\") {
+        out.truncate(out.len() - 2);
+        out.push_str("[\\\\]");
+    }
+    out.push('/');
+}
+
+fn push_sigma_string(out: &mut String, s: &SigmaString, case_insensitive: bool) {
     for p in s.parts() {
         match p {
             Part::Lit(l) => {
+                out.reserve(l.len());
+                let table = case_table();
                 for c in l.chars() {
-                    let vs = if case_insensitive {
-                        case_variants(c)
-                    } else {
-                        vec![c]
-                    };
-                    if vs.len() > 1 {
-                        out.push('[');
-                        for v in vs {
-                            push_class_char(&mut out, v);
+                    if c.is_ascii() {
+                        match table.ascii_class[c as usize].as_deref() {
+                            Some(class) if case_insensitive => out.push_str(class),
+                            _ => push_literal(out, c),
                         }
-                        out.push(']');
-                    } else {
-                        push_literal(&mut out, c);
+                        continue;
+                    }
+                    match variants(c).filter(|_| case_insensitive) {
+                        Some(vs) => {
+                            out.push('[');
+                            for &v in vs {
+                                push_class_char(out, v);
+                            }
+                            out.push(']');
+                        }
+                        None => push_literal(out, c),
                     }
                 }
             }
@@ -153,12 +227,11 @@ pub fn sigma_string(s: &SigmaString, case_insensitive: bool) -> String {
             // Refused before building (see lower).
             Part::Placeholder(n) => {
                 for c in n.chars() {
-                    push_literal(&mut out, c);
+                    push_literal(out, c);
                 }
             }
         }
     }
-    out
 }
 
 /// Wrap an expression for `query_string`: `/body/`. A literal backslash right before the
@@ -1170,5 +1243,50 @@ mod tests {
         assert_eq!(case_variants('K'), vec!['K', 'k', '\u{212A}']);
         assert_eq!(case_variants('1'), vec!['1']);
         assert_eq!(case_variants('é'), vec!['é', 'É']);
+        assert_eq!(case_variants('\u{212A}'), vec!['\u{212A}', 'k', 'K']);
+        for text in [r"*\cmd?.exe", r"C:\\", r"a\\\\", "", "*", r"x\*y"] {
+            let s = SigmaString::parse(text);
+            let mut out = String::from("f:");
+            push_slashed_sigma_string(&mut out, &s);
+            assert_eq!(
+                out,
+                format!("f:{}", slashed(&sigma_string(&s, true))),
+                "{text}"
+            );
+        }
+        assert_eq!(case_variants('İ'), vec!['İ']);
+    }
+
+    /// The table holds what the definition gives for every code point: no character past
+    /// CASED_BELOW has a variant, and below it the lists are those of a direct search.
+    #[test]
+    fn case_table_is_complete() {
+        let all = || (0..=char::MAX as u32).filter_map(char::from_u32);
+        for c in all().filter(|&c| c as u32 >= CASED_BELOW) {
+            assert_eq!(single_lower(c), Some(c), "{c:?}");
+        }
+        let mut uppers: std::collections::HashMap<char, Vec<char>> =
+            std::collections::HashMap::new();
+        for c in all() {
+            if let Some(l) = single_lower(c)
+                && l != c
+            {
+                uppers.entry(l).or_default().push(c);
+            }
+        }
+        for c in all().filter(|&c| (c as u32) < CASED_BELOW) {
+            let mut want = vec![c];
+            if let Some(lower) = single_lower(c) {
+                if lower != c {
+                    want.push(lower);
+                }
+                for &o in uppers.get(&lower).map_or(&[][..], Vec::as_slice) {
+                    if !want.contains(&o) {
+                        want.push(o);
+                    }
+                }
+            }
+            assert_eq!(case_variants(c), want, "{c:?}");
+        }
     }
 }

@@ -10,22 +10,30 @@ use serde_json::Value as Json;
 pub fn yaml_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+    // Runs of characters that need no escape are copied whole.
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let hex;
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
             c if (c as u32) < 0x20
                 || (0x7f..=0x9f).contains(&(c as u32))
                 || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
             {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                hex = format!("\\u{:04x}", c as u32);
+                &hex
             }
-            c => out.push(c),
-        }
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(escaped);
+        start = i + c.len_utf8();
     }
+    out.push_str(&s[start..]);
     out.push('"');
     out
 }

@@ -7,12 +7,12 @@
 //! (`event.code: 1`), as in sigmac and pySigma.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::error::{ApplyError, PipelineError};
 use super::model::{
-    Action, CaseWhen, CondSpec, FieldFilter, FieldMap, FieldTarget, Format, Item, ItemFilter,
-    LogSources, LsKey, LsTriple, Pipeline, RuleCond, RuleTest, Unmapped, ValueTest,
+    Action, CaseWhen, CondSpec, FieldCase, FieldFilter, FieldMap, FieldTarget, Format, Item,
+    ItemFilter, LogSources, LsKey, LsTriple, Pipeline, RuleCond, RuleTest, Unmapped, ValueTest,
 };
 use super::resolved::{
     Change, FieldMapper, NameStep, NotApplicable, ResolvedRule, Variant, run_steps,
@@ -33,6 +33,22 @@ pub struct Chain {
     /// pipeline in turn; consecutive sigmac configurations run all their log-source items
     /// first, then their field maps, as sigmac chained them.
     pub order: Vec<(usize, usize)>,
+    maps: MapCache,
+}
+
+/// Field maps as resolved for the rules so far, shared between rules: a map of a hundred
+/// fields would otherwise be copied for every rule and variant. A map resolves the same way for
+/// every rule that picks the same targets in its `cases` entries (usually all of them).
+#[derive(Debug, Default)]
+struct MapCache(Mutex<HashMap<usize, Vec<ResolvedMap>>>);
+
+/// The targets chosen in a map's `cases` entries (in entry order), and the map they give.
+type ResolvedMap = (Vec<Option<Vec<String>>>, Arc<HashMap<String, Vec<String>>>);
+
+impl Clone for MapCache {
+    fn clone(&self) -> Self {
+        MapCache::default()
+    }
 }
 
 impl Chain {
@@ -93,7 +109,11 @@ impl Chain {
                 }
             }
         }
-        Ok(Chain { pipelines, order })
+        Ok(Chain {
+            pipelines,
+            order,
+            maps: MapCache::default(),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -111,16 +131,25 @@ impl Chain {
 
     /// Apply the chain to a rule.
     pub fn apply(&self, rule: &Rule) -> Result<ResolvedRule, ApplyError> {
+        let (variants, skipped) = self.variants(rule)?;
+        Ok(ResolvedRule {
+            rule: rule.clone(),
+            variants,
+            skipped,
+        })
+    }
+
+    /// Apply the chain to a rule that the caller owns: the variants, and why the rule does not
+    /// apply when it has none (see [`ResolvedRule::skipped`]). [`Chain::apply`] without the
+    /// copy of the rule: `ResolvedRule { rule, variants, skipped }`.
+    pub fn variants(
+        &self,
+        rule: &Rule,
+    ) -> Result<(Vec<Variant>, Option<NotApplicable>), ApplyError> {
         let detection = match &rule.body {
             RuleBody::Detection(d) => &d.detection,
             RuleBody::Filter(f) => &f.detection,
-            RuleBody::Correlation(_) => {
-                return Ok(ResolvedRule {
-                    rule: rule.clone(),
-                    variants: Vec::new(),
-                    skipped: None,
-                });
-            }
+            RuleBody::Correlation(_) => return Ok((Vec::new(), None)),
         };
         let ls = rule.logsource().map(triple).unwrap_or_default();
         let mut works = vec![Work {
@@ -138,6 +167,7 @@ impl Chain {
         let ctx = Ctx {
             original: ls,
             cond_span: rule.logsource().map_or(rule.span, |l| l.span),
+            maps: &self.maps,
         };
         for &(pi, ii) in &self.order {
             let p = &self.pipelines[pi];
@@ -177,11 +207,7 @@ impl Chain {
         let multiple = kept.len() > 1;
         let variants: Vec<Variant> = kept.into_iter().map(|w| w.finish(rule, multiple)).collect();
         let skipped = if variants.is_empty() { skipped } else { None };
-        Ok(ResolvedRule {
-            rule: rule.clone(),
-            variants,
-            skipped,
-        })
+        Ok((variants, skipped))
     }
 
     /// The reason a working variant is not covered by a `skip` pipeline, if any.
@@ -249,11 +275,12 @@ struct Work {
     coverage: HashMap<usize, (LsTriple, Vec<LsKey>)>,
 }
 
-struct Ctx {
+struct Ctx<'c> {
     /// The log source as written in the rule.
     original: LsTriple,
     /// Where added conditions point in the rule file (its log source).
     cond_span: Span,
+    maps: &'c MapCache,
 }
 
 struct At<'a> {
@@ -299,7 +326,7 @@ fn rule_cond_holds(c: &RuleCond, w: &Work, rule: &Rule) -> bool {
     r != c.negate
 }
 
-fn apply_item(at: &At<'_>, ctx: &Ctx, mut w: Work) -> Result<Vec<Work>, ApplyError> {
+fn apply_item(at: &At<'_>, ctx: &Ctx<'_>, mut w: Work) -> Result<Vec<Work>, ApplyError> {
     match &at.item.action {
         Action::LogSources(ls) => return apply_logsources(at, ctx, ls, w),
         Action::Fields(map) => {
@@ -478,7 +505,7 @@ pub(crate) fn build_condition(c: &CondSpec, span: Span) -> Result<DetectionItem,
 
 fn apply_logsources(
     at: &At<'_>,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     ls: &LogSources,
     work: Work,
 ) -> Result<Vec<Work>, ApplyError> {
@@ -496,8 +523,16 @@ fn apply_logsources(
         rewrites.iter().copied().map(Some).collect()
     };
     let mut out = Vec::with_capacity(branches.len());
-    for branch in branches {
-        let mut w = work.clone();
+    let last = branches.len() - 1;
+    let mut work = Some(work);
+    for (bi, branch) in branches.into_iter().enumerate() {
+        // Each branch starts from the variant as it came; the last one takes it over.
+        let mut w = if bi == last {
+            work.take()
+        } else {
+            work.clone()
+        }
+        .expect("only the last branch takes the variant");
         let mut cur = s0.clone();
         let mut covered: HashSet<LsKey> = HashSet::new();
         let mut rewritten = false;
@@ -595,41 +630,68 @@ fn apply_logsources(
 }
 
 /// Resolve a field map for one variant (conditional targets decided) as a renaming step.
-fn resolve_map(map: &FieldMap, w: &Work, ctx: &Ctx) -> NameStep {
+fn resolve_map(map: &FieldMap, w: &Work, ctx: &Ctx<'_>) -> NameStep {
+    let choose = |cases: &[FieldCase], default: &Option<Vec<String>>| {
+        let mut hit: Vec<String> = Vec::new();
+        for c in cases {
+            if case_holds(&c.when, w, ctx) {
+                for t in &c.to {
+                    if !hit.contains(t) {
+                        hit.push(t.clone());
+                    }
+                }
+            }
+        }
+        if hit.is_empty() {
+            default.clone()
+        } else {
+            Some(hit)
+        }
+    };
+    let chosen: Vec<Option<Vec<String>>> = map
+        .entries
+        .iter()
+        .filter_map(|e| match &e.target {
+            FieldTarget::To(_) => None,
+            FieldTarget::Cases { cases, default } => Some(choose(cases, default)),
+        })
+        .collect();
+    let step = |map: Arc<HashMap<String, Vec<String>>>, fm: &FieldMap| NameStep::Map {
+        map,
+        unmapped_prefixes: fm.unmapped_prefixes.clone(),
+        filter: fm.filter.clone(),
+    };
+    // The map's address names it while the chain is borrowed.
+    let key = map as *const FieldMap as usize;
+    if let Ok(cache) = ctx.maps.0.lock()
+        && let Some((_, m)) = cache
+            .get(&key)
+            .and_then(|v| v.iter().find(|(c, _)| *c == chosen))
+    {
+        return step(Arc::clone(m), map);
+    }
     let mut resolved: HashMap<String, Vec<String>> = HashMap::with_capacity(map.entries.len());
+    let mut picks = chosen.iter();
     for e in &map.entries {
         let targets = match &e.target {
             FieldTarget::To(v) => Some(v.clone()),
-            FieldTarget::Cases { cases, default } => {
-                let mut hit: Vec<String> = Vec::new();
-                for c in cases {
-                    if case_holds(&c.when, w, ctx) {
-                        for t in &c.to {
-                            if !hit.contains(t) {
-                                hit.push(t.clone());
-                            }
-                        }
-                    }
-                }
-                if hit.is_empty() {
-                    default.clone()
-                } else {
-                    Some(hit)
-                }
-            }
+            FieldTarget::Cases { .. } => picks.next().cloned().flatten(),
         };
         if let Some(t) = targets {
             resolved.insert(e.name.clone(), t);
         }
     }
-    NameStep::Map {
-        map: resolved,
-        unmapped_prefixes: map.unmapped_prefixes.clone(),
-        filter: map.filter.clone(),
+    let resolved = Arc::new(resolved);
+    if let Ok(mut cache) = ctx.maps.0.lock() {
+        cache
+            .entry(key)
+            .or_default()
+            .push((chosen, Arc::clone(&resolved)));
     }
+    step(resolved, map)
 }
 
-fn case_holds(c: &CaseWhen, w: &Work, ctx: &Ctx) -> bool {
+fn case_holds(c: &CaseWhen, w: &Work, ctx: &Ctx<'_>) -> bool {
     match c {
         CaseWhen::LogSource { key, value } => {
             key.get(&w.ls) == Some(value.as_str()) || key.get(&ctx.original) == Some(value.as_str())

@@ -81,7 +81,8 @@ pub struct FieldMapper {
 pub enum NameStep {
     /// Listed names map to their targets; others get each of `unmapped_prefixes` (or stay).
     Map {
-        map: HashMap<String, Vec<String>>,
+        /// Shared by the rules the map resolves the same way for.
+        map: Arc<HashMap<String, Vec<String>>>,
         unmapped_prefixes: Vec<String>,
         filter: FieldFilter,
     },
