@@ -38,10 +38,10 @@ pub fn fold(s: &str) -> String {
 /// [`fold`] appending to a buffer.
 pub fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.reserve(s.len());
-        for b in s.bytes() {
-            out.push(b.to_ascii_lowercase() as char);
-        }
+        // One copy, then lower-casing in place: both run over whole words, not per char.
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         for c in s.chars() {
             if c.is_ascii() {
