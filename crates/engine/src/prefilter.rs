@@ -4,7 +4,8 @@
 //! For every variant we derive a *necessary literal set*: a list of (field, literal) such that
 //! whenever the variant matches, the folded text of one of the field's values contains one of
 //! the literals (the longest literal piece of a string pattern is contained in any text the
-//! pattern matches, cased or not, because folding works character by character). `and` keeps
+//! pattern matches, cased or not, because folding works character by character; a regex gives
+//! the literals its every match contains, see [`regex_lits`]). `and` keeps
 //! the most selective child's set, `or` needs a set from every branch and joins them, `not`
 //! gives none. Variants without a set are always evaluated.
 //!
@@ -21,6 +22,8 @@ use crate::compile::{ANY_SLOT, Item, Node, Program};
 use crate::matcher::Matcher;
 use crate::route::Router;
 use crate::semantics::fold;
+
+mod regex_lits;
 
 type Lits = Vec<(u32, String)>;
 
@@ -166,6 +169,21 @@ fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
                 }
                 None => false,
             }),
+        Matcher::Regex(re) => match regex_lits::regex_literals(re.as_str()) {
+            // A keyword literal that is not printable ASCII (such as the long s a
+            // case-insensitive `s` also matches) would turn off the raw-text scan of all the
+            // whole-event literals of its routing group.
+            Some(lits)
+                if slot != ANY_SLOT
+                    || lits
+                        .iter()
+                        .all(|l| l.bytes().all(|b| (0x20..0x7f).contains(&b))) =>
+            {
+                out.extend(lits.into_iter().map(|l| (slot, l)));
+                true
+            }
+            _ => false,
+        },
         Matcher::AnyOf(ms) => ms.iter().all(|m| matcher_lits(m, slot, out)),
         _ => false,
     }
