@@ -11,6 +11,7 @@ pub mod filter;
 pub mod loader;
 pub mod modifier;
 pub mod pipeline;
+pub mod regex_ascii;
 pub mod rule;
 pub mod ruleset;
 pub mod span;
