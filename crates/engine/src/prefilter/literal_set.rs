@@ -16,6 +16,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memmem;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 /// Literal sets up to this size get a DFA (fastest scan, but its memory grows with the
 /// states times the byte classes); larger ones a contiguous NFA (a few bytes per state).
@@ -497,8 +498,8 @@ impl Cost {
 /// The rarity model: estimated probability that a string (lower case) starts at a given
 /// position of a folded log text, as a Markov chain over bytes.
 struct Model {
-    /// The substrings of 3 and 4 bytes of [`COMMON_TOKENS`].
-    common: HashSet<&'static [u8]>,
+    /// The substrings of 3 and 4 bytes of [`COMMON_TOKENS`] (as [`gram_code`]s).
+    common: HashSet<u64, BuildHasherDefault<GramHasher>>,
     class: [u8; 256],
     /// Half bits, `[a][b]`; row `MODEL_CLASSES` is the first byte.
     rarity: Vec<[u8; MODEL_CLASSES]>,
@@ -523,6 +524,7 @@ impl Model {
         let common = COMMON_TOKENS
             .iter()
             .flat_map(|t| (3..=GRAM_LEN).flat_map(move |n| t.as_bytes().windows(n)))
+            .map(gram_code)
             .collect();
         Model {
             common,
@@ -536,9 +538,9 @@ impl Model {
     /// many literals, which tells how the field's values look.
     fn gram_probability(&self, g: &[u8], df: usize, n: usize) -> f64 {
         let mut p = self.probability(g);
-        if self.common.contains(g) {
+        if self.common.contains(&gram_code(g)) {
             p = p.max(COMMON_PROBABILITY);
-        } else if g.windows(3).any(|w| self.common.contains(w)) {
+        } else if g.windows(3).any(|w| self.common.contains(&gram_code(w))) {
             p = p.max(COMMON_PROBABILITY / 16.0);
         }
         if df >= 2 {
@@ -740,6 +742,34 @@ struct Candidate<'k> {
     literals: Vec<u32>,
 }
 
+/// A gram of up to 7 bytes as a number (with its length).
+fn gram_code(g: &[u8]) -> u64 {
+    g.iter()
+        .fold(g.len() as u64, |code, &b| code << 8 | u64::from(b))
+}
+
+/// A hasher of grams coded as numbers (multiplicative: their bits are already spread).
+#[derive(Default)]
+struct GramHasher(u64);
+
+impl std::hash::Hasher for GramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0 ^ x)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
 /// The candidate grams of `keys`: their substrings of 3 and [`GRAM_LEN`] bytes (a shorter
 /// literal is its own gram); case-insensitive, also those of 2 bytes without letters (a gram
 /// needs a pattern per spelling: `::` can be better than `s::`).
@@ -748,7 +778,13 @@ fn candidates<'k>(
     ascii_case_insensitive: bool,
     model: &Model,
 ) -> Vec<Candidate<'k>> {
-    let mut literals: HashMap<&[u8], Vec<u32>> = HashMap::new();
+    // Grams of up to 4 bytes as numbers (with their length) in a small table, hashed by a
+    // fixed function (fast, and the same candidates in the same order in every build, so
+    // that ties between grams are broken the same way); then the literals of each gram by a
+    // counting sort of (gram, literal) pairs.
+    let mut index: HashMap<u64, u32, BuildHasherDefault<GramHasher>> = HashMap::default();
+    let mut grams: Vec<&[u8]> = Vec::new();
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         let lens: &[usize] = match (k.len(), ascii_case_insensitive) {
             (..=3, false) => &[k.len()],
@@ -761,12 +797,26 @@ fn candidates<'k>(
                 if n == 2 && n < k.len() && w.iter().any(u8::is_ascii_alphabetic) {
                     continue;
                 }
-                let v = literals.entry(w).or_default();
-                if v.last() != Some(&(i as u32)) {
-                    v.push(i as u32);
-                }
+                let gram = *index.entry(gram_code(w)).or_insert_with(|| {
+                    grams.push(w);
+                    grams.len() as u32 - 1
+                });
+                pairs.push((gram, i as u32));
             }
         }
+    }
+    let mut starts = vec![0u32; grams.len() + 1];
+    for &(g, _) in &pairs {
+        starts[g as usize + 1] += 1;
+    }
+    for g in 0..grams.len() {
+        starts[g + 1] += starts[g];
+    }
+    let mut sorted = vec![0u32; pairs.len()];
+    let mut next = starts.clone();
+    for &(g, i) in &pairs {
+        sorted[next[g as usize] as usize] = i;
+        next[g as usize] += 1;
     }
     // For the vocabulary estimate, literals that differ only in the Unicode spellings of `s`
     // and `k` (long s, Kelvin sign: case-insensitive regexes expand to all) count once.
@@ -784,12 +834,13 @@ fn candidates<'k>(
         })
         .collect();
     let distinct = skeletons.len();
-    // Sorted: ties between grams are broken the same way in every build.
-    let mut literals: Vec<(&[u8], Vec<u32>)> = literals.into_iter().collect();
-    literals.sort_unstable();
-    literals
-        .into_iter()
-        .map(|(gram, literals)| {
+    grams
+        .iter()
+        .enumerate()
+        .map(|(g, &gram)| {
+            // Pairs came in literal order: a literal repeated is adjacent.
+            let mut literals = sorted[starts[g] as usize..starts[g + 1] as usize].to_vec();
+            literals.dedup();
             let mut sk: Vec<u32> = literals.iter().map(|&i| skeleton[i as usize]).collect();
             sk.sort_unstable();
             sk.dedup();
@@ -829,7 +880,8 @@ fn greedy_cover(
     let mut left = n;
     let mut patterns = 0;
     let mut chosen = Vec::new();
-    while left > 0 {
+    let max = max_patterns(ascii_case_insensitive);
+    while left > 0 && patterns < max {
         let Some(Reverse((old, ci))) = heap.pop() else {
             break;
         };
@@ -849,7 +901,7 @@ fn greedy_cover(
             continue;
         }
         let variants = variant_count(c.gram, ascii_case_insensitive);
-        if patterns + variants > max_patterns(ascii_case_insensitive) {
+        if patterns + variants > max {
             continue;
         }
         patterns += variants;
