@@ -79,25 +79,33 @@ impl LiteralSet {
     ) -> Option<LiteralSet> {
         let keys = folded(list, ascii_case_insensitive);
         let model = Model::new();
-        let plain = if choice == Choice::Automaton {
-            Leftmost::<AhoCorasick>::build(list, &keys, ascii_case_insensitive, dfa)
-                .map(|f| (Plain::Full(f), 0.0))
-        } else {
-            Plain::build(list, &keys, ascii_case_insensitive, dfa, &model)
+        let ci = ascii_case_insensitive;
+        // `memmem` or Teddy if they can search the set; the automaton is built only if taken.
+        let light = match choice {
+            Choice::Automaton => None,
+            _ => Plain::build_light(&keys, ci, &model),
         };
+        let plain_cost = light.as_ref().map_or(model.full_cost(dfa), |(_, c)| *c);
         let gate = match choice {
             Choice::Plain | Choice::Automaton => None,
-            Choice::Cheapest | Choice::Gate => {
-                Gate::build(&keys, ascii_case_insensitive, &model, true)
-            }
-            Choice::GateWithoutTeddy => Gate::build(&keys, ascii_case_insensitive, &model, false),
+            Choice::Cheapest | Choice::Gate => Gate::build(&keys, ci, &model, true),
+            Choice::GateWithoutTeddy => Gate::build(&keys, ci, &model, false),
         };
         let forced = matches!(choice, Choice::Gate | Choice::GateWithoutTeddy);
-        let imp = match (plain, gate) {
-            (Some((_, p)), Some((gate, g))) if g * GATE_MARGIN < p || forced => {
-                Imp::Gate(Box::new(gate))
+        let gate = match gate {
+            Some((gate, g)) if g * GATE_MARGIN < plain_cost || forced => {
+                return Some(LiteralSet {
+                    imp: Imp::Gate(Box::new(gate)),
+                });
             }
-            (Some((plain, _)), _) => Imp::Plain(plain),
+            gate => gate,
+        };
+        let plain = match light {
+            Some((plain, _)) => Some(plain),
+            None => Leftmost::<AhoCorasick>::build(list, &keys, ci, dfa).map(Plain::Full),
+        };
+        let imp = match (plain, gate) {
+            (Some(plain), _) => Imp::Plain(plain),
             (None, Some((gate, _))) => Imp::Gate(Box::new(gate)),
             (None, None) => return None,
         };
@@ -147,35 +155,26 @@ fn folded(list: &[String], ascii_case_insensitive: bool) -> Vec<Vec<u8>> {
 }
 
 impl Plain {
-    /// The cheapest plain search of `list` (`keys` folded) by estimate, and its cost.
-    fn build(
-        list: &[String],
+    /// `memmem` for one literal, else Teddy for up to 64 (it is also what the automaton
+    /// would use as its prefilter, without the automaton's overhead), with its estimated
+    /// cost; `None` if the set needs an automaton.
+    fn build_light(
         keys: &[Vec<u8>],
         ascii_case_insensitive: bool,
-        dfa: bool,
         model: &Model,
     ) -> Option<(Plain, f64)> {
         if let Some((one, c)) = model.one(keys, ascii_case_insensitive) {
             return Some((Plain::One(one), c));
         }
-        // Teddy over the literals is also what the automaton would use as its prefilter,
-        // without the automaton's overhead.
-        if let Some((p, c)) = model.packed(keys, ascii_case_insensitive) {
-            return Some((Plain::Packed(p), c));
-        }
-        Leftmost::<AhoCorasick>::build(list, keys, ascii_case_insensitive, dfa)
-            .map(|f| (Plain::Full(f), model.full_cost(keys.len(), dfa)))
+        model
+            .packed(keys, ascii_case_insensitive)
+            .map(|(p, c)| (Plain::Packed(p), c))
     }
 
     /// The search of a gate's literals left without a gram: `memmem` or Teddy (with a full
     /// automaton, the gate would only add work).
     fn build_rest(keys: &[Vec<u8>], ascii_case_insensitive: bool, model: &Model) -> Option<Plain> {
-        if let Some((one, _)) = model.one(keys, ascii_case_insensitive) {
-            return Some(Plain::One(one));
-        }
-        model
-            .packed(keys, ascii_case_insensitive)
-            .map(|(p, _)| Plain::Packed(p))
+        Plain::build_light(keys, ascii_case_insensitive, model).map(|(p, _)| p)
     }
 
     fn memory_usage(&self) -> usize {
@@ -560,7 +559,7 @@ impl Model {
         (-f64::from(half_bits) / 2.0).exp2()
     }
 
-    fn full_cost(&self, _n: usize, dfa: bool) -> f64 {
+    fn full_cost(&self, dfa: bool) -> f64 {
         if dfa { Cost::SCAN_DFA } else { Cost::SCAN_NFA }
     }
 
