@@ -738,7 +738,7 @@ fn variant_count(g: &[u8], ascii_case_insensitive: bool) -> usize {
 struct Candidate<'k> {
     gram: &'k [u8],
     probability: f64,
-    literals: Vec<u32>,
+    literals: &'k [u32],
 }
 
 /// A gram of up to 7 bytes as a number (with its length).
@@ -776,6 +776,7 @@ fn candidates<'k>(
     keys: &'k [Vec<u8>],
     ascii_case_insensitive: bool,
     model: &Model,
+    literal_lists: &'k mut Vec<u32>,
 ) -> Vec<Candidate<'k>> {
     // Grams of up to 4 bytes as numbers (with their length) in a small table, hashed by a
     // fixed function (fast, and the same candidates in the same order in every build, so
@@ -783,6 +784,7 @@ fn candidates<'k>(
     // counting sort of (gram, literal) pairs.
     let mut index: HashMap<u64, u32, BuildHasherDefault<GramHasher>> = HashMap::default();
     let mut grams: Vec<&[u8]> = Vec::new();
+    let mut last: Vec<u32> = Vec::new();
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         let lens: &[usize] = match (k.len(), ascii_case_insensitive) {
@@ -798,9 +800,14 @@ fn candidates<'k>(
                 }
                 let gram = *index.entry(gram_code(w)).or_insert_with(|| {
                     grams.push(w);
+                    last.push(u32::MAX);
                     grams.len() as u32 - 1
                 });
-                pairs.push((gram, i as u32));
+                // Each literal once per gram.
+                if last[gram as usize] != i as u32 {
+                    last[gram as usize] = i as u32;
+                    pairs.push((gram, i as u32));
+                }
             }
         }
     }
@@ -811,15 +818,17 @@ fn candidates<'k>(
     for g in 0..grams.len() {
         starts[g + 1] += starts[g];
     }
-    let mut sorted = vec![0u32; pairs.len()];
+    literal_lists.clear();
+    literal_lists.resize(pairs.len(), 0);
     let mut next = starts.clone();
     for &(g, i) in &pairs {
-        sorted[next[g as usize] as usize] = i;
+        literal_lists[next[g as usize] as usize] = i;
         next[g as usize] += 1;
     }
+    let literal_lists: &'k [u32] = literal_lists;
     // For the vocabulary estimate, literals that differ only in the Unicode spellings of `s`
     // and `k` (long s, Kelvin sign: case-insensitive regexes expand to all) count once.
-    let mut skeletons: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut skeletons: HashMap<Vec<u8>, u32, BuildHasherDefault<GramHasher>> = HashMap::default();
     let skeleton: Vec<u32> = keys
         .iter()
         .map(|k| {
@@ -837,15 +846,18 @@ fn candidates<'k>(
         .iter()
         .enumerate()
         .map(|(g, &gram)| {
-            // Pairs came in literal order: a literal repeated is adjacent.
-            let mut literals = sorted[starts[g] as usize..starts[g + 1] as usize].to_vec();
-            literals.dedup();
-            let mut sk: Vec<u32> = literals.iter().map(|&i| skeleton[i as usize]).collect();
-            sk.sort_unstable();
-            sk.dedup();
+            let literals = &literal_lists[starts[g] as usize..starts[g + 1] as usize];
+            let df = if literals.len() < 2 {
+                literals.len()
+            } else {
+                let mut sk: Vec<u32> = literals.iter().map(|&i| skeleton[i as usize]).collect();
+                sk.sort_unstable();
+                sk.dedup();
+                sk.len()
+            };
             Candidate {
                 gram,
-                probability: model.gram_probability(gram, sk.len(), distinct),
+                probability: model.gram_probability(gram, df, distinct),
                 literals,
             }
         })
@@ -885,16 +897,11 @@ fn greedy_cover(
             break;
         };
         let c = &cands[ci];
-        let mine: Vec<u32> = c
-            .literals
-            .iter()
-            .copied()
-            .filter(|&i| !covered[i as usize])
-            .collect();
-        if mine.is_empty() {
+        let new = c.literals.iter().filter(|&&i| !covered[i as usize]).count();
+        if new == 0 {
             continue;
         }
-        let now = cost(c.probability, mine.len()).to_bits();
+        let now = cost(c.probability, new).to_bits();
         if now > old && heap.peek().is_some_and(|Reverse((next, _))| now > *next) {
             heap.push(Reverse((now, ci)));
             continue;
@@ -904,6 +911,12 @@ fn greedy_cover(
             continue;
         }
         patterns += variants;
+        let mine: Vec<u32> = c
+            .literals
+            .iter()
+            .copied()
+            .filter(|&i| !covered[i as usize])
+            .collect();
         for &i in &mine {
             covered[i as usize] = true;
         }
@@ -979,7 +992,7 @@ fn index_group(keys: &[Vec<u8>], g: &[u8], mine: &[u32]) -> (i32, Vec<(u32, usiz
     let mut best: Option<(usize, i32)> = None;
     for at in lo.max(-32)..=hi.min(32) {
         let at = at as i32;
-        let mut counts: HashMap<u16, usize> = HashMap::new();
+        let mut counts: HashMap<u16, usize, BuildHasherDefault<GramHasher>> = HashMap::default();
         let mut without = 0;
         for &(i, offset, _) in &mine {
             match member_key(&keys[i as usize], offset, at) {
@@ -1038,7 +1051,8 @@ impl Gate {
         if keys.is_empty() || keys.iter().any(Vec::is_empty) {
             return None;
         }
-        let cands = candidates(keys, ascii_case_insensitive, model);
+        let mut literal_lists = Vec::new();
+        let cands = candidates(keys, ascii_case_insensitive, model, &mut literal_lists);
         let (total, chosen) = choose_grams(&cands, keys, ascii_case_insensitive, model)?;
         let mut covered = vec![false; keys.len()];
         let mut pool = Vec::new();
