@@ -381,39 +381,62 @@ impl Engine {
                 let ps = &self.pre.slots[w * 64 + b as usize];
                 if let (Some(raw_ac), Some(text)) = (&ps.raw, ev.raw_text()) {
                     raw_ac.find_all(text.as_bytes(), |id| {
-                        let pid = ps.base + id;
-                        if s.pat_gen[pid as usize] != s.epoch {
-                            s.pat_gen[pid as usize] = s.epoch;
-                            for &v in &self.pre.pattern_variants[pid as usize] {
-                                set_bit(&mut s.marked, v);
-                            }
-                        }
+                        self.mark(
+                            &mut s.pat_gen,
+                            &mut s.marked,
+                            s.epoch,
+                            ps.base + ps.ac_ids[id as usize],
+                        );
                     });
                     continue;
                 }
                 s.fetch(&self.prog, ev, ps.slot);
-                // The field's values lie one after the other in `lower`: one search over
-                // them all finds every literal of every value (and at worst, across two
-                // values, a literal that is in neither: a wasted evaluation, never a miss).
                 let (a, e) = s.slot_range[ps.slot as usize];
                 if a == e {
                     continue;
                 }
+                if let Some(anchored) = &ps.anchored {
+                    for val in &s.vals[a as usize..e as usize] {
+                        if val.has_text() {
+                            let text =
+                                &s.lower.as_bytes()[val.lower.0 as usize..val.lower.1 as usize];
+                            anchored.find_all(text, |id| {
+                                self.mark(&mut s.pat_gen, &mut s.marked, s.epoch, ps.base + id);
+                            });
+                        }
+                    }
+                }
+                let Some(ac) = &ps.ac else {
+                    continue;
+                };
+                // The field's values lie one after the other in `lower`: one search over
+                // them all finds every literal of every value (and at worst, across two
+                // values, a literal that is in neither: a wasted evaluation, never a miss).
                 let from = s.vals[a as usize].lower.0 as usize;
                 let to = s.vals[e as usize - 1].lower.1 as usize;
                 let text = &s.lower.as_bytes()[from..to];
                 if text.is_empty() {
                     continue;
                 }
-                ps.ac.find_all(text, |id| {
-                    let pid = ps.base + id;
-                    if s.pat_gen[pid as usize] != s.epoch {
-                        s.pat_gen[pid as usize] = s.epoch;
-                        for &v in &self.pre.pattern_variants[pid as usize] {
-                            set_bit(&mut s.marked, v);
-                        }
-                    }
+                ac.find_all(text, |id| {
+                    self.mark(
+                        &mut s.pat_gen,
+                        &mut s.marked,
+                        s.epoch,
+                        ps.base + ps.ac_ids[id as usize],
+                    );
                 });
+            }
+        }
+    }
+
+    /// A prefilter literal (global id `pid`) was seen: mark its variants (once per event).
+    #[inline]
+    fn mark(&self, pat_gen: &mut [u32], marked: &mut [u64], epoch: u32, pid: u32) {
+        if pat_gen[pid as usize] != epoch {
+            pat_gen[pid as usize] = epoch;
+            for &v in &self.pre.pattern_variants[pid as usize] {
+                set_bit(marked, v);
             }
         }
     }
