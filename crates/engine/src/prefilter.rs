@@ -104,7 +104,7 @@ fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
                 }
                 None => false,
             }),
-        Matcher::Regex(re) => match regex_lits::regex_literals(re.as_str()) {
+        Matcher::Regex(re) => match regex_lits::regex_literals(re.re.as_str(), re.flags) {
             // A keyword literal that is not printable ASCII (such as the long s a
             // case-insensitive `s` also matches) would turn off the raw-text scan of all the
             // whole-event literals of its routing group.
@@ -156,6 +156,10 @@ const COMMON: &[&str] = &[
     "\\users\\",
     "\\windows\\",
     "\\temp\\",
+    // In nearly every Sysmon call trace (`CallTrace`) and image-load event.
+    "kernelbase.dll",
+    "kernel32.dll",
+    "ntdll.dll",
     "microsoft",
     "corporation",
     "windows",
