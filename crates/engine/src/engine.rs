@@ -92,6 +92,10 @@ pub struct Scratch {
     pslots: Vec<u64>,
     pat_gen: Vec<u32>,
     key: String,
+    /// The event's raw text lower-cased (ASCII), made once per event when a keyword search
+    /// needs it (`raw_gen == epoch`).
+    raw_lower: Vec<u8>,
+    raw_gen: u32,
 }
 
 thread_local! {
@@ -242,6 +246,8 @@ impl Engine {
             pslots: vec![0; self.pre.slots.len().div_ceil(64)],
             pat_gen: vec![0; self.pre.pattern_variants.len()],
             key: String::new(),
+            raw_lower: Vec::new(),
+            raw_gen: 0,
         }
     }
 
@@ -380,7 +386,15 @@ impl Engine {
                 bits &= bits - 1;
                 let ps = &self.pre.slots[w * 64 + b as usize];
                 if let (Some(raw_ac), Some(text)) = (&ps.raw, ev.raw_text()) {
-                    raw_ac.find_all(text.as_bytes(), |id| {
+                    // Lower-cased once, then searched case-sensitively: the SIMD searchers
+                    // only work that way.
+                    if s.raw_gen != s.epoch {
+                        s.raw_gen = s.epoch;
+                        s.raw_lower.clear();
+                        s.raw_lower.extend_from_slice(text.as_bytes());
+                        s.raw_lower.make_ascii_lowercase();
+                    }
+                    raw_ac.find_all(&s.raw_lower, |id| {
                         self.mark(
                             &mut s.pat_gen,
                             &mut s.marked,
@@ -500,6 +514,7 @@ impl Scratch {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.slot_gen.fill(0);
+            self.raw_gen = 0;
             self.memo_gen.fill(0);
             self.pat_gen.fill(0);
             self.epoch = 1;

@@ -209,7 +209,7 @@ impl LineScanner {
         }
         self.hits.sort_by_key(|h| h.slot);
         Ok(LineEvent {
-            raw: c.plain && text.is_ascii(),
+            raw: c.plain && crate::semantics::ascii_folds_from_ascii(text),
             line: text,
             table: self.plan.table,
             hits: &self.hits,

@@ -234,10 +234,11 @@ pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
     }
 }
 
-/// Literals as they appear in JSON text (escaping `"` and `\\`), matched ASCII
-/// case-insensitively in the raw text: sound on raw text that is ASCII, has no `\\u`/`\\/` escapes and only
-/// plain integers, because then each value's folded text is its JSON text lower-cased and JSON
-/// encodes characters one by one.
+/// Literals as they appear in JSON text (escaping `"` and `\\`), lower-case, to search the raw
+/// text lower-cased (ASCII): sound on raw text with no `\\u`/`\\/` escapes, only
+/// plain integers and no non-ASCII character that folds to ASCII, because then the ASCII runs of
+/// each value's folded text are its JSON text's runs lower-cased (a printable ASCII literal
+/// lies within one run) and JSON encodes characters one by one.
 fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
     let mut escaped = Vec::with_capacity(list.len());
     for l in list {
@@ -250,7 +251,8 @@ fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
                 .replace('"', "\\\""),
         );
     }
-    LiteralSet::build(&escaped, true, true)
+    // Searched in the lower-cased text (see `Engine::select`).
+    LiteralSet::build(&escaped, false, true)
 }
 
 /// `build(i)` for every index of `lists`, on all cores (largest lists first), results in index
