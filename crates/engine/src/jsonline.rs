@@ -1260,7 +1260,13 @@ mod tests {
         assert_eq!(ev.raw_text(), None);
         let plain = r#"{"Image":"C:\\x\\y.exe","n":12}"#;
         assert_eq!(sc.scan_str(plain).unwrap().raw_text(), Some(plain));
-        assert_eq!(sc.scan_str(r#"{"n":"é"}"#).unwrap().raw_text(), None);
+        // Beyond ASCII is fine, except characters that fold to ASCII (İ, Kelvin sign).
+        let accented = r#"{"n":"é"}"#;
+        assert_eq!(sc.scan_str(accented).unwrap().raw_text(), Some(accented));
+        assert_eq!(
+            sc.scan_str("{\"n\":\"\u{212A}\"}").unwrap().raw_text(),
+            None
+        );
         assert_eq!(sc.scan_str(r#"{"n":1.5}"#).unwrap().raw_text(), None);
 
         // A pair cut short, a low surrogate alone, a bad hex digit: errors at the escape.
