@@ -15,7 +15,7 @@ use sigma::rule::{Detection, DetectionItem, SelectionNode};
 use sigma::value::{Part, SigmaString, Value};
 
 use crate::event::FieldPath;
-use crate::matcher::{Matcher, StrSet};
+use crate::matcher::{Matcher, RegexMatcher, StrSet};
 use crate::naive::surround;
 use crate::semantics::{Num, build_regex, fold};
 
@@ -474,7 +474,7 @@ impl Builder {
                             re
                         }
                     };
-                    Matcher::Regex(re)
+                    Matcher::Regex(RegexMatcher { re, flags: r.flags })
                 }
                 Value::Cidr(c) => Matcher::Cidr(*c),
                 Value::Cmp(op, n) => Matcher::Cmp(*op, Num::from_rule(n)),

@@ -92,6 +92,10 @@ pub struct Scratch {
     pslots: Vec<u64>,
     pat_gen: Vec<u32>,
     key: String,
+    /// The event's raw text lower-cased (ASCII), made once per event when a keyword search
+    /// needs it (`raw_gen == epoch`).
+    raw_lower: Vec<u8>,
+    raw_gen: u32,
 }
 
 thread_local! {
@@ -242,6 +246,8 @@ impl Engine {
             pslots: vec![0; self.pre.slots.len().div_ceil(64)],
             pat_gen: vec![0; self.pre.pattern_variants.len()],
             key: String::new(),
+            raw_lower: Vec::new(),
+            raw_gen: 0,
         }
     }
 
@@ -380,40 +386,71 @@ impl Engine {
                 bits &= bits - 1;
                 let ps = &self.pre.slots[w * 64 + b as usize];
                 if let (Some(raw_ac), Some(text)) = (&ps.raw, ev.raw_text()) {
-                    raw_ac.find_all(text.as_bytes(), |id| {
-                        let pid = ps.base + id;
-                        if s.pat_gen[pid as usize] != s.epoch {
-                            s.pat_gen[pid as usize] = s.epoch;
-                            for &v in &self.pre.pattern_variants[pid as usize] {
-                                set_bit(&mut s.marked, v);
-                            }
-                        }
+                    // Lower-cased once, then searched case-sensitively: the SIMD searchers
+                    // only work that way.
+                    if s.raw_gen != s.epoch {
+                        s.raw_gen = s.epoch;
+                        s.raw_lower.clear();
+                        s.raw_lower.extend_from_slice(text.as_bytes());
+                        s.raw_lower.make_ascii_lowercase();
+                    }
+                    raw_ac.find_all(&s.raw_lower, |id| {
+                        self.mark(
+                            &mut s.pat_gen,
+                            &mut s.marked,
+                            s.epoch,
+                            ps.base + ps.ac_ids[id as usize],
+                        );
                     });
                     continue;
                 }
                 s.fetch(&self.prog, ev, ps.slot);
-                // The field's values lie one after the other in `lower`: one search over
-                // them all finds every literal of every value (and at worst, across two
-                // values, a literal that is in neither: a wasted evaluation, never a miss).
                 let (a, e) = s.slot_range[ps.slot as usize];
                 if a == e {
                     continue;
                 }
+                if let Some(anchored) = &ps.anchored {
+                    for val in &s.vals[a as usize..e as usize] {
+                        if val.has_text() {
+                            let text =
+                                &s.lower.as_bytes()[val.lower.0 as usize..val.lower.1 as usize];
+                            anchored.find_all(text, |id| {
+                                self.mark(&mut s.pat_gen, &mut s.marked, s.epoch, ps.base + id);
+                            });
+                        }
+                    }
+                }
+                let Some(ac) = &ps.ac else {
+                    continue;
+                };
+                // The field's values lie one after the other in `lower`: one search over
+                // them all finds every literal of every value (and at worst, across two
+                // values, a literal that is in neither: a wasted evaluation, never a miss).
                 let from = s.vals[a as usize].lower.0 as usize;
                 let to = s.vals[e as usize - 1].lower.1 as usize;
                 let text = &s.lower.as_bytes()[from..to];
                 if text.is_empty() {
                     continue;
                 }
-                ps.ac.find_all(text, |id| {
-                    let pid = ps.base + id;
-                    if s.pat_gen[pid as usize] != s.epoch {
-                        s.pat_gen[pid as usize] = s.epoch;
-                        for &v in &self.pre.pattern_variants[pid as usize] {
-                            set_bit(&mut s.marked, v);
-                        }
-                    }
+                ac.find_all(text, |id| {
+                    self.mark(
+                        &mut s.pat_gen,
+                        &mut s.marked,
+                        s.epoch,
+                        ps.base + ps.ac_ids[id as usize],
+                    );
                 });
+            }
+        }
+    }
+
+    /// A prefilter literal (global id `pid`) was seen: mark its variants (once per event).
+    #[inline]
+    fn mark(&self, pat_gen: &mut [u32], marked: &mut [u64], epoch: u32, pid: u32) {
+        if pat_gen[pid as usize] != epoch {
+            pat_gen[pid as usize] = epoch;
+            for &v in &self.pre.pattern_variants[pid as usize] {
+                set_bit(marked, v);
             }
         }
     }
@@ -477,6 +514,7 @@ impl Scratch {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.slot_gen.fill(0);
+            self.raw_gen = 0;
             self.memo_gen.fill(0);
             self.pat_gen.fill(0);
             self.epoch = 1;

@@ -115,8 +115,10 @@ pub trait Event {
     fn for_each_scalar(&self, visit: &mut dyn FnMut(Scalar<'_>));
 
     /// The event's JSON text when it can stand in for all its values in a substring search:
-    /// ASCII only, no `\u` or `\/` escapes, numbers only as plain integers (so every value's
-    /// text form, JSON-escaped, appears in it as is). The keyword prefilter then searches it once
+    /// no `\u` or `\/` escapes, numbers only as plain integers, and no character beyond ASCII
+    /// that folds to ASCII (`İ`, Kelvin sign; see [`crate::semantics::ascii_folds_from_ascii`]),
+    /// so every value's text form, JSON-escaped, appears in it as is, and its folded form has
+    /// the same ASCII runs. The keyword prefilter then searches it once
     /// instead of decoding every value. `None` (the default) when not available.
     fn raw_text(&self) -> Option<&str> {
         None

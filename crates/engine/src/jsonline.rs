@@ -2,8 +2,13 @@
 //! of the fields the compiled rules read are; values are decoded only when a rule asks.
 //!
 //! No `serde_json::Value` is built: a JSON line of 2.5 KB with 60 keys costs one scan (strings
-//! are skipped with `memchr`) and a hash lookup per key of the objects that lead to a wanted
-//! field. Keyword rules walk the line again for all values, only when they are evaluated.
+//! are skipped a word at a time, long ones with `memchr`) and a hash lookup per key of the
+//! objects that lead to a wanted field. The scan records where each wanted value is and what
+//! it is (a string's range, whether it has escapes), so a lookup decodes it without scanning
+//! it again. Keyword rules walk the line again for all values, only when they are evaluated.
+//!
+//! [`LineScanner::scan`] checks UTF-8 first; [`LineScanner::scan_str`] is for text that is
+//! already a `str` (a batch of lines validated as a whole), and checks only the JSON.
 //!
 //! Field resolution is the same as for [`serde_json::Value`] (see [`crate::event`]): flat
 //! dotted keys and nested objects, arrays, `#text`.
@@ -13,7 +18,7 @@
 //! An object with duplicate keys gives the values of all of them (a `Value` keeps the last).
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -46,16 +51,21 @@ impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
         const K: u64 = 0x517c_c1b7_2722_0a95;
         let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        let n = bytes.len();
+        let mut i = 0;
+        while i + 8 <= n {
+            h = (h.rotate_left(5) ^ load_u64(&bytes[i..i + 8])).wrapping_mul(K);
+            i += 8;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        if i < n {
+            // The last bytes as a zero-padded word, read without a copy loop: an overlapping
+            // word (or two half-words, or three bytes) shifted into place.
+            let rest = if n >= 8 {
+                load_u64(&bytes[n - 8..]) >> (8 * (8 - (n - i)))
+            } else {
+                short_word(bytes)
+            };
+            h = (h.rotate_left(5) ^ rest).wrapping_mul(K);
         }
         self.0 = h;
     }
@@ -69,6 +79,61 @@ impl Hasher for KeyHasher {
     }
 }
 
+/// Little-endian word from exactly 8 bytes.
+#[inline]
+fn load_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// The little-endian value of 1 to 7 bytes (zero-padded), read without a loop: two
+/// overlapping half-words, or three single bytes, shifted into place.
+#[inline]
+fn short_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u64::from(load_u32(&b[..4]));
+        let hi = u64::from(load_u32(&b[n - 4..]));
+        lo | (hi << (8 * (n - 4)))
+    } else if n > 0 {
+        u64::from(b[0])
+            | (u64::from(b[n / 2]) << (8 * (n / 2)))
+            | (u64::from(b[n - 1]) << (8 * (n - 1)))
+    } else {
+        0
+    }
+}
+
+/// Whether two byte strings are equal, compared a word at a time (keys are short: a call to
+/// `memcmp` costs more than the comparison).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return short_word(a) == short_word(b);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if load_u64(&a[i..i + 8]) != load_u64(&b[i..i + 8]) {
+            return false;
+        }
+        i += 8;
+    }
+    i == n || load_u64(&a[n - 8..]) == load_u64(&b[n - 8..])
+}
+
+/// Little-endian half-word from exactly 4 bytes.
+#[inline]
+fn load_u32(b: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(w)
+}
+
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
 #[derive(Debug, Default)]
@@ -79,9 +144,80 @@ struct Edge {
     child: Option<u32>,
 }
 
-#[derive(Debug, Default)]
+/// The keys of one plan state, looked up for every key of a scanned object: open addressing
+/// in a table at most a quarter full, each slot tagged with bits of the key's hash, so a key
+/// that is not there (most are not) is usually refused after one probe without comparing
+/// text.
+#[derive(Debug)]
+struct KeyTable {
+    /// Per slot: `(tag, entry + 1)`; entry 0 means empty.
+    slots: Box<[(u32, u32)]>,
+    /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
+    shift: u32,
+    entries: Box<[(Box<str>, Edge)]>,
+}
+
+impl KeyTable {
+    fn new(keys: FastMap<Box<str>, Edge>) -> KeyTable {
+        let entries: Box<[(Box<str>, Edge)]> = keys.into_iter().collect();
+        let size = (entries.len() * 4).next_power_of_two().max(4);
+        let mut slots = vec![(0u32, 0u32); size].into_boxed_slice();
+        let shift = 64 - size.trailing_zeros();
+        for (n, (key, _)) in entries.iter().enumerate() {
+            let h = key_hash(key.as_bytes());
+            let mut i = (h >> shift) as usize;
+            while slots[i].1 != 0 {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = (key_tag(h), n as u32 + 1);
+        }
+        KeyTable {
+            slots,
+            shift,
+            entries,
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<&Edge> {
+        let h = key_hash(key);
+        let tag = key_tag(h);
+        let mask = self.slots.len() - 1;
+        let mut i = (h >> self.shift) as usize;
+        loop {
+            let (t, entry) = self.slots[i];
+            if entry == 0 {
+                return None;
+            }
+            if t == tag {
+                let (k, edge) = &self.entries[entry as usize - 1];
+                if same_bytes(k.as_bytes(), key) {
+                    return Some(edge);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// A key's hash for [`KeyTable`]: every byte and the length go in, and a final 128-bit
+/// multiply folds them into both the top bits (the slot) and the low ones (the tag).
+#[inline]
+fn key_hash(key: &[u8]) -> u64 {
+    let mut h = KeyHasher(key.len() as u64);
+    h.write(key);
+    let p = u128::from(h.0) * 0x9e37_79b9_7f4a_7c15;
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+#[inline]
+fn key_tag(h: u64) -> u32 {
+    h as u32
+}
+
+#[derive(Debug)]
 struct State {
-    keys: FastMap<Box<str>, Edge>,
+    keys: KeyTable,
 }
 
 /// What to extract from JSON lines: a trie over keys of the fields of one engine.
@@ -89,21 +225,41 @@ struct State {
 pub struct ScanPlan {
     table: u64,
     states: Vec<State>,
+    /// One more than the highest slot.
+    slots: usize,
 }
 
 impl ScanPlan {
     /// A plan for these fields (slot = index; the slot-0 `*` field is not looked up).
     pub fn new(fields: &[FieldPath], table: u64) -> ScanPlan {
-        let mut plan = ScanPlan {
-            table,
-            states: vec![State::default()],
+        let mut build = PlanBuilder {
+            states: vec![FastMap::default()],
         };
+        let mut slots = 0;
         for f in fields.iter().skip(1) {
-            plan.insert(0, f, 0);
+            slots = slots.max(f.slot().1 as usize + 1);
+            build.insert(0, f, 0);
         }
-        plan
+        ScanPlan {
+            table,
+            states: build
+                .states
+                .into_iter()
+                .map(|keys| State {
+                    keys: KeyTable::new(keys),
+                })
+                .collect(),
+            slots,
+        }
     }
+}
 
+/// The plan's states while fields are added.
+struct PlanBuilder {
+    states: Vec<FastMap<Box<str>, Edge>>,
+}
+
+impl PlanBuilder {
     fn insert(&mut self, state: u32, f: &FieldPath, i: usize) {
         let n = f.len();
         let slot = f.slot().1;
@@ -113,25 +269,17 @@ impl ScanPlan {
             }
             let key: Box<str> = f.join(i, j).into();
             if j == n {
-                let e = self.states[state as usize].keys.entry(key).or_default();
+                let e = self.states[state as usize].entry(key).or_default();
                 if !e.leaves.contains(&slot) {
                     e.leaves.push(slot);
                 }
             } else {
-                let child = match self.states[state as usize]
-                    .keys
-                    .get(&key)
-                    .and_then(|e| e.child)
-                {
+                let child = match self.states[state as usize].get(&key).and_then(|e| e.child) {
                     Some(c) => c,
                     None => {
                         let c = self.states.len() as u32;
-                        self.states.push(State::default());
-                        self.states[state as usize]
-                            .keys
-                            .entry(key)
-                            .or_default()
-                            .child = Some(c);
+                        self.states.push(FastMap::default());
+                        self.states[state as usize].entry(key).or_default().child = Some(c);
                         c
                     }
                 };
@@ -141,10 +289,55 @@ impl ScanPlan {
     }
 }
 
+/// Where a planned field's value is, found during the scan.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
-    slot: u32,
+    /// A string's content (after the opening quote), a number's or literal's first byte, an
+    /// array's `[` or an object's `{`.
     start: u32,
+    /// End of a string's content or of a number (other kinds: unused).
+    end: u32,
+    /// The next hit of the same field, in document order ([`NO_HIT`]: none).
+    next: u32,
+    kind: HitKind,
+}
+
+const NO_HIT: u32 = u32::MAX;
+
+/// The hits of one field in the line last scanned: valid when `epoch` is the scan's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Head {
+    epoch: u32,
+    first: u32,
+    last: u32,
+}
+
+/// What a [`Hit`] is: scalars are decoded from their recorded range without scanning them
+/// again; arrays and objects are walked from their start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HitKind {
+    Str,
+    /// A string with backslash escapes.
+    EscStr,
+    Num,
+    True,
+    False,
+    Null,
+    Composite,
+}
+
+impl HitKind {
+    /// The kind and range of a scalar token read at `start`.
+    fn of(tok: &Tok, start: usize) -> (HitKind, usize, usize) {
+        match *tok {
+            Tok::Str(s, e, false) => (HitKind::Str, s, e),
+            Tok::Str(s, e, true) => (HitKind::EscStr, s, e),
+            Tok::Num(s, e) => (HitKind::Num, s, e),
+            Tok::True => (HitKind::True, start, start),
+            Tok::False => (HitKind::False, start, start),
+            Tok::Null => (HitKind::Null, start, start),
+        }
+    }
 }
 
 /// A reusable lazy JSON-line parser (one per thread); see the module docs.
@@ -152,17 +345,30 @@ struct Hit {
 pub struct LineScanner {
     plan: Arc<ScanPlan>,
     hits: Vec<Hit>,
+    /// Per field slot, its hits in the current line (a table indexed by slot, so a lookup
+    /// costs the same however many fields the line has).
+    heads: Vec<Head>,
+    epoch: u32,
     key: String,
+    stack: Vec<Frame>,
+    decoded: RefCell<String>,
 }
 
 /// One parsed line: an [`Event`].
 #[derive(Debug)]
 pub struct LineEvent<'a> {
     line: &'a str,
-    /// The line can be searched as raw text (see [`Event::raw_text`]).
-    raw: bool,
+    /// No `\u` or `\/` escape and only plain integers: the line can be searched as raw text
+    /// (see [`Event::raw_text`]) if it also has no character that folds to ASCII (checked on
+    /// first use).
+    plain: bool,
+    raw: OnceCell<bool>,
     table: u64,
     hits: &'a [Hit],
+    heads: &'a [Head],
+    epoch: u32,
+    /// Where escaped strings are decoded for a lookup (the scanner's, reused line after line).
+    decoded: &'a RefCell<String>,
     /// Full parse, only for lookups of fields not in the plan.
     value: OnceCell<Option<Value>>,
 }
@@ -170,13 +376,18 @@ pub struct LineEvent<'a> {
 impl LineScanner {
     pub fn new(plan: Arc<ScanPlan>) -> LineScanner {
         LineScanner {
+            heads: vec![Head::default(); plan.slots],
             plan,
             hits: Vec::new(),
+            epoch: 0,
             key: String::new(),
+            stack: Vec::new(),
+            decoded: RefCell::new(String::new()),
         }
     }
 
-    /// Validate a line and locate the planned fields. Trailing `\r`/whitespace is fine.
+    /// Validate a line (UTF-8 and JSON) and locate the planned fields. Trailing
+    /// `\r`/whitespace is fine.
     pub fn scan<'a>(&'a mut self, line: &'a [u8]) -> Result<LineEvent<'a>, JsonError> {
         // SIMD validation first (several times faster on long lines); std's only on failure,
         // for the offset of the bad byte.
@@ -187,12 +398,19 @@ impl LineScanner {
                 message: "not UTF-8",
             })?,
         };
+        self.scan_str(text)
+    }
+
+    /// [`LineScanner::scan`] for text already known to be UTF-8 (a batch validated as a
+    /// whole): only the JSON is checked.
+    pub fn scan_str<'a>(&'a mut self, text: &'a str) -> Result<LineEvent<'a>, JsonError> {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.heads.fill(Head::default());
+            self.epoch = 1;
+        }
         self.hits.clear();
-        let mut c = Cursor {
-            b: text.as_bytes(),
-            i: 0,
-            plain: true,
-        };
+        let mut c = Cursor::new(text, 0);
         c.ws();
         if c.peek() != Some(b'{') {
             return Err(c.err("a JSON line must be an object"));
@@ -200,140 +418,203 @@ impl LineScanner {
         let mut sc = Scan {
             plan: &self.plan,
             hits: &mut self.hits,
+            heads: &mut self.heads,
+            epoch: self.epoch,
             key: &mut self.key,
+            stack: &mut self.stack,
         };
-        sc.object(&mut c, Some(0), 0)?;
+        sc.value(&mut c, Some(0))?;
         c.ws();
         if c.i != c.b.len() {
             return Err(c.err("trailing characters after the object"));
         }
-        self.hits.sort_by_key(|h| h.slot);
         Ok(LineEvent {
-            raw: c.plain && text.is_ascii(),
+            plain: c.plain,
+            raw: OnceCell::new(),
             line: text,
             table: self.plan.table,
             hits: &self.hits,
+            heads: &self.heads,
+            epoch: self.epoch,
+            decoded: &self.decoded,
             value: OnceCell::new(),
         })
     }
 }
 
-struct Scan<'p> {
-    plan: &'p ScanPlan,
-    hits: &'p mut Vec<Hit>,
-    key: &'p mut String,
+/// An array or object being scanned.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// Plan state for the keys of this object, or for the objects that are elements of this
+    /// array ([`NO_STATE`]: not looked up).
+    state: u32,
+    array: bool,
 }
 
-impl Scan<'_> {
-    /// An object at `c` (at `{`); `state` is the plan state for its keys (None: skip).
-    fn object(
-        &mut self,
-        c: &mut Cursor<'_>,
-        state: Option<u32>,
-        depth: usize,
-    ) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(c.err("nested too deeply"));
-        }
-        c.i += 1;
-        c.ws();
-        if c.peek() == Some(b'}') {
-            c.i += 1;
-            return Ok(());
-        }
+const NO_STATE: u32 = u32::MAX;
+
+fn state_of(s: Option<u32>) -> u32 {
+    s.unwrap_or(NO_STATE)
+}
+
+fn state_at(s: u32) -> Option<u32> {
+    (s != NO_STATE).then_some(s)
+}
+
+struct Scan<'p, 's> {
+    plan: &'p ScanPlan,
+    hits: &'s mut Vec<Hit>,
+    heads: &'s mut [Head],
+    epoch: u32,
+    key: &'s mut String,
+    stack: &'s mut Vec<Frame>,
+}
+
+impl<'p> Scan<'p, '_> {
+    /// Validate the value at `c` (blanks skipped) and everything in it, one loop with an
+    /// explicit stack (no recursion, so no stack overflow on deep input and little per-value
+    /// overhead). `state` is the plan state for the keys if the value is an object.
+    fn value(&mut self, c: &mut Cursor<'_>, state: Option<u32>) -> Result<(), JsonError> {
+        let plan = self.plan;
+        self.stack.clear();
+        // The value about to be read: the state for its keys if it is an object, and the
+        // fields (slots) it is the value of.
+        let mut want = state_of(state);
+        let mut leaves: &'p [u32] = &[];
         loop {
-            if c.peek() != Some(b'"') {
-                return Err(c.err("expected a key"));
-            }
-            let (ks, ke, esc) = c.string()?;
-            c.ws();
-            if c.peek() != Some(b':') {
-                return Err(c.err("expected ':'"));
-            }
-            c.i += 1;
-            c.ws();
-            let edge = match state {
-                Some(s) => {
-                    let keys = &self.plan.states[s as usize].keys;
-                    if esc {
-                        self.key.clear();
-                        unescape_into(&c.b[ks..ke], self.key).map_err(|m| Cursor::at(ks, m))?;
-                        keys.get(self.key.as_str())
-                    } else {
-                        // Valid UTF-8 as the whole line is, and cut at ASCII quotes.
-                        std::str::from_utf8(&c.b[ks..ke])
-                            .ok()
-                            .and_then(|k| keys.get(k))
-                    }
-                }
-                None => None,
-            };
             let start = c.i;
-            match edge {
-                Some(e) => {
-                    self.value(c, e.child, depth + 1)?;
-                    for &slot in &e.leaves {
-                        self.hits.push(Hit {
-                            slot,
-                            start: start as u32,
-                        });
-                    }
-                }
-                None => self.value(c, None, depth + 1)?,
-            }
-            c.ws();
             match c.peek() {
-                Some(b',') => {
+                Some(open @ (b'{' | b'[')) => {
+                    self.record(leaves, HitKind::Composite, start, start);
+                    if self.stack.len() > MAX_DEPTH {
+                        return Err(c.err("nested too deeply"));
+                    }
+                    let array = open == b'[';
                     c.i += 1;
                     c.ws();
+                    if c.peek() == Some(if array { b']' } else { b'}' }) {
+                        c.i += 1;
+                    } else {
+                        self.stack.push(Frame { state: want, array });
+                        (want, leaves) = if array {
+                            // Arrays of objects are walked; nested arrays are not (as for
+                            // Values).
+                            (Self::element_state(c, want), &[][..])
+                        } else {
+                            self.key(c, plan, want)?
+                        };
+                        continue;
+                    }
                 }
-                Some(b'}') => {
-                    c.i += 1;
+                _ => {
+                    let tok = c.scalar()?;
+                    if !leaves.is_empty() {
+                        let (kind, s, e) = HitKind::of(&tok, start);
+                        self.record(leaves, kind, s, e);
+                    }
+                }
+            }
+            // After a value: close what ends here, up to the next value.
+            loop {
+                c.ws();
+                let Some(&top) = self.stack.last() else {
                     return Ok(());
+                };
+                match (c.peek(), top.array) {
+                    (Some(b','), true) => {
+                        c.i += 1;
+                        c.ws();
+                        want = Self::element_state(c, top.state);
+                        leaves = &[];
+                        break;
+                    }
+                    (Some(b','), false) => {
+                        c.i += 1;
+                        c.ws();
+                        (want, leaves) = self.key(c, plan, top.state)?;
+                        break;
+                    }
+                    (Some(b']'), true) | (Some(b'}'), false) => {
+                        c.i += 1;
+                        self.stack.pop();
+                    }
+                    (_, true) => return Err(c.err("expected ',' or ']'")),
+                    (_, false) => return Err(c.err("expected ',' or '}'")),
                 }
-                _ => return Err(c.err("expected ',' or '}'")),
             }
         }
     }
 
-    /// Any value; objects (also inside arrays) are scanned with `state`.
-    fn value(
+    /// The state an array element at `c` is scanned with: the array's for an object.
+    #[inline]
+    fn element_state(c: &Cursor<'_>, array_state: u32) -> u32 {
+        if c.peek() == Some(b'{') {
+            array_state
+        } else {
+            NO_STATE
+        }
+    }
+
+    /// A key and its `:` (and the blanks after); returns the state and the slots for its value.
+    #[inline]
+    fn key(
         &mut self,
         c: &mut Cursor<'_>,
-        state: Option<u32>,
-        depth: usize,
-    ) -> Result<(), JsonError> {
-        match c.peek() {
-            Some(b'{') => self.object(c, state, depth),
-            Some(b'[') => {
-                if depth > MAX_DEPTH {
-                    return Err(c.err("nested too deeply"));
+        plan: &'p ScanPlan,
+        state: u32,
+    ) -> Result<(u32, &'p [u32]), JsonError> {
+        if c.peek() != Some(b'"') {
+            return Err(c.err("expected a key"));
+        }
+        let (ks, ke, esc) = c.string()?;
+        c.ws();
+        if c.peek() != Some(b':') {
+            return Err(c.err("expected ':'"));
+        }
+        c.i += 1;
+        c.ws();
+        let Some(st) = state_at(state).and_then(|s| plan.states.get(s as usize)) else {
+            return Ok((NO_STATE, &[]));
+        };
+        let edge = if esc {
+            self.key.clear();
+            unescape_into(&c.s[ks..ke], self.key).map_err(|m| Cursor::at(ks, m))?;
+            st.keys.get(self.key.as_bytes())
+        } else {
+            st.keys.get(&c.b[ks..ke])
+        };
+        Ok(match edge {
+            Some(e) => (state_of(e.child), &e.leaves),
+            None => (NO_STATE, &[]),
+        })
+    }
+
+    /// A value found for each of `slots`.
+    #[inline]
+    fn record(&mut self, slots: &[u32], kind: HitKind, start: usize, end: usize) {
+        for &slot in slots {
+            let Some(head) = self.heads.get_mut(slot as usize) else {
+                continue;
+            };
+            let at = self.hits.len() as u32;
+            self.hits.push(Hit {
+                start: start as u32,
+                end: end as u32,
+                next: NO_HIT,
+                kind,
+            });
+            if head.epoch == self.epoch {
+                if let Some(prev) = self.hits.get_mut(head.last as usize) {
+                    prev.next = at;
                 }
-                c.i += 1;
-                c.ws();
-                if c.peek() == Some(b']') {
-                    c.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    // Arrays of objects are walked; nested arrays are not (as for Values).
-                    let st = if c.peek() == Some(b'{') { state } else { None };
-                    self.value(c, st, depth + 1)?;
-                    c.ws();
-                    match c.peek() {
-                        Some(b',') => {
-                            c.i += 1;
-                            c.ws();
-                        }
-                        Some(b']') => {
-                            c.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(c.err("expected ',' or ']'")),
-                    }
-                }
+                head.last = at;
+            } else {
+                *head = Head {
+                    epoch: self.epoch,
+                    first: at,
+                    last: at,
+                };
             }
-            _ => c.scalar().map(|_| ()),
         }
     }
 }
@@ -348,6 +629,8 @@ enum Tok {
 }
 
 struct Cursor<'a> {
+    /// The line, and the same as bytes.
+    s: &'a str,
     b: &'a [u8],
     i: usize,
     /// No `\u` or `\/` escape and only plain integers seen (see [`LineEvent::raw_text`]).
@@ -355,6 +638,15 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    fn new(s: &'a str, i: usize) -> Cursor<'a> {
+        Cursor {
+            s,
+            b: s.as_bytes(),
+            i,
+            plain: true,
+        }
+    }
+
     fn at(offset: usize, message: &'static str) -> JsonError {
         JsonError { offset, message }
     }
@@ -385,11 +677,11 @@ impl<'a> Cursor<'a> {
         let mut i = start;
         let mut esc = false;
         loop {
-            let Some(off) = memchr::memchr2(b'"', b'\\', &self.b[i..]) else {
+            let Some(at) = find_quote_or_backslash(self.b, i) else {
                 self.i = self.b.len();
                 return Err(self.err("unterminated string"));
             };
-            i += off;
+            i = at;
             if self.b[i] == b'"' {
                 self.i = i + 1;
                 return Ok((start, i, esc));
@@ -517,15 +809,50 @@ impl<'a> Cursor<'a> {
         let mut sc = Scan {
             plan: &EMPTY_PLAN,
             hits: &mut Vec::new(),
+            heads: &mut [],
+            epoch: 0,
             key: &mut String::new(),
+            stack: &mut Vec::new(),
         };
-        sc.value(self, None, 0)
+        sc.value(self, None)
     }
+}
+
+/// The first `"` or `\\` at or after `from`.
+#[inline]
+fn find_quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
+    find_either(b, from, b'"', b'\\')
+}
+
+/// The first byte equal to `x` or `y` at or after `from`. Most runs before one are short
+/// (keys, short values, path parts between escaped backslashes): the first 32 bytes are
+/// looked at eight at a time in a register, the rest of a long string with `memchr2`.
+#[inline]
+fn find_either(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    let short_end = from.saturating_add(32).min(b.len());
+    while i + 8 <= short_end {
+        let w = load_u64(&b[i..i + 8]);
+        // A zero byte in `w ^ c*ONES` is a byte equal to `c`. The lowest flagged byte of
+        // `(v - ONES) & !v & HIGH` is exactly the first zero byte (borrows only make false
+        // flags above a true one), so the lowest of the two masks is the first match.
+        let p = w ^ (ONES * u64::from(x));
+        let q = w ^ (ONES * u64::from(y));
+        let m = ((p.wrapping_sub(ONES) & !p) | (q.wrapping_sub(ONES) & !q)) & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr2(x, y, b.get(i..)?).map(|off| i + off)
 }
 
 static EMPTY_PLAN: ScanPlan = ScanPlan {
     table: 0,
     states: Vec::new(),
+    slots: 0,
 };
 
 fn hex4(b: &[u8]) -> u32 {
@@ -539,16 +866,19 @@ fn hex4(b: &[u8]) -> u32 {
     })
 }
 
-/// Decode the content of a string with escapes (already checked for syntax).
-fn unescape_into(raw: &[u8], out: &mut String) -> Result<(), &'static str> {
+/// Decode the content of a string with escapes (already checked for syntax). The pieces
+/// between escapes are cut at ASCII backslashes, so they are valid UTF-8 as the line is.
+fn unescape_into(text: &str, out: &mut String) -> Result<(), &'static str> {
+    let raw = text.as_bytes();
+    out.reserve(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        let Some(off) = memchr::memchr(b'\\', &raw[i..]) else {
-            out.push_str(std::str::from_utf8(&raw[i..]).map_err(|_| "not UTF-8")?);
+        let Some(at) = find_either(raw, i, b'\\', b'\\') else {
+            out.push_str(&text[i..]);
             break;
         };
-        out.push_str(std::str::from_utf8(&raw[i..i + off]).map_err(|_| "not UTF-8")?);
-        i += off;
+        out.push_str(&text[i..at]);
+        i = at;
         let c = raw.get(i + 1).copied().ok_or("bad escape")?;
         i += 2;
         let ch = match c {
@@ -607,8 +937,26 @@ impl<'a> LineEvent<'a> {
         }
         let mut out = String::with_capacity(raw.len());
         // Validated during the scan.
-        let _ = unescape_into(raw.as_bytes(), &mut out);
+        let _ = unescape_into(raw, &mut out);
         Cow::Owned(out)
+    }
+
+    /// Visit the string at `s..e` (content, without quotes), decoded into the scanner's
+    /// buffer when it has escapes (a fresh `String` if a visit is already using it).
+    fn visit_str(&self, s: usize, e: usize, esc: bool, visit: &mut dyn FnMut(Scalar<'_>)) {
+        let raw = &self.line[s..e];
+        if !esc {
+            return visit(Scalar::Str(Cow::Borrowed(raw)));
+        }
+        match self.decoded.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                // Validated during the scan.
+                let _ = unescape_into(raw, &mut out);
+                visit(Scalar::Str(Cow::Borrowed(out.as_str())));
+            }
+            Err(_) => visit(Scalar::Str(self.decode_str(s, e, esc))),
+        }
     }
 
     /// Emit the value at `c` as a field value (arrays flattened, `#text` followed).
@@ -668,11 +1016,7 @@ impl<'a> LineEvent<'a> {
                 }
                 match text_at {
                     Some(at) => {
-                        let mut t = Cursor {
-                            b: c.b,
-                            i: at,
-                            plain: true,
-                        };
+                        let mut t = Cursor::new(c.s, at);
                         self.emit(&mut t, visit);
                     }
                     None => visit(Scalar::Other),
@@ -688,7 +1032,7 @@ impl<'a> LineEvent<'a> {
 
     fn emit_tok(&self, t: Tok, visit: &mut dyn FnMut(Scalar<'_>)) {
         match t {
-            Tok::Str(s, e, esc) => visit(Scalar::Str(self.decode_str(s, e, esc))),
+            Tok::Str(s, e, esc) => self.visit_str(s, e, esc, visit),
             Tok::Num(s, e) => visit(Scalar::Num(parse_json_number(&self.line[s..e]))),
             Tok::True => visit(Scalar::Bool(true)),
             Tok::False => visit(Scalar::Bool(false)),
@@ -757,31 +1101,38 @@ impl Event for LineEvent<'_> {
                 None => false,
             };
         }
-        let from = self.hits.partition_point(|h| h.slot < slot);
-        let hits = &self.hits[from..];
-        let mut found = false;
-        for h in hits.iter().take_while(|h| h.slot == slot) {
-            found = true;
-            let mut c = Cursor {
-                b: self.line.as_bytes(),
-                i: h.start as usize,
-                plain: true,
-            };
-            self.emit(&mut c, visit);
+        let Some(head) = self.heads.get(slot as usize) else {
+            return false;
+        };
+        if head.epoch != self.epoch {
+            return false;
         }
-        found
+        let mut next = head.first;
+        while let Some(h) = self.hits.get(next as usize) {
+            next = h.next;
+            let (s, e) = (h.start as usize, h.end as usize);
+            match h.kind {
+                HitKind::Str => visit(Scalar::Str(Cow::Borrowed(&self.line[s..e]))),
+                HitKind::EscStr => self.visit_str(s, e, true, visit),
+                HitKind::Num => visit(Scalar::Num(parse_json_number(&self.line[s..e]))),
+                HitKind::True => visit(Scalar::Bool(true)),
+                HitKind::False => visit(Scalar::Bool(false)),
+                HitKind::Null => visit(Scalar::Null),
+                HitKind::Composite => self.emit(&mut Cursor::new(self.line, s), visit),
+            }
+        }
+        true
     }
 
     fn raw_text(&self) -> Option<&str> {
-        self.raw.then_some(self.line)
+        let raw = *self
+            .raw
+            .get_or_init(|| self.plain && crate::semantics::ascii_folds_from_ascii(self.line));
+        raw.then_some(self.line)
     }
 
     fn for_each_scalar(&self, visit: &mut dyn FnMut(Scalar<'_>)) {
-        let mut c = Cursor {
-            b: self.line.as_bytes(),
-            i: 0,
-            plain: true,
-        };
+        let mut c = Cursor::new(self.line, 0);
         c.ws();
         self.walk(&mut c, visit);
     }
@@ -876,5 +1227,235 @@ mod tests {
         assert!(sc.scan(b"{\"a\":\xff}").is_err());
         let deep = "[".repeat(100_000);
         assert!(sc.scan(format!("{{\"a\":{deep}").as_bytes()).is_err());
+    }
+
+    fn values(ev: &LineEvent<'_>, names: &[&str], i: usize) -> Option<Vec<String>> {
+        let f = FieldPath::bound(names[i], 7, i as u32 + 1);
+        collect(ev, &f)
+    }
+
+    #[test]
+    fn escapes_in_keys_and_values_are_decoded() {
+        let names = ["Image", "CommandLine", "k\"q", "E", "n"];
+        let mut sc = LineScanner::new(plan(&names));
+        // Escaped backslashes of a path, `\u` escapes (a surrogate pair among them) in a value
+        // and in keys, an escaped quote in a key, and the same value written plainly.
+        let line = concat!(
+            r#"{"Ima\u0067e":"C:\\Windows\\System32\\\u0063md.exe","#,
+            r#""CommandLine":"\ud83d\ude00 caf\u00e9 \"q\" \/ \t","#,
+            r#""k\"q":"v","E":{"#,
+            r##""#text":"\\\\server\\share"},"n":"plain"}"##
+        );
+        let ev = sc.scan_str(line).unwrap();
+        let want = |s: &str| Some(vec![format!("{:?}", Scalar::Str(s.into()))]);
+        assert_eq!(values(&ev, &names, 0), want(r"C:\Windows\System32\cmd.exe"));
+        assert_eq!(
+            values(&ev, &names, 1),
+            want("\u{1f600} caf\u{e9} \"q\" / \t")
+        );
+        assert_eq!(values(&ev, &names, 2), want("v"));
+        assert_eq!(values(&ev, &names, 3), want(r"\\server\share"));
+        assert_eq!(values(&ev, &names, 4), want("plain"));
+        // `\u` and `\/` escapes: the raw line is not the values' text.
+        assert_eq!(ev.raw_text(), None);
+        let plain = r#"{"Image":"C:\\x\\y.exe","n":12}"#;
+        assert_eq!(sc.scan_str(plain).unwrap().raw_text(), Some(plain));
+        // Beyond ASCII is fine, except characters that fold to ASCII (İ, Kelvin sign).
+        let accented = r#"{"n":"é"}"#;
+        assert_eq!(sc.scan_str(accented).unwrap().raw_text(), Some(accented));
+        assert_eq!(
+            sc.scan_str("{\"n\":\"\u{212A}\"}").unwrap().raw_text(),
+            None
+        );
+        assert_eq!(sc.scan_str(r#"{"n":1.5}"#).unwrap().raw_text(), None);
+
+        // A pair cut short, a low surrogate alone, a bad hex digit: errors at the escape.
+        for (bad, at) in [
+            (r#"{"n":"ab\ud83d"}"#, 14),
+            (r#"{"n":"ab\ud83dx\ude00"}"#, 14),
+            (r#"{"n":"\ud83d\u0041"}"#, 12),
+            (r#"{"n":"\ude00"}"#, 12),
+            (r#"{"\ude00":1}"#, 8),
+            (r#"{"n":"\u00g0"}"#, 6),
+            (r#"{"n":"\u00"}"#, 6),
+        ] {
+            let err = sc.scan_str(bad).unwrap_err();
+            assert_eq!(err.offset, at, "{bad}: {err}");
+            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scan_str_is_scan_without_the_utf8_check() {
+        let names = ["a", "b.c", "d"];
+        let p = plan(&names);
+        let (mut x, mut y) = (LineScanner::new(p.clone()), LineScanner::new(p));
+        for line in [
+            r##"{"a":"x\\y","b":{"c":[1,{"#text":"t"}]},"d":null}"##,
+            r#"{"a":"\u00e9","d":[true,false]}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":"é"} x"#,
+        ] {
+            match (x.scan(line.as_bytes()), y.scan_str(line)) {
+                (Ok(a), Ok(b)) => {
+                    for i in 0..names.len() {
+                        assert_eq!(values(&a, &names, i), values(&b, &names, i), "{line}");
+                    }
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                (a, b) => panic!("{line}: {:?} {:?}", a.err(), b.err()),
+            }
+        }
+        let err = x.scan(b"{\"a\":\"ok\xff\"}").unwrap_err();
+        assert_eq!((err.offset, err.message), (8, "not UTF-8"));
+    }
+
+    #[test]
+    fn many_lines_on_one_scanner_keep_their_own_fields() {
+        // Field hits are kept per line by a generation number: a field seen in one line is
+        // absent from the next, also when the number wraps around.
+        let names = ["a", "b"];
+        let mut sc = LineScanner::new(plan(&names));
+        sc.epoch = u32::MAX - 2;
+        for i in 0..6 {
+            let line = if i % 2 == 0 {
+                format!(r#"{{"a":{i},"a":"x"}}"#)
+            } else {
+                format!(r#"{{"b":{i}}}"#)
+            };
+            let ev = sc.scan_str(&line).unwrap();
+            let a = values(&ev, &names, 0);
+            let b = values(&ev, &names, 1);
+            if i % 2 == 0 {
+                let n = format!("{:?}", Scalar::Num(Num::Int(i)));
+                let x = format!("{:?}", Scalar::Str("x".into()));
+                assert_eq!(a, Some(vec![n, x]), "{line}");
+                assert_eq!(b, None, "{line}");
+            } else {
+                assert_eq!(a, None, "{line}");
+                assert!(b.is_some(), "{line}");
+            }
+        }
+        assert!(sc.epoch < 10);
+    }
+
+    #[test]
+    fn quote_or_backslash_is_found_at_every_position() {
+        // Bytes that trip the word-at-a-time test (0x01 borrows, high bits, the two targets
+        // next to each other) at every alignment.
+        let filler = [b'a', 0x01, 0x80, 0xff, b'!', b']', 0x21, 0x5d, 0x23];
+        for len in 0..70 {
+            for at in 0..=len {
+                for target in [b'"', b'\\'] {
+                    for fill in filler {
+                        let mut b = vec![fill; len];
+                        if at < len {
+                            b[at] = target;
+                        }
+                        for from in [0, 1, 3, 8].into_iter().filter(|&f| f <= len) {
+                            let want = b[from..]
+                                .iter()
+                                .position(|&c| c == b'"' || c == b'\\')
+                                .map(|p| p + from);
+                            assert_eq!(
+                                find_quote_or_backslash(&b, from),
+                                want,
+                                "len {len} at {at} from {from} fill {fill:#x}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_hash_reads_every_byte_of_short_and_long_keys() {
+        // The tail of a key is read with overlapping loads: the hash must be that of the
+        // zero-padded words, i.e. depend on each byte and on nothing else.
+        fn reference(bytes: &[u8]) -> u64 {
+            let mut h = 0u64;
+            for c in bytes.chunks(8) {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+            }
+            h
+        }
+        let text: Vec<u8> = (1..=40u8).collect();
+        for len in 0..=40 {
+            let mut h = KeyHasher::default();
+            h.write(&text[..len]);
+            assert_eq!(h.finish(), reference(&text[..len]), "len {len}");
+        }
+    }
+
+    #[test]
+    fn a_lookup_inside_a_visit_decodes_on_its_own() {
+        // Escaped strings are decoded into a buffer the scanner reuses; a lookup made while
+        // another one's value is being visited must not see (or break) that buffer.
+        let names = ["a", "b"];
+        let mut sc = LineScanner::new(plan(&names));
+        let ev = sc.scan_str(r#"{"a":["x\\1","y\\2"],"b":"z\\3"}"#).unwrap();
+        let b = FieldPath::bound("b", 7, 2);
+        let mut seen = Vec::new();
+        ev.lookup(&FieldPath::bound("a", 7, 1), &mut |s| {
+            let mut inner = Vec::new();
+            ev.lookup(&b, &mut |t| inner.push(format!("{t:?}")));
+            seen.push((format!("{s:?}"), inner));
+        });
+        let str_ = |s: &str| format!("{:?}", Scalar::Str(s.into()));
+        assert_eq!(
+            seen,
+            [
+                (str_(r"x\1"), vec![str_(r"z\3")]),
+                (str_(r"y\2"), vec![str_(r"z\3")])
+            ]
+        );
+        let mut all = Vec::new();
+        ev.for_each_scalar(&mut |s| all.push(format!("{s:?}")));
+        assert_eq!(all, [str_(r"x\1"), str_(r"y\2"), str_(r"z\3")]);
+    }
+
+    #[test]
+    fn keys_are_compared_exactly_at_every_length() {
+        let text: Vec<u8> = (b'a'..=b'z').chain(b'A'..=b'Z').collect();
+        for len in 0..=40 {
+            let a = &text[..len];
+            assert!(same_bytes(a, a));
+            assert!(!same_bytes(a, &text[..len + 1]));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] = b'#';
+                assert!(!same_bytes(a, &b), "len {len} at {at}");
+            }
+        }
+        // A plan with many keys that share long prefixes and suffixes finds each of them and
+        // nothing else.
+        let names: Vec<String> = (0..300)
+            .map(|i| format!("Event.EventData.Field{i:03}.Value"))
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut flat: Vec<String> = Vec::new();
+        let mut sc = LineScanner::new(plan(&refs));
+        for (i, n) in names.iter().enumerate().step_by(7) {
+            flat.push(format!(r#""{n}":{i}"#));
+        }
+        let line = format!(
+            "{{{},\"Event.EventData.Field999.Value\":1}}",
+            flat.join(",")
+        );
+        let ev = sc.scan_str(&line).unwrap();
+        for (i, _) in names.iter().enumerate() {
+            let got = values(&ev, &refs, i);
+            if i % 7 == 0 {
+                assert_eq!(
+                    got,
+                    Some(vec![format!("{:?}", Scalar::Num(Num::Int(i as i64)))])
+                );
+            } else {
+                assert_eq!(got, None, "{i}");
+            }
+        }
     }
 }

@@ -22,18 +22,27 @@ use crate::matcher::Matcher;
 use crate::route::Router;
 use crate::semantics::fold;
 
+mod anchored;
 mod literal_set;
 mod regex_lits;
 
+pub(crate) use anchored::{Anchor, AnchoredSet};
+
 pub(crate) use literal_set::{DFA_MAX_PATTERNS, LiteralSet};
 
-type Lits = Vec<(u32, String)>;
+/// Necessary literals: (field slot, how the literal sits in a value, folded literal).
+type Lits = Vec<(u32, Anchor, String)>;
 
 /// One field scanned by the prefilter.
 #[derive(Debug)]
 pub(crate) struct PSlot {
     pub slot: u32,
-    pub ac: LiteralSet,
+    /// The literals found anywhere in the field's text (`None` when all are anchored).
+    pub ac: Option<LiteralSet>,
+    /// Per id of `ac` (and `raw`): the literal's id in this slot.
+    pub ac_ids: Vec<u32>,
+    /// The literals checked at each value's start or end or against its whole text.
+    pub anchored: Option<AnchoredSet>,
     /// For the whole-event slot (keywords): the same literals JSON-escaped, ASCII
     /// case-insensitive, to search an event's raw text ([`crate::Event::raw_text`]) instead of
     /// its decoded values. `None` when a literal is not plain printable ASCII.
@@ -52,19 +61,29 @@ pub(crate) struct Prefilter {
     pub needs: Vec<Option<Vec<u32>>>,
 }
 
-fn longest_literal(p: &sigma::value::SigmaString, cased: bool) -> Option<String> {
-    let best = p
-        .parts()
+/// The longest literal piece of a pattern, and where it sits: a piece that starts the pattern
+/// starts every value the pattern matches (a pattern is matched against the whole value), one
+/// that ends it ends them, the only piece is the whole value.
+fn longest_literal(p: &sigma::value::SigmaString, cased: bool) -> Option<(Anchor, String)> {
+    let parts = p.parts();
+    let (i, best) = parts
         .iter()
-        .filter_map(|part| match part {
-            Part::Lit(l) => Some(l),
+        .enumerate()
+        .filter_map(|(i, part)| match part {
+            Part::Lit(l) => Some((i, l)),
             _ => None,
         })
-        .max_by_key(|l| l.len())?;
+        .max_by_key(|(_, l)| l.len())?;
     if best.is_empty() {
         return None;
     }
-    Some(if cased { fold(best) } else { best.clone() })
+    let anchor = match (i == 0, i + 1 == parts.len()) {
+        (true, true) => Anchor::Exact,
+        (true, false) => Anchor::Prefix,
+        (false, true) => Anchor::Suffix,
+        (false, false) => Anchor::Contains,
+    };
+    Some((anchor, if cased { fold(best) } else { best.clone() }))
 }
 
 fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
@@ -73,13 +92,19 @@ fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
             .patterns
             .iter()
             .all(|p| match longest_literal(p, set.cased) {
-                Some(l) => {
-                    out.push((slot, l));
+                Some((anchor, l)) => {
+                    // Keywords are searched in the whole event's text.
+                    let anchor = if slot == ANY_SLOT {
+                        Anchor::Contains
+                    } else {
+                        anchor
+                    };
+                    out.push((slot, anchor, l));
                     true
                 }
                 None => false,
             }),
-        Matcher::Regex(re) => match regex_lits::regex_literals(re.as_str()) {
+        Matcher::Regex(re) => match regex_lits::regex_literals(re.re.as_str(), re.flags) {
             // A keyword literal that is not printable ASCII (such as the long s a
             // case-insensitive `s` also matches) would turn off the raw-text scan of all the
             // whole-event literals of its routing group.
@@ -89,7 +114,7 @@ fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
                         .iter()
                         .all(|l| l.bytes().all(|b| (0x20..0x7f).contains(&b))) =>
             {
-                out.extend(lits.into_iter().map(|l| (slot, l)));
+                out.extend(lits.into_iter().map(|l| (slot, Anchor::Contains, l)));
                 true
             }
             _ => false,
@@ -131,6 +156,10 @@ const COMMON: &[&str] = &[
     "\\users\\",
     "\\windows\\",
     "\\temp\\",
+    // In nearly every Sysmon call trace (`CallTrace`) and image-load event.
+    "kernelbase.dll",
+    "kernel32.dll",
+    "ntdll.dll",
     "microsoft",
     "corporation",
     "windows",
@@ -171,7 +200,11 @@ fn rarity(lit: &str) -> usize {
 /// Higher is more selective: rarer least-rare literal, then fewer literals. An empty set (the
 /// node can never match) beats everything.
 fn score(l: &Lits) -> (usize, std::cmp::Reverse<usize>) {
-    let min = l.iter().map(|(_, s)| rarity(s)).min().unwrap_or(usize::MAX);
+    let min = l
+        .iter()
+        .map(|(_, _, s)| rarity(s))
+        .min()
+        .unwrap_or(usize::MAX);
     (min.min(40), std::cmp::Reverse(l.len()))
 }
 
@@ -201,10 +234,11 @@ pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
     }
 }
 
-/// Literals as they appear in JSON text (escaping `"` and `\\`), matched ASCII
-/// case-insensitively in the raw text: sound on raw text that is ASCII, has no `\\u`/`\\/` escapes and only
-/// plain integers, because then each value's folded text is its JSON text lower-cased and JSON
-/// encodes characters one by one.
+/// Literals as they appear in JSON text (escaping `"` and `\\`), lower-case, to search the raw
+/// text lower-cased (ASCII): sound on raw text with no `\\u`/`\\/` escapes, only
+/// plain integers and no non-ASCII character that folds to ASCII, because then the ASCII runs of
+/// each value's folded text are its JSON text's runs lower-cased (a printable ASCII literal
+/// lies within one run) and JSON encodes characters one by one.
 fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
     let mut escaped = Vec::with_capacity(list.len());
     for l in list {
@@ -217,7 +251,8 @@ fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
                 .replace('"', "\\\""),
         );
     }
-    LiteralSet::build(&escaped, true, true)
+    // Searched in the lower-cased text (see `Engine::select`).
+    LiteralSet::build(&escaped, false, true)
 }
 
 /// `build(i)` for every index of `lists`, on all cores (largest lists first), results in index
@@ -287,7 +322,8 @@ impl Prefilter {
             })
             .collect();
         type Key = (u32, u32);
-        let mut per_slot: HashMap<Key, (Vec<String>, HashMap<String, u32>)> = HashMap::new();
+        type Entry = (Vec<(Anchor, String)>, HashMap<(Anchor, String), u32>);
+        let mut per_slot: HashMap<Key, Entry> = HashMap::new();
         let mut slot_order: Vec<Key> = Vec::new();
         let mut var_pats: Vec<Option<Vec<(Key, u32)>>> = Vec::with_capacity(prog.variants.len());
         for (vi, v) in prog.variants.iter().enumerate() {
@@ -306,7 +342,7 @@ impl Prefilter {
                 continue;
             };
             let mut pats = Vec::with_capacity(lits.len());
-            for (slot, lit) in lits {
+            for (slot, anchor, lit) in lits {
                 let key = (
                     slot,
                     if slot == ANY_SLOT {
@@ -319,17 +355,40 @@ impl Prefilter {
                     slot_order.push(key);
                     Default::default()
                 });
-                let id = *ids.entry(lit.clone()).or_insert_with(|| {
-                    list.push(lit);
+                let id = *ids.entry((anchor, lit.clone())).or_insert_with(|| {
+                    list.push((anchor, lit));
                     list.len() as u32 - 1
                 });
                 pats.push((key, id));
             }
             var_pats.push(Some(pats));
         }
-        let lists: Vec<&Vec<String>> = slot_order.iter().map(|s| &per_slot[s].0).collect();
+        // Per slot: the `contains` literals (searched with an automaton) and their slot ids.
+        let contains: Vec<(Vec<String>, Vec<u32>)> = slot_order
+            .iter()
+            .map(|k| {
+                per_slot[k]
+                    .0
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (a, _))| *a == Anchor::Contains)
+                    .map(|(id, (_, l))| (l.clone(), id as u32))
+                    .unzip()
+            })
+            .collect();
+        let lists: Vec<&Vec<String>> = contains.iter().map(|(l, _)| l).collect();
         let built = build_parallel(&lists, |i| {
             let list = lists[i];
+            let anchored = AnchoredSet::new(
+                per_slot[&slot_order[i]]
+                    .0
+                    .iter()
+                    .enumerate()
+                    .map(|(id, (a, l))| (*a, l.as_str(), id as u32)),
+            );
+            if list.is_empty() {
+                return Some((None, None, anchored));
+            }
             // An automaton too large to build leaves its variants without a prefilter.
             // A DFA scans fastest; very large sets fall back to the automatic choice.
             let dfa = (list.len() <= DFA_MAX_PATTERNS)
@@ -341,13 +400,13 @@ impl Prefilter {
             } else {
                 None
             };
-            Some((ac, raw))
+            Some((Some(ac), raw, anchored))
         });
         let mut slots = Vec::new();
         let mut base_of: HashMap<Key, (u32, u32)> = HashMap::new();
         let mut total = 0u32;
-        for (key, built) in slot_order.into_iter().zip(built) {
-            let Some((ac, raw)) = built else {
+        for ((key, built), (_, ac_ids)) in slot_order.into_iter().zip(built).zip(contains) {
+            let Some((ac, raw, anchored)) = built else {
                 continue;
             };
             let list = &per_slot[&key].0;
@@ -356,6 +415,8 @@ impl Prefilter {
             slots.push(PSlot {
                 slot,
                 ac,
+                ac_ids,
+                anchored,
                 raw,
                 base: total,
             });

@@ -15,11 +15,13 @@
 //! matches, one key of the event is among the item's keys.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 
 use sigma::modifier::Link;
 use sigma::value::Shape;
 
 use crate::compile::{ANY_SLOT, Item, Node, Program};
+use crate::jsonline::KeyHasher;
 use crate::matcher::Matcher;
 use crate::semantics::{fold, number_text};
 
@@ -30,7 +32,7 @@ type Keys = BTreeSet<String>;
 pub(crate) struct RouteSlot {
     pub slot: u32,
     /// Folded key → bucket.
-    pub map: HashMap<Box<str>, u32>,
+    pub map: HashMap<Box<str>, u32, BuildHasherDefault<KeyHasher>>,
 }
 
 /// The variants offered when a key is seen, and the prefilter slots they need.
@@ -200,7 +202,7 @@ impl Router {
             let si = *slot_index.entry(*slot).or_insert_with(|| {
                 router.slots.push(RouteSlot {
                     slot: *slot,
-                    map: HashMap::new(),
+                    map: HashMap::default(),
                 });
                 router.slots.len() - 1
             });

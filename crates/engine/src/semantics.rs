@@ -53,6 +53,19 @@ pub fn fold_into(s: &str, out: &mut String) {
     }
 }
 
+/// Is every ASCII character of `fold(s)` the lower case of an ASCII character of `s`, in the
+/// same order? True unless `s` has one of the two characters beyond ASCII whose lower case has
+/// ASCII in it (`İ` → `i̇`, Kelvin sign → `k`; a test checks all of Unicode). Then a search for ASCII
+/// literals in `s` (ASCII case-insensitively) finds everything a search in `fold(s)` finds.
+pub fn ascii_folds_from_ascii(s: &str) -> bool {
+    let b = s.as_bytes();
+    // İ is C4 B0, the Kelvin sign E2 84 AA.
+    memchr::memchr2_iter(0xC4, 0xE2, b).all(|i| match b[i] {
+        0xC4 => b.get(i + 1) != Some(&0xB0),
+        _ => b.get(i + 1..i + 3) != Some(&[0x84, 0xAA][..]),
+    })
+}
+
 /// A number seen in an event.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Num {
@@ -445,5 +458,34 @@ mod ascii_tests {
         for same in [r"abc", r"\\d", r"\p{Nd}", r"^a$", r"\.\*", r"[a-z]\x41"] {
             assert_eq!(ascii_perl_classes(same), same);
         }
+    }
+}
+
+#[cfg(test)]
+mod fold_ascii_tests {
+    use super::{ascii_folds_from_ascii, fold};
+
+    const FOLDS_TO_ASCII: [char; 2] = ['\u{130}', '\u{212A}'];
+
+    #[test]
+    fn only_the_listed_characters_fold_to_ascii() {
+        let found: Vec<char> = (0x80..=0x10_FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
+            .collect();
+        assert_eq!(found, FOLDS_TO_ASCII);
+        for c in FOLDS_TO_ASCII {
+            assert!(fold(&c.to_string()).chars().any(|l| l.is_ascii()));
+        }
+    }
+
+    #[test]
+    fn texts_with_those_characters_are_told_apart() {
+        assert!(ascii_folds_from_ascii("plain ascii"));
+        assert!(ascii_folds_from_ascii("Grüße – Ελληνικά 中文 \u{2129}"));
+        assert!(!ascii_folds_from_ascii("x \u{130}stanbul"));
+        assert!(!ascii_folds_from_ascii("5 \u{212A}"));
+        // Other characters starting with the same bytes.
+        assert!(ascii_folds_from_ascii("\u{131} \u{2124} \u{2013}"));
     }
 }

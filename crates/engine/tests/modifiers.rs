@@ -522,6 +522,21 @@ fn keywords_are_contained_in_any_value() {
         &[json!({"a": 14688}), json!({"b": "x4688"})],
         &[json!({"a": 4689})],
     );
+    // Events beyond ASCII: the keyword search may read the raw JSON line, which must still find
+    // what folding the values finds (the Kelvin sign folds to `k`, `İ` to `i` + a dot).
+    check(
+        "keywords:\n  - 'mimikatz'\n  - 'k1x'\n  - 'istanbul'\ncondition: keywords",
+        &[
+            json!({"Message": "Grüße – MimiKatz 中文"}),
+            json!({"Message": "Grüße", "b": "\u{212A}1X"}),
+            json!({"a": "\u{212A}1x"}),
+        ],
+        &[
+            json!({"Message": "Grüße – Mimi Katz 中文"}),
+            json!({"a": "\u{130}stanbul"}),
+            json!({"a": "Straße k 1x"}),
+        ],
+    );
 }
 
 #[test]

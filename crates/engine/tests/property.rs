@@ -66,13 +66,25 @@ fn item() -> impl Strategy<Value = String> {
     )
         .prop_map(|(field, kind, strs, pick)| {
             let values: Vec<String> = match kind {
-                "|re" | "|re|i" | "|re|s" => ["'^fo+'", "'bar$'", "'o.b'", "'Σ'", "'a\\\\b'"]
-                    .iter()
-                    .cycle()
-                    .skip(pick)
-                    .take(strs.len())
-                    .map(|s| s.to_string())
-                    .collect(),
+                // Case-sensitive literals and inline `(?i)` pieces too: the prefilter derives
+                // a regex's literals under its own flags.
+                "|re" | "|re|i" | "|re|s" => [
+                    "'^fo+'",
+                    "'bar$'",
+                    "'o.b'",
+                    "'Σ'",
+                    "'a\\\\b'",
+                    "'FOO'",
+                    "'ra(?i)SSE'",
+                    "'(?i:σ)ΑΣ'",
+                    "'Stra(?i:ß)e'",
+                ]
+                .iter()
+                .cycle()
+                .skip(pick * 3)
+                .take(strs.len())
+                .map(|s| s.to_string())
+                .collect(),
                 "|cidr" => vec![["'10.0.0.0/8'", "'::/0'", "'10.0.0.1/32'"][pick].into()],
                 "|gt" | "|lte" => vec![["5", "10", "'1.5'"][pick].into()],
                 "|exists" => vec![["true", "false", "true"][pick].into()],

@@ -552,3 +552,61 @@ fn the_bundled_examples_give_the_documented_detections() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_bad_line_in_a_block_is_reported_and_the_others_are_matched() {
+    // One block of JSON lines: a line that is not UTF-8 and one with a lone surrogate escape are
+    // reported by file and line; the lines around them, plain or written with escapes (in keys
+    // too, a surrogate pair among them), are matched all the same.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    let sysmon = r#""Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1"#;
+    let mut input = Vec::new();
+    for line in [
+        format!(
+            r#"{{{sysmon},"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami"}}"#
+        ),
+        format!(
+            r#"{{{sysmon},"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"whoami BAD"}}"#
+        ),
+        format!(
+            r#"{{{sysmon},"Ima\u0067e":"C:\\Windows\\\u0053ystem32\\cmd.exe","CommandLine":"\ud83d\ude00 \u0077hoami"}}"#
+        ),
+        format!(
+            r#"{{{sysmon},"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"\ud83d whoami"}}"#
+        ),
+        format!(r#"{{{sysmon},"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"whoami"}}"#),
+    ] {
+        input.extend_from_slice(line.replace("BAD", "\u{1}").as_bytes());
+        input.push(b'\n');
+    }
+    // Make line 2 invalid UTF-8 (a lone continuation byte where the marker was).
+    let at = input.iter().position(|&b| b == 1).unwrap();
+    input[at] = 0x80;
+    std::fs::write(&path, &input).unwrap();
+
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        path.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let records: Vec<Value> = detections(&out)
+        .iter()
+        .map(|d| d["record"].clone())
+        .collect();
+    assert_eq!(records, [1, 3, 5].map(Value::from), "{stderr}");
+    assert!(
+        stderr.contains("mixed.jsonl:2: not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mixed.jsonl:4: invalid JSON at byte"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("lone surrogate"), "{stderr}");
+    assert!(stderr.contains("3 events read, 2 skipped"), "{stderr}");
+}

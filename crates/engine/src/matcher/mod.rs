@@ -8,7 +8,7 @@ pub(crate) mod string;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use sigma::value::{Cidr, CmpOp, RefMode, TimePart};
+use sigma::value::{Cidr, CmpOp, RefMode, RegexFlags, TimePart};
 
 use crate::naive::cmp_holds;
 use crate::semantics::{Num, num_civil, num_cmp, num_eq, parse_ip, parse_number, parse_timestamp};
@@ -75,6 +75,16 @@ impl<'a> FieldView<'a> {
     }
 }
 
+/// A compiled `re` value and the flags it was built with: the prefilter derives its literals
+/// from the pattern under the same flags (a case-sensitive regex gives its literals as
+/// written, not every case variant).
+#[derive(Debug, Clone)]
+pub(crate) struct RegexMatcher {
+    /// Built by [`crate::semantics::build_regex`] with `flags`.
+    pub re: Arc<regex::Regex>,
+    pub flags: RegexFlags,
+}
+
 /// One value (or a group of OR-ed values) of an item, compiled.
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
@@ -86,7 +96,7 @@ pub(crate) enum Matcher {
     },
     Bool(bool),
     Null,
-    Regex(Arc<regex::Regex>),
+    Regex(RegexMatcher),
     Cidr(Cidr),
     Cmp(CmpOp, Num),
     Exists(bool),
@@ -121,7 +131,7 @@ impl Matcher {
             Matcher::Null => {
                 !f.present || f.vals.is_empty() || f.vals.iter().any(|v| v.kind == Kind::Null)
             }
-            Matcher::Regex(re) => f.orig_texts().any(|t| re.is_match(t)),
+            Matcher::Regex(m) => f.orig_texts().any(|t| m.re.is_match(t)),
             Matcher::Cidr(c) => f
                 .orig_texts()
                 .any(|t| parse_ip(t).is_some_and(|ip: IpAddr| c.contains(ip))),

@@ -3,12 +3,14 @@
 //! wildcard matcher for the rest. No regular expressions.
 
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 use memchr::memmem;
 use sigma::value::{Part, Shape, SigmaString};
 
+use crate::jsonline::KeyHasher;
 use crate::semantics::fold;
 
 /// Above this many needles, one automaton beats a loop of memmem searches.
@@ -25,7 +27,7 @@ pub(crate) struct StrSet {
     pub patterns: Vec<SigmaString>,
     any: bool,
     exact_small: Vec<Box<str>>,
-    exact_set: HashSet<Box<str>>,
+    exact_set: HashSet<Box<str>, BuildHasherDefault<KeyHasher>>,
     prefix: Vec<Box<str>>,
     suffix: Vec<Box<str>>,
     contains: Contains,
@@ -91,7 +93,7 @@ impl StrSet {
             patterns: Vec::new(),
             any: false,
             exact_small: Vec::new(),
-            exact_set: HashSet::new(),
+            exact_set: HashSet::default(),
             prefix: Vec::new(),
             suffix: Vec::new(),
             contains: Contains::default(),

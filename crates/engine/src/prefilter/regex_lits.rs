@@ -1,19 +1,25 @@
 //! Necessary literals of a regular expression: a set of folded strings such that the
 //! [`fold`]ed text of any value the regex matches (an unanchored search) contains one of them.
 //!
-//! The pattern is parsed case-insensitively whatever the rule's flags (the compiled regex does
-//! not keep them): a case-insensitive expression matches every text the case-sensitive one
-//! does, so its literals are necessary for both. `m` and `s` only change what `^`, `$` and `.`
+//! The pattern is parsed with the flags the engine built it with, so a case-sensitive regex
+//! (Sigma's default: `re` without `i`) gives its literals as written, folded: the folded text
+//! of a value that contains `lit` contains `fold(lit)`, because [`fold`] works character by
+//! character. Inline flags (`(?i)`, `(?-i)`) are resolved by the parser itself: a
+//! case-insensitive piece becomes a class of its case variants (`[Ssſ]`), whose members fold
+//! to the strings that piece can stand for. `m` and `s` only change what `^`, `$` and `.`
 //! match, which give no literals either way.
 //!
 //! Every node gets, when it is small, its *exact* set (all the folded strings it can match:
 //! a literal, a class of few members, alternations and concatenations of those), and otherwise
 //! a *necessary* set. In a concatenation, adjacent exact pieces join into runs (the cross
-//! product of their sets) and the most selective run, or child's own necessary set, is kept.
-//! Because [`fold`] works character by character, the folded text of a match is the
-//! concatenation of the folded texts of its pieces' matches, so a run's strings are found in it.
+//! product of their sets) and the most selective run, or child's own necessary set, is kept
+//! (by [`rarity`], the prefilter's own measure, not by length: a long run of path pieces
+//! found in most values loses to a short rare one). Because [`fold`] works character by
+//! character, the folded text of a match is the concatenation of the folded texts of its
+//! pieces' matches, so a run's strings are found in it.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
+use sigma::value::RegexFlags;
 
 use super::rarity;
 use crate::semantics::fold;
@@ -27,10 +33,13 @@ const MAX_CLASS: u32 = 16;
 /// Classes whose members fold to more distinct strings than this end a run.
 const MAX_CLASS_FOLDS: usize = 4;
 
-/// The necessary literals of `pattern` (as compiled by the engine), or `None`.
-pub(crate) fn regex_literals(pattern: &str) -> Option<Vec<String>> {
+/// The necessary literals of `pattern`, as the engine compiled it with `flags` (see
+/// [`crate::semantics::build_regex`]), or `None`.
+pub(crate) fn regex_literals(pattern: &str, flags: RegexFlags) -> Option<Vec<String>> {
     let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(true)
+        .case_insensitive(flags.ignore_case)
+        .multi_line(flags.multi_line)
+        .dot_matches_new_line(flags.dot_all)
         .build()
         .parse(pattern)
         .ok()?;
@@ -255,10 +264,25 @@ fn concat(subs: &[Hir]) -> Info {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use sigma::value::RegexFlags;
+
     use super::regex_literals;
 
+    /// As a case-sensitive `re` (Sigma's default).
     fn lits(p: &str) -> Option<Vec<String>> {
-        regex_literals(p)
+        regex_literals(p, RegexFlags::default())
+    }
+
+    /// As `re|i`.
+    fn lits_i(p: &str) -> Option<Vec<String>> {
+        regex_literals(
+            p,
+            RegexFlags {
+                ignore_case: true,
+                ..Default::default()
+            },
+        )
     }
 
     fn set(v: &[&str]) -> Option<Vec<String>> {
@@ -270,15 +294,46 @@ mod tests {
     #[test]
     fn plain_and_cased_literals_fold() {
         assert_eq!(lits("Invoke-Mimikatz"), set(&["invoke-mimikatz"]));
+        assert_eq!(lits_i("Invoke-Mimikatz"), set(&["invoke-mimikatz"]));
         assert_eq!(lits("(?i)MIMIKATZ"), set(&["mimikatz"]));
         // `s` folds case-insensitively with the long s, which folds apart.
         assert_eq!(lits("(?i)cmd.exe"), set(&["cmd"]));
-        assert_eq!(lits("vss"), set(&["vss", "vsſ", "vſs", "vſſ"]));
+        assert_eq!(lits_i("vss"), set(&["vss", "vsſ", "vſs", "vſſ"]));
+        // Case-sensitive: the text as written, folded; no long-s or Kelvin variants.
+        assert_eq!(lits("vss"), set(&["vss"]));
+        assert_eq!(lits("VSS"), set(&["vss"]));
+        assert_eq!(lits("ſK\u{212A}"), set(&["ſkk"]));
+    }
+
+    #[test]
+    fn inline_flags_inside_a_cased_regex() {
+        // The case-insensitive piece stands for its case variants, the rest is as written.
+        assert_eq!(lits("ab(?i)s"), set(&["abs", "abſ"]));
+        assert_eq!(lits("(?i:s)Ab"), set(&["sab", "ſab"]));
+        assert_eq!(lits("x(?i:k)y"), set(&["xky"]));
+        // And a case-sensitive piece inside a case-insensitive regex.
+        assert_eq!(lits_i("(?-i:s)s"), set(&["ss", "sſ"]));
+        assert_eq!(lits_i("S(?-i)S"), set(&["ss", "ſs"]));
+    }
+
+    #[test]
+    fn the_rarest_run_wins_not_the_longest() {
+        // The CobaltStrike BOF pattern on CallTrace: the `kernelbase.dll` run is longest but
+        // in nearly every call trace; `|UNKNOWN(` is rare.
+        let cobalt = r"^C:\\Windows\\SYSTEM32\\ntdll\.dll\+[a-z0-9]{4,6}\|C:\\Windows\\System32\\KERNELBASE\.dll\+[a-z0-9]{4,6}\|UNKNOWN\([A-Z0-9]{16}\)$";
+        assert_eq!(lits(cobalt), set(&["|unknown("]));
+        // Case-insensitively the same run wins (its `K` may be the Kelvin sign, which folds
+        // to `k`).
+        assert_eq!(lits_i(cobalt), set(&["|unknown("]));
+        assert_eq!(
+            lits(r"\\Windows\\System32\\kernel32\.dll.{2,9}xyz"),
+            set(&["xyz"])
+        );
     }
 
     #[test]
     fn concat_keeps_the_most_selective_run() {
-        // `.` ends runs; the longer one wins.
+        // `.` ends runs; the rarer one wins.
         assert_eq!(lits("ab.mimikatz"), set(&["mimikatz"]));
         assert_eq!(lits(r"\d+certutil\w*"), set(&["certutil"]));
         // Anchors and word boundaries are zero-width and keep runs going.
@@ -288,6 +343,7 @@ mod tests {
     #[test]
     fn small_classes_and_alternations_multiply() {
         assert_eq!(lits("x[ab]y"), set(&["xay", "xby"]));
+        assert_eq!(lits("x[aA]y"), set(&["xay"]));
         assert_eq!(lits("(foo|bar)baz"), set(&["barbaz", "foobaz"]));
         assert_eq!(lits("foo|barx"), set(&["barx", "foo"]));
         assert_eq!(lits("(?:ab){2,}"), set(&["ab"]));
@@ -322,58 +378,162 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_case_insensitive() {
+    fn non_ascii() {
         // Σ, σ and ς are one case class but fold to two strings: still a small set.
+        assert_eq!(lits_i("σ"), set(&["σ", "ς"]));
         assert_eq!(lits("(?i)σ"), set(&["σ", "ς"]));
+        // Case-sensitively each is itself, folded.
+        assert_eq!(lits("Σ"), set(&["σ"]));
+        assert_eq!(lits("ς"), set(&["ς"]));
         // K, k and the Kelvin sign fold to `k`.
-        assert_eq!(lits("(?i)k"), set(&["k"]));
+        assert_eq!(lits_i("k"), set(&["k"]));
         // İ folds to two characters.
         assert_eq!(lits("İ"), set(&["i\u{307}"]));
+        assert_eq!(lits_i("İ"), set(&["i\u{307}"]));
+        // ẞ folds to ß; case-insensitively ß also matches ẞ.
+        assert_eq!(lits("Straẞe"), set(&["straße"]));
+        assert_eq!(lits_i("Straße"), set(&["straße", "ſtraße"]));
     }
 
-    proptest::proptest! {
-        /// Random patterns over a small grammar: whenever one matches a text (with the
-        /// engine's own regex build, cased or not), the folded text contains one of its
-        /// literals.
-        #[test]
-        fn literals_are_necessary(
-            pattern in pattern_strategy(),
-            ignore_case in proptest::bool::ANY,
-            text in "[aAbBsSſK\u{212A}kσΣς .xy]{0,16}",
-        ) {
-            let Ok(re) = crate::semantics::build_regex(&sigma::value::Regex {
-                pattern: pattern.clone(),
-                flags: sigma::value::RegexFlags { ignore_case, ..Default::default() },
-            }) else {
-                return Ok(());
-            };
-            if re.is_match(&text)
-                && let Some(lits) = regex_literals(re.as_str())
-            {
-                let folded = crate::semantics::fold(&text);
-                proptest::prop_assert!(
-                    lits.iter().any(|l| folded.contains(l.as_str())),
-                    "{pattern:?} matches {text:?} but none of {lits:?} is in {folded:?}"
-                );
-            }
+    fn flags() -> impl Strategy<Value = RegexFlags> {
+        (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+            |(ignore_case, multi_line, dot_all)| RegexFlags {
+                ignore_case,
+                multi_line,
+                dot_all,
+            },
+        )
+    }
+
+    /// Texts over the characters whose case and folding are tricky.
+    const TEXT: &str = "[aAbBsSſK\u{212A}kσΣςİiß\u{1E9E}\u{307} .xy\n]{0,12}";
+
+    /// A case variant of `c` (by `how`): itself, upper or lower case, or a character of the
+    /// same case class that folds differently or to the same (long s, Kelvin sign, final
+    /// sigma, capital sharp s).
+    fn variant(c: char, how: u8) -> String {
+        match how % 4 {
+            0 => c.to_string(),
+            1 => c.to_uppercase().collect(),
+            2 => c.to_lowercase().collect(),
+            _ => match c {
+                's' | 'S' => "ſ".into(),
+                'k' | 'K' => "\u{212A}".into(),
+                'σ' | 'Σ' => "ς".into(),
+                'ß' => "\u{1E9E}".into(),
+                _ => c.to_string(),
+            },
         }
     }
 
-    fn pattern_strategy() -> impl proptest::strategy::Strategy<Value = String> {
-        use proptest::prelude::*;
+    /// A text likely to match `pattern`: its letters (case-varied, some dropped or doubled)
+    /// between random texts.
+    fn text_for(pattern: &str, how: &[u8], before: &str, after: &str) -> String {
+        let mut text = before.to_owned();
+        let letters = pattern
+            .chars()
+            .filter(|c| c.is_alphanumeric() || " .\n".contains(*c));
+        for (i, c) in letters.enumerate() {
+            match how[i % how.len()] {
+                // Dropped, for optional parts.
+                0 => {}
+                // Doubled, for repetitions.
+                1 => {
+                    text.push(c);
+                    text.push(c);
+                }
+                h => text.push_str(&variant(c, h)),
+            }
+        }
+        text.push_str(after);
+        text
+    }
+
+    /// Random patterns over a small grammar: whenever one matches a text (with the engine's
+    /// own regex build, under random flags), the folded text contains one of its literals.
+    fn check_necessary(pattern: &str, flags: RegexFlags, text: &str) -> Result<(), TestCaseError> {
+        let Ok(re) = crate::semantics::build_regex(&sigma::value::Regex {
+            pattern: pattern.to_owned(),
+            flags,
+        }) else {
+            return Ok(());
+        };
+        if re.is_match(text)
+            && let Some(lits) = regex_literals(re.as_str(), flags)
+        {
+            let folded = crate::semantics::fold(text);
+            prop_assert!(
+                lits.iter().any(|l| folded.contains(l.as_str())),
+                "{pattern:?} {flags:?} matches {text:?} but none of {lits:?} is in {folded:?}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn literals_are_necessary(
+            pattern in pattern_strategy(),
+            flags in flags(),
+            how in proptest::collection::vec(0u8..16, 1..24),
+            before in TEXT,
+            after in TEXT,
+        ) {
+            check_necessary(&pattern, flags, &text_for(&pattern, &how, &before, &after))?;
+            check_necessary(&pattern, flags, &format!("{before}{after}"))?;
+        }
+
+        /// A literal text, escaped, as a case-sensitive regex (possibly with a
+        /// case-insensitive middle) found in a random text: its literals are in the folded
+        /// text.
+        #[test]
+        fn cased_literal_regex_in_random_text(
+            lit in "[a-zA-ZſK\u{212A}σΣςİß\u{1E9E}|\\\\.+()]{1,8}",
+            middle in proptest::option::of("[a-zA-ZſKσΣß]{1,3}"),
+            before in TEXT,
+            after in TEXT,
+        ) {
+            let mut pattern = regex_syntax::escape(&lit);
+            if let Some(m) = &middle {
+                pattern = format!("{pattern}(?i:{})\\d?", regex_syntax::escape(m));
+            }
+            let text = format!("{before}{lit}{}{after}", middle.as_deref().unwrap_or(""));
+            let flags = RegexFlags::default();
+            let re = crate::semantics::build_regex(&sigma::value::Regex {
+                pattern: pattern.clone(),
+                flags,
+            });
+            prop_assert!(re.as_ref().is_ok_and(|re| re.is_match(&text)));
+            let lits = re.ok().and_then(|re| regex_literals(re.as_str(), flags));
+            let folded = crate::semantics::fold(&text);
+            prop_assert!(
+                lits.as_ref().is_some_and(|l| l.iter().any(|l| folded.contains(l.as_str()))),
+                "{pattern:?} in {text:?}: {lits:?} not in {folded:?}"
+            );
+        }
+    }
+
+    fn pattern_strategy() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
             "[absk]{1,3}",
             "[ABSK]{1,2}",
+            "[ſ\u{212A}σΣςİß\u{1E9E}]{1,2}",
             Just("(?i)".to_owned()),
             Just("(?-i)".to_owned()),
+            Just("(?i:s)".to_owned()),
+            Just("(?-i:S)".to_owned()),
             Just("[aA]".to_owned()),
             Just("[a-c]".to_owned()),
+            Just("[sS]".to_owned()),
             Just("σ".to_owned()),
             Just(".".to_owned()),
             Just(r"\b".to_owned()),
             Just("^".to_owned()),
             Just("$".to_owned()),
             Just(r"\s".to_owned()),
+            Just(r"\w".to_owned()),
         ];
         leaf.prop_recursive(4, 24, 4, |inner| {
             prop_oneof![

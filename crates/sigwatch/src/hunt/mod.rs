@@ -328,18 +328,19 @@ impl Hunter {
             .get(batch.file)
             .map_or(&batch.source, |name| name);
         for record in batch.records() {
-            let json: &[u8] = match record.data {
-                RecordData::Json(text) => text.as_bytes(),
+            let scanned = match record.data {
+                // The batch's text is UTF-8 already: only the JSON is checked.
+                RecordData::Json(text) => scanner.scan_str(text),
                 RecordData::Text(_) => {
                     text_event.clear();
                     if let Err(reason) = record.write_json(&mut text_event) {
                         skips.push(batch.skip(record.number, reason));
                         continue;
                     }
-                    &text_event
+                    scanner.scan(&text_event)
                 }
             };
-            let event = match scanner.scan(json) {
+            let event = match scanned {
                 Ok(event) => event,
                 Err(err) => {
                     skips.push(batch.skip(record.number, err.to_string()));

@@ -21,6 +21,14 @@ impl BufferPool {
 
     /// An empty buffer with room for at least `capacity` bytes, reused if one is spare.
     pub fn take(&self, capacity: usize) -> Vec<u8> {
+        let mut buf = self.take_as_is(capacity);
+        buf.clear();
+        buf
+    }
+
+    /// A buffer with room for at least `capacity` bytes, with whatever it held when it was
+    /// handed back: a reader that overwrites those bytes saves zeroing them.
+    pub fn take_as_is(&self, capacity: usize) -> Vec<u8> {
         let spare = self
             .free
             .lock()
@@ -28,19 +36,18 @@ impl BufferPool {
             .pop();
         match spare {
             Some(mut buf) => {
-                buf.reserve(capacity);
+                buf.reserve(capacity.saturating_sub(buf.len()));
                 buf
             }
             None => Vec::with_capacity(capacity),
         }
     }
 
-    /// Hands a buffer back for reuse.
-    pub fn give(&self, mut buf: Vec<u8>) {
+    /// Hands a buffer back for reuse (as it is: see [`BufferPool::take_as_is`]).
+    pub fn give(&self, buf: Vec<u8>) {
         if buf.capacity() == 0 {
             return;
         }
-        buf.clear();
         let mut free = self
             .free
             .lock()
@@ -67,5 +74,15 @@ mod tests {
         assert!(again.capacity() >= 1000);
         assert_eq!(again.as_ptr(), pointer);
         assert!(pool.take(10).capacity() >= 10);
+
+        // As they were, for a reader that overwrites them.
+        let mut buf = pool.take(100);
+        buf.extend_from_slice(b"abc");
+        pool.give(buf);
+        let as_is = pool.take_as_is(1000);
+        assert_eq!(as_is, b"abc");
+        assert!(as_is.capacity() >= 1000);
+        pool.give(as_is);
+        assert!(pool.take(1).is_empty());
     }
 }
