@@ -14,7 +14,7 @@ use crate::explain::Explanation;
 use crate::jsonline::{JsonError, LineScanner, ScanPlan};
 use crate::matcher::{FieldView, Kind, Val};
 use crate::prefilter::Prefilter;
-use crate::route::Router;
+use crate::route::{RouteSlot, Router};
 use crate::semantics::{fold_into, number_text_into, parse_number};
 
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
@@ -340,44 +340,8 @@ impl Engine {
         s.cand.copy_from_slice(&self.unrouted_bits);
         s.marked.fill(0);
         s.pslots.copy_from_slice(&self.unrouted_pslots);
-        let r = &self.router;
-        for rs in &r.slots {
-            s.fetch(&self.prog, ev, rs.slot);
-            let (a, b) = s.slot_range[rs.slot as usize];
-            for i in a..b {
-                let val = s.vals[i as usize];
-                if !val.has_text() {
-                    continue;
-                }
-                let lower = &s.lower[val.lower.0 as usize..val.lower.1 as usize];
-                if let Some(&bk) = rs.map.get(lower) {
-                    let bucket = &r.buckets[bk as usize];
-                    for &v in &bucket.variants {
-                        set_bit(&mut s.cand, v);
-                    }
-                    for &p in &bucket.pslots {
-                        set_bit(&mut s.pslots, p);
-                    }
-                }
-                if val.kind == Kind::Str {
-                    let orig = &s.orig[val.orig.0 as usize..val.orig.1 as usize];
-                    if let Some(n) = parse_number(orig) {
-                        s.key.clear();
-                        number_text_into(n, &mut s.key);
-                        if s.key != lower
-                            && let Some(&bk) = rs.map.get(s.key.as_str())
-                        {
-                            let bucket = &r.buckets[bk as usize];
-                            for &v in &bucket.variants {
-                                set_bit(&mut s.cand, v);
-                            }
-                            for &p in &bucket.pslots {
-                                set_bit(&mut s.pslots, p);
-                            }
-                        }
-                    }
-                }
-            }
+        for rs in &self.router.slots {
+            self.route(rs, ev, s);
         }
         for w in 0..s.pslots.len() {
             let mut bits = s.pslots[w];
@@ -440,6 +404,48 @@ impl Engine {
                         ps.base + ps.ac_ids[id as usize],
                     );
                 });
+            }
+        }
+    }
+
+    /// Offer the event the buckets of its values of one route field (and, within them, their
+    /// second-level routes).
+    fn route<E: Event + ?Sized>(&self, rs: &RouteSlot, ev: &E, s: &mut Scratch) {
+        s.fetch(&self.prog, ev, rs.slot);
+        let (a, b) = s.slot_range[rs.slot as usize];
+        let mut hits: SmallVec<[u32; 4]> = SmallVec::new();
+        for i in a..b {
+            let val = s.vals[i as usize];
+            if !val.has_text() {
+                continue;
+            }
+            let lower = &s.lower[val.lower.0 as usize..val.lower.1 as usize];
+            if let Some(&bk) = rs.map.get(lower) {
+                hits.push(bk);
+            }
+            if val.kind == Kind::Str {
+                let orig = &s.orig[val.orig.0 as usize..val.orig.1 as usize];
+                if let Some(n) = parse_number(orig) {
+                    s.key.clear();
+                    number_text_into(n, &mut s.key);
+                    if s.key != lower
+                        && let Some(&bk) = rs.map.get(s.key.as_str())
+                    {
+                        hits.push(bk);
+                    }
+                }
+            }
+        }
+        for bk in hits {
+            let bucket = &self.router.buckets[bk as usize];
+            for &v in &bucket.variants {
+                set_bit(&mut s.cand, v);
+            }
+            for &p in &bucket.pslots {
+                set_bit(&mut s.pslots, p);
+            }
+            for sub in &bucket.subs {
+                self.route(sub, ev, s);
             }
         }
     }

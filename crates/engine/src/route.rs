@@ -4,9 +4,12 @@
 //! For every variant we derive *necessary equalities*: field F must equal one of a finite set
 //! of values (from its log-source `conditions`, e.g. `Channel`/`EventID`, and from the
 //! detection itself when every way to match it pins a field, e.g. `EventID: 4688 and ...`).
-//! Each variant is indexed under one such field — the field most variants share, so that few
-//! fields are looked up per event — by the folded text keys of its values. Variants without
-//! any necessary equality are offered every event.
+//! Each variant is indexed by the folded text keys of its values under the field most variants
+//! share (such as `EventID` or `Channel`), so that few fields are looked up per event. When
+//! another of its fields offers fewer variants (an `OriginalFileName`, a `LogonType`), the
+//! variant goes one level further: the first field's bucket holds a second route on that
+//! field, looked up only for events that reached the bucket. Variants without any necessary
+//! equality are offered every event.
 //!
 //! Keys are sound for the matching semantics (see [`crate::semantics`]): a string pattern
 //! without wildcards gives its folded text; a number gives its folded written text and its
@@ -41,6 +44,9 @@ pub(crate) struct Bucket {
     pub variants: Vec<u32>,
     /// Prefilter slot ids (filled in by the engine once the prefilter exists).
     pub pslots: Vec<u32>,
+    /// Second-level routes: variants that also need an equality on a more selective field,
+    /// offered when that field has one of their keys too (their buckets have no `subs`).
+    pub subs: Vec<RouteSlot>,
 }
 
 #[derive(Debug)]
@@ -49,8 +55,6 @@ pub(crate) struct Router {
     pub buckets: Vec<Bucket>,
     /// Variants every event is offered.
     pub unrouted: Bucket,
-    /// For each variant: the route slot index it is filed under (None: unrouted).
-    pub route_of: Vec<Option<u32>>,
 }
 
 /// Keys of a matcher when it is a pure equality (exact strings, numbers, booleans).
@@ -164,7 +168,6 @@ impl Router {
             slots: Vec::new(),
             buckets: Vec::new(),
             unrouted: Bucket::default(),
-            route_of: vec![None; prog.variants.len()],
         };
         // How many variants each (field, key) would offer an event holding that key.
         let mut population: HashMap<(u32, &str), usize> = HashMap::new();
@@ -185,20 +188,23 @@ impl Router {
         };
         let mut slot_index: HashMap<u32, usize> = HashMap::new();
         for (v, e) in eqs.iter().enumerate() {
-            // The most selective field: the one whose keys offer the fewest variants (routing
-            // by a field every rule shares, such as the Sysmon channel, would offer each event
-            // to all of them); then the most shared field, so few fields are looked up.
-            let best = e.iter().min_by(|(s1, k1), (s2, k2)| {
-                (offered(*s1, k1), std::cmp::Reverse(count[s1]), *s1).cmp(&(
-                    offered(*s2, k2),
+            // First level: the field most variants share (looked up for every event).
+            let first = e.iter().min_by(|(s1, k1), (s2, k2)| {
+                (std::cmp::Reverse(count[s1]), offered(*s1, k1), *s1).cmp(&(
                     std::cmp::Reverse(count[s2]),
+                    offered(*s2, k2),
                     *s2,
                 ))
             });
-            let Some((slot, keys)) = best else {
+            let Some((slot, keys)) = first else {
                 router.unrouted.variants.push(v as u32);
                 continue;
             };
+            // Second level: the most selective field, when it is another one.
+            let second = e
+                .iter()
+                .min_by(|(s1, k1), (s2, k2)| (offered(*s1, k1), *s1).cmp(&(offered(*s2, k2), *s2)))
+                .filter(|(s2, k2)| *s2 != *slot && offered(*s2, k2) < offered(*slot, keys));
             let si = *slot_index.entry(*slot).or_insert_with(|| {
                 router.slots.push(RouteSlot {
                     slot: *slot,
@@ -206,19 +212,136 @@ impl Router {
                 });
                 router.slots.len() - 1
             });
-            router.route_of[v] = Some(si as u32);
             for k in keys {
-                let next = router.buckets.len() as u32;
-                let b = *router.slots[si]
-                    .map
-                    .entry(k.as_str().into())
-                    .or_insert(next);
-                if b == next {
-                    router.buckets.push(Bucket::default());
+                let b = file(&mut router.buckets, &mut router.slots[si].map, k);
+                match second {
+                    None => router.buckets[b as usize].variants.push(v as u32),
+                    Some((slot2, keys2)) => {
+                        let subs = &mut router.buckets[b as usize].subs;
+                        let sub = match subs.iter().position(|r| r.slot == *slot2) {
+                            Some(i) => i,
+                            None => {
+                                subs.push(RouteSlot {
+                                    slot: *slot2,
+                                    map: HashMap::default(),
+                                });
+                                subs.len() - 1
+                            }
+                        };
+                        for k2 in keys2 {
+                            let mut map =
+                                std::mem::take(&mut router.buckets[b as usize].subs[sub].map);
+                            let b2 = file(&mut router.buckets, &mut map, k2);
+                            router.buckets[b as usize].subs[sub].map = map;
+                            router.buckets[b2 as usize].variants.push(v as u32);
+                        }
+                    }
                 }
-                router.buckets[b as usize].variants.push(v as u32);
             }
         }
         router
+    }
+}
+
+/// The bucket of `key` in a route map (a new one when the key is new).
+fn file(
+    buckets: &mut Vec<Bucket>,
+    map: &mut HashMap<Box<str>, u32, BuildHasherDefault<KeyHasher>>,
+    key: &str,
+) -> u32 {
+    let next = buckets.len() as u32;
+    let b = *map.entry(key.into()).or_insert(next);
+    if b == next {
+        buckets.push(Bucket::default());
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sigma::pipeline::resolve_identity;
+
+    use crate::Engine;
+
+    fn rule(n: u32, detection: &str) -> String {
+        format!(
+            "title: R{n}\nid: 00000000-0000-4000-8000-{n:012}\nlogsource: {{product: windows}}\ndetection:\n{detection}  condition: sel\n"
+        )
+    }
+
+    fn engine(rules: &[String]) -> Engine {
+        let mut loaded = Vec::new();
+        for t in rules {
+            loaded.extend(sigma::load_str(t, "t.yml").rules);
+        }
+        Engine::compile(loaded.iter().map(resolve_identity).collect())
+    }
+
+    fn matched(e: &Engine, ev: &serde_json::Value) -> Vec<usize> {
+        e.matches(ev).map(|m| m.rule).collect()
+    }
+
+    #[test]
+    fn selective_fields_route_below_shared_ones() {
+        let rules = vec![
+            rule(1, "  sel:\n    EventID: 1\n    OriginalFileName: x.exe\n"),
+            rule(
+                2,
+                "  sel:\n    EventID: [1, 2]\n    OriginalFileName: [y.exe, z.exe]\n",
+            ),
+            rule(3, "  sel:\n    EventID: 1\n    CommandLine|contains: foo\n"),
+            rule(4, "  sel:\n    EventID: 1\n    Image|endswith: a.exe\n"),
+            rule(5, "  sel:\n    LogonType: 3\n"),
+        ];
+        let e = engine(&rules);
+        let r = &e.router;
+        // Only EventID (shared) and LogonType (no other field) are looked up for every event.
+        let top: Vec<&str> = r
+            .slots
+            .iter()
+            .map(|rs| e.prog.fields[rs.slot as usize].name())
+            .collect();
+        assert_eq!(top, vec!["EventID", "LogonType"]);
+        let one = r.slots[0]
+            .map
+            .get("1")
+            .copied()
+            .expect("bucket of EventID 1");
+        let bucket = &r.buckets[one as usize];
+        assert_eq!(
+            bucket.variants.len(),
+            2,
+            "rules 3 and 4 are offered on EventID alone"
+        );
+        assert_eq!(bucket.subs.len(), 1);
+        assert_eq!(
+            e.prog.fields[bucket.subs[0].slot as usize].name(),
+            "OriginalFileName"
+        );
+
+        assert_eq!(
+            matched(&e, &json!({"EventID": 1, "OriginalFileName": "X.EXE"})),
+            vec![0]
+        );
+        // Numbers written as strings meet numeric keys at both levels.
+        assert_eq!(
+            matched(&e, &json!({"EventID": "2", "OriginalFileName": "z.exe"})),
+            vec![1]
+        );
+        assert_eq!(
+            matched(
+                &e,
+                &json!({"EventID": 1, "OriginalFileName": ["a.exe", "y.exe"], "CommandLine": "x foo", "Image": "c:\\A.exe"})
+            ),
+            vec![1, 2, 3]
+        );
+        assert!(matched(&e, &json!({"EventID": 2, "OriginalFileName": "x.exe"})).is_empty());
+        assert!(matched(&e, &json!({"EventID": 3, "OriginalFileName": "y.exe"})).is_empty());
+        assert!(matched(&e, &json!({"OriginalFileName": "x.exe"})).is_empty());
+        assert_eq!(
+            matched(&e, &json!({"LogonType": "3", "EventID": 1})),
+            vec![4]
+        );
     }
 }
