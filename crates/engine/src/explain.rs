@@ -160,22 +160,52 @@ pub fn show_value(v: &Value) -> String {
     }
 }
 
+/// Explains an engine's decisions for many rules and events: the naive evaluator it compares
+/// with is built once (for a few thousand rules that takes seconds).
+pub struct Explainer<'e> {
+    engine: &'e Engine,
+    naive: Naive<'e>,
+}
+
+impl std::fmt::Debug for Explainer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explainer").finish_non_exhaustive()
+    }
+}
+
 impl Engine {
     /// Explain the engine's decision for one rule (index into [`Engine::rules`]) and one event.
+    /// To explain many, make one [`Engine::explainer`].
     pub fn explain(&self, rule: usize, event: &dyn Event) -> Explanation {
-        let rules = self.rules();
+        self.explainer().explain(rule, event)
+    }
+
+    /// An [`Explainer`] for this engine's rules.
+    pub fn explainer(&self) -> Explainer<'_> {
+        Explainer {
+            engine: self,
+            naive: Naive::new(self.rules(), |i| !self.is_compiled(i)),
+        }
+    }
+}
+
+impl Explainer<'_> {
+    /// The engine's decision for one rule (index into [`Engine::rules`]) and one event.
+    pub fn explain(&self, rule: usize, event: &dyn Event) -> Explanation {
+        let engine = self.engine;
+        let naive = &self.naive;
+        let rules = engine.rules();
         let r = &rules[rule];
-        let naive = Naive::new(rules, |i| !self.is_compiled(i));
         let error = match &r.skipped {
             Some(na) => Some(na.to_string()),
-            None => self
+            None => engine
                 .errors()
                 .iter()
                 .find(|e| e.rule == rule)
                 .map(|e| e.kind.to_string()),
         };
-        let scratch = self.selected_scratch(event);
-        let first_variant = self
+        let scratch = engine.selected_scratch(event);
+        let first_variant = engine
             .prog
             .rules
             .get(rule)
@@ -187,10 +217,10 @@ impl Engine {
             .enumerate()
             .map(|(vi, v)| {
                 let (routed, pre) = match first_variant {
-                    Some(start) => self.is_candidate(&scratch, start + vi as u32),
+                    Some(start) => engine.is_candidate(&scratch, start + vi as u32),
                     None => (false, false),
                 };
-                explain_variant(&naive, v, event, routed, pre)
+                explain_variant(naive, v, event, routed, pre)
             })
             .collect();
         let filters = naive
@@ -201,7 +231,7 @@ impl Engine {
                 let variants: Vec<VariantExplanation> = fr
                     .variants
                     .iter()
-                    .map(|v| explain_variant(&naive, v, event, true, true))
+                    .map(|v| explain_variant(naive, v, event, true, true))
                     .collect();
                 FilterExplanation {
                     rule: f,
@@ -215,8 +245,8 @@ impl Engine {
             rule,
             title: r.rule.title().to_owned(),
             id: r.rule.id().map(str::to_owned),
-            matched: self.matches(event).any(|m| m.rule == rule),
-            needs_correlation: self.needs_correlation(rule),
+            matched: engine.matches(event).any(|m| m.rule == rule),
+            needs_correlation: engine.needs_correlation(rule),
             error,
             variants,
             filters,

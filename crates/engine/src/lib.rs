@@ -76,7 +76,7 @@ pub mod semantics;
 pub use compile::{CompileError, CompileErrorKind};
 pub use engine::{Engine, Match, Matches, Scratch, Worker};
 pub use event::{EsHit, Event, FieldPath, Scalar};
-pub use explain::Explanation;
+pub use explain::{Explainer, Explanation};
 pub use jsonline::{JsonError, LineEvent, LineScanner, ScanPlan};
 
 /// The engine is shared between worker threads; workers move to their thread.

@@ -610,3 +610,85 @@ fn a_bad_line_in_a_block_is_reported_and_the_others_are_matched() {
     assert!(stderr.contains("lone surrogate"), "{stderr}");
     assert!(stderr.contains("3 events read, 2 skipped"), "{stderr}");
 }
+
+/// Legacy `near`: an anchor event, then within the timeframe an event of every positive
+/// identifier and none of the negated one. The identifiers are matched on events the anchor
+/// does not match, across files and out of file order.
+#[test]
+fn legacy_near_conditions_fire_on_events_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("near.yml"),
+        "title: Dump Then Exfil\nid: 6b1b6b02-0000-4000-8000-0000000000a1\nstatus: test\nlevel: high\n\
+         logsource: {product: windows, service: security}\n\
+         detection:\n  dump: {EventID: 4663, ObjectName|endswith: '\\lsass.dmp'}\n  \
+         upload: {EventID: 5145, RelativeTargetName|endswith: '.dmp'}\n  \
+         cleanup: {EventID: 4660}\n  \
+         timeframe: 1m\n  condition: dump | near upload and not cleanup\n",
+    )
+    .unwrap();
+    let ev = |t: &str, id: u32, extra: &str| {
+        format!(
+            "{{\"@timestamp\":\"2024-05-01T10:{t}Z\",\"Channel\":\"Security\",\"EventID\":{id}{extra}}}\n"
+        )
+    };
+    let dump = ",\"ObjectName\":\"C:\\\\Temp\\\\lsass.dmp\"";
+    let upload = ",\"RelativeTargetName\":\"tmp\\\\lsass.dmp\"";
+    // Host a: dump at 10:00:00, upload at 10:00:30 (in the other file): one detection.
+    // Host b's dump at 10:05:00 is followed by an upload and a cleanup: none. The upload at
+    // 10:09:00 has no dump within a minute before it: none.
+    std::fs::write(
+        dir.path().join("a.jsonl"),
+        [
+            ev("05:40.000", 4660, ""),
+            ev("05:00.000", 4663, dump),
+            ev("00:00.000", 4663, dump),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.jsonl"),
+        [
+            ev("00:30.000", 5145, upload),
+            ev("05:20.000", 5145, upload),
+            ev("09:00.000", 5145, upload),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let out = hunt(&[
+        "-r",
+        rules.to_str().unwrap(),
+        dir.path().join("a.jsonl").to_str().unwrap(),
+        dir.path().join("b.jsonl").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let dets = detections(&out);
+    assert_eq!(dets.len(), 1, "{dets:?}\n{stderr}");
+    let c = &dets[0];
+    assert_eq!(c["rule_title"], "Dump Then Exfil");
+    assert_eq!(c["correlation"]["type"], "near");
+    assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:00Z");
+    let events: Vec<(String, u64)> = c["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let p = Path::new(e["path"].as_str().unwrap());
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                e["record"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![("a.jsonl".to_owned(), 3), ("b.jsonl".to_owned(), 1)]
+    );
+}

@@ -34,7 +34,13 @@ pub fn run(
         };
         let values = std::mem::take(&mut hit.values);
         let event = EventRef::new(u32::try_from(file).unwrap_or(u32::MAX), hit.record);
-        out.extend(correlator.process(&Hit::new(hit.rule, hit.time, values, event)));
+        let hit = match hit.near {
+            Some((matched, selections)) => {
+                Hit::near(hit.rule, hit.time, matched, selections, event)
+            }
+            None => Hit::new(hit.rule, hit.time, values, event),
+        };
+        out.extend(correlator.process(&hit));
         if let Some(next) = per_file[file].get(i + 1) {
             heap.push(Reverse((next.time, file, i + 1)));
         }
@@ -71,6 +77,7 @@ mod tests {
             time,
             values: vec![Some(user.to_owned())],
             record,
+            near: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use engine::Explainer;
 use sigma::rule::RuleBody;
 
 use super::Hunter;
@@ -50,6 +51,8 @@ pub fn run(
 ) -> anyhow::Result<u64> {
     let progress = Progress::new();
     let mut explained = 0;
+    // Per pipeline: the engine's explainer (its naive evaluator takes seconds to build).
+    let mut explainers: [Option<Explainer<'_>>; 5] = Default::default();
     for batch in source::read_sequential(files, opts, &progress) {
         for skip in &batch.skips {
             eprintln!("{skip}");
@@ -62,8 +65,9 @@ pub fn run(
             continue;
         }
         let choice = hunter.choose(&batch);
-        let compiled = hunter.engine(choice);
+        let compiled = hunter.engine_ref(choice);
         let engine = &compiled.engine;
+        let explainer = explainers[choice.index()].get_or_insert_with(|| engine.explainer());
         let mut scanner = engine.line_scanner();
         for record in batch.records() {
             if selector.is_some_and(|s| !s.selects(&path, record.number)) {
@@ -115,7 +119,7 @@ pub fn run(
                     }
                     continue;
                 }
-                let x = engine.explain(rule, &event);
+                let x = explainer.explain(rule, &event);
                 let offered = x.variants.iter().any(|v| v.routed && v.prefilter_passed);
                 if all || x.matched || offered {
                     write!(out, "{x}")?;

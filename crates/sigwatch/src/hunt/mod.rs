@@ -10,6 +10,7 @@
 
 pub mod correlate;
 pub mod explain;
+pub mod near;
 pub mod output;
 pub mod shape;
 pub mod summary;
@@ -40,6 +41,8 @@ pub struct PendingHit {
     pub time: i64,
     pub values: Vec<Option<String>>,
     pub record: u64,
+    /// For rules with `near`: whether the anchor matched and which identifiers did.
+    pub near: Option<(bool, u64)>,
 }
 
 /// What one batch gave.
@@ -78,6 +81,8 @@ pub struct Compiled {
     /// Active rules the engine could not compile, and why.
     pub errors: Vec<(usize, String)>,
     pub took: Duration,
+    /// The engine's rules past the rule set's: per `near` identifier, its rule and bit.
+    pub near: Vec<(usize, u32)>,
 }
 
 /// Which rules run and which are reported.
@@ -207,7 +212,12 @@ impl Hunter {
 
     /// The engine for a pipeline, compiled on first use.
     pub fn engine(&self, choice: Choice) -> Arc<Compiled> {
-        Arc::clone(self.engines[choice.index()].get_or_init(|| Arc::new(self.compile(choice))))
+        Arc::clone(self.engine_ref(choice))
+    }
+
+    /// The engine for a pipeline, compiled on first use, borrowed for as long as the hunter.
+    pub fn engine_ref(&self, choice: Choice) -> &Arc<Compiled> {
+        self.engines[choice.index()].get_or_init(|| Arc::new(self.compile(choice)))
     }
 
     fn compile(&self, choice: Choice) -> Compiled {
@@ -243,6 +253,7 @@ impl Hunter {
                 }
             }
         }
+        let near = self.add_near_selections(chain, &excluded, &mut resolved);
         let engine = Engine::compile(resolved);
         let errors: Vec<(usize, String)> = engine
             .errors()
@@ -265,7 +276,42 @@ impl Hunter {
             refused,
             errors,
             took: started.elapsed(),
+            near,
         }
+    }
+
+    /// Appends to `resolved` one rule per identifier named after `near` in an active rule
+    /// (see [`near`]); returns each one's rule and bit.
+    fn add_near_selections(
+        &self,
+        chain: Option<&Chain>,
+        excluded: &[bool],
+        resolved: &mut Vec<ResolvedRule>,
+    ) -> Vec<(usize, u32)> {
+        let mut out = Vec::new();
+        for (i, rule) in self.set.rules.iter().enumerate() {
+            let Some(inputs) = self.inputs.get(i).and_then(Option::as_ref) else {
+                continue;
+            };
+            if excluded.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            for (bit, name) in inputs.selections.iter().enumerate() {
+                let Some(copy) = near::selection_rule(rule, name) else {
+                    continue;
+                };
+                let r = match chain {
+                    Some(chain) => match chain.apply(&copy) {
+                        Ok(r) if r.skipped.is_none() => r,
+                        _ => continue,
+                    },
+                    None => resolve_identity(&copy),
+                };
+                resolved.push(r);
+                out.push((i, bit as u32));
+            }
+        }
+        out
     }
 
     /// The pipeline for a batch: `evtx` for EVTX, none for text, `-p/-c` for JSON if given,
@@ -323,6 +369,7 @@ impl Hunter {
         let engine = &compiled.engine;
         let mut scanner = engine.line_scanner();
         let mut text_event = Vec::new();
+        let mut near_seen = near::NearSeen::default();
         let path: &str = self
             .names
             .get(batch.file)
@@ -349,8 +396,25 @@ impl Hunter {
             };
             out.events += 1;
             let mut time = None;
+            near_seen.clear();
             for m in engine.matches(&event) {
                 let rule = m.rule;
+                if let Some(&(near_rule, bit)) = rule
+                    .checked_sub(self.set.len())
+                    .and_then(|k| compiled.near.get(k))
+                {
+                    near_seen.selection(near_rule, bit);
+                    continue;
+                }
+                if self
+                    .inputs
+                    .get(rule)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|i| !i.selections.is_empty())
+                {
+                    near_seen.anchor(rule);
+                    continue;
+                }
                 let report = !m.needs_correlation
                     && self.selection.report.get(rule).copied().unwrap_or(false);
                 let inputs = self.inputs.get(rule).and_then(Option::as_ref);
@@ -394,8 +458,26 @@ impl Hunter {
                                 time: ms,
                                 values,
                                 record: record.number,
+                                near: None,
                             });
                         }
+                        None => out.untimed_hits += 1,
+                    }
+                }
+            }
+            if !near_seen.is_empty() {
+                let text = event.text();
+                let time = time.get_or_insert_with(|| self.time_fields.read(&event, text));
+                let millis = time.as_ref().and_then(|t| t.millis);
+                for (rule, matched, selections) in near_seen.drain() {
+                    match millis {
+                        Some(ms) => out.hits.push(PendingHit {
+                            rule,
+                            time: ms,
+                            values: Vec::new(),
+                            record: record.number,
+                            near: Some((matched, selections)),
+                        }),
                         None => out.untimed_hits += 1,
                     }
                 }
