@@ -178,7 +178,7 @@ impl KeyTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, key: &[u8]) -> Option<&Edge> {
         let h = key_hash(key);
         let tag = key_tag(h);
@@ -556,7 +556,7 @@ impl<'p> Scan<'p, '_> {
     }
 
     /// A key and its `:` (and the blanks after); returns the state and the slots for its value.
-    #[inline]
+    #[inline(always)]
     fn key(
         &mut self,
         c: &mut Cursor<'_>,
@@ -750,6 +750,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string, number or literal.
+    #[inline(always)]
     fn scalar(&mut self) -> Result<Tok, JsonError> {
         match self.peek() {
             Some(b'"') => {
@@ -786,6 +787,7 @@ impl<'a> Cursor<'a> {
         self.i - s
     }
 
+    #[inline(never)]
     fn number(&mut self) -> Result<(), JsonError> {
         let start = self.i;
         if self.peek() == Some(b'-') {
