@@ -178,7 +178,7 @@ impl KeyTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, key: &[u8]) -> Option<&Edge> {
         let h = key_hash(key);
         let tag = key_tag(h);
@@ -556,7 +556,7 @@ impl<'p> Scan<'p, '_> {
     }
 
     /// A key and its `:` (and the blanks after); returns the state and the slots for its value.
-    #[inline]
+    #[inline(always)]
     fn key(
         &mut self,
         c: &mut Cursor<'_>,
@@ -671,17 +671,37 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string at `"`: returns the content range and whether it has escapes.
-    #[inline]
+    ///
+    /// Most strings have no escape: that case is inlined where strings are read; the rest of
+    /// a string with escapes is read out of line.
+    #[inline(always)]
     fn string(&mut self) -> Result<(usize, usize, bool), JsonError> {
         let start = self.i + 1;
-        let mut i = start;
+        match find_quote_or_backslash(self.b, start) {
+            Some(at) if self.b[at] == b'"' => {
+                self.i = at + 1;
+                Ok((start, at, false))
+            }
+            first => self.escaped_string(start, first),
+        }
+    }
+
+    /// The rest of a string whose content starts at `start`; `first` is where the first
+    /// quote or backslash is (`None`: nowhere).
+    #[inline(never)]
+    fn escaped_string(
+        &mut self,
+        start: usize,
+        first: Option<usize>,
+    ) -> Result<(usize, usize, bool), JsonError> {
+        let mut next = first;
         let mut esc = false;
         loop {
-            let Some(at) = find_quote_or_backslash(self.b, i) else {
+            let Some(at) = next else {
                 self.i = self.b.len();
                 return Err(self.err("unterminated string"));
             };
-            i = at;
+            let mut i = at;
             if self.b[i] == b'"' {
                 self.i = i + 1;
                 return Ok((start, i, esc));
@@ -713,6 +733,7 @@ impl<'a> Cursor<'a> {
                 }
                 _ => return Err(Cursor::at(i, "bad escape")),
             }
+            next = find_quote_or_backslash(self.b, i);
         }
     }
 
@@ -729,6 +750,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string, number or literal.
+    #[inline(always)]
     fn scalar(&mut self) -> Result<Tok, JsonError> {
         match self.peek() {
             Some(b'"') => {
@@ -765,6 +787,7 @@ impl<'a> Cursor<'a> {
         self.i - s
     }
 
+    #[inline(never)]
     fn number(&mut self) -> Result<(), JsonError> {
         let start = self.i;
         if self.peek() == Some(b'-') {
