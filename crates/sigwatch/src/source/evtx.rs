@@ -5,14 +5,21 @@
 //! (`{"Event":{"#attributes":...,"System":{...},"EventData":{...}}}`) and numbered by their
 //! EventRecordID. A chunk or record that cannot be parsed is skipped and reported; the rest of
 //! the file goes on.
+//!
+//! A chunk is rendered by the crate's whole-chunk renderer (`EvtxParser::chunks_json_bytes`,
+//! the one its own dump tool uses): every record straight into one buffer, which becomes the
+//! batch's text, through compiled templates. The crate offers it only on a parser, so each
+//! work unit is a one-chunk EVTX image: the file's header followed by the chunk. (Record by
+//! record, `EvtxRecord::into_json_bytes` builds each record's content first, renders it into a
+//! vector of its own, and the text is then copied: about a fifth more instructions.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use evtx::err::{ChunkError, EvtxError};
-use evtx::{EvtxChunkData, EvtxChunkHeader, EvtxParser, ParserSettings};
+use evtx::{EvtxChunkHeader, EvtxParser, ParserSettings, RenderedChunk, RenderedChunkItem};
 
 use super::batch::{Batch, Span, into_text};
 use super::detect::ReadSeek;
@@ -31,11 +38,20 @@ pub(crate) fn settings() -> Arc<ParserSettings> {
 }
 
 /// Bytes of an EVTX file header (the offset of chunk 0).
-const FILE_HEADER_SIZE: u64 = 4096;
+const FILE_HEADER_SIZE: usize = 4096;
 /// Bytes of a chunk.
 const CHUNK_SIZE: usize = 65536;
 /// Bytes of a chunk header (what is read of every chunk to find the oldest).
 const CHUNK_HEADER_SIZE: usize = 512;
+
+/// One chunk to render: an EVTX image of the file's header followed by the chunk, which the
+/// crate reads as a file of one chunk.
+pub(crate) struct ChunkImage {
+    /// The chunk's number in the real file.
+    pub number: u64,
+    /// `FILE_HEADER_SIZE + CHUNK_SIZE` bytes, from the pool.
+    pub image: Vec<u8>,
+}
 
 /// The chunks of one EVTX file in record order, one looked ahead so the last is known.
 ///
@@ -49,6 +65,8 @@ const CHUNK_HEADER_SIZE: usize = 512;
 /// chunks).
 pub(crate) struct EvtxChunks<'a> {
     reader: Reader<'a>,
+    /// The file's header block, put in front of every chunk.
+    header: Vec<u8>,
     /// Chunks the file's size has room for.
     count: u64,
     /// The next chunk number to look at.
@@ -56,9 +74,8 @@ pub(crate) struct EvtxChunks<'a> {
     /// The chunk holding the oldest records, where the walk starts and, after wrapping, ends.
     oldest: u64,
     wrapped: bool,
-    validate_checksums: bool,
     pool: Arc<BufferPool>,
-    peeked: Option<Result<EvtxChunkData, EvtxError>>,
+    peeked: Option<Result<ChunkImage, EvtxError>>,
 }
 
 impl<'a> EvtxChunks<'a> {
@@ -67,26 +84,25 @@ impl<'a> EvtxChunks<'a> {
         mut reader: Reader<'a>,
         pool: Arc<BufferPool>,
     ) -> Result<EvtxChunks<'a>, String> {
-        let not_evtx = |err: &EvtxError| format!("not a readable EVTX file: {}", error_chain(err));
         // The crate checks the header (and the size against it) as it always has.
         let header_block_size = EvtxParser::from_read_seek(&mut reader)
-            .map_err(|err| not_evtx(&err))?
+            .map_err(|err| format!("not a readable EVTX file: {}", error_chain(&err)))?
             .header()
             .header_block_size;
-        let len = reader
-            .seek(SeekFrom::End(0))
-            .map_err(|err| format!("not a readable EVTX file: cannot find its size: {err}"))?;
+        let cannot = |err: std::io::Error| format!("not a readable EVTX file: {err}");
+        let mut header = vec![0; FILE_HEADER_SIZE];
+        reader.seek(SeekFrom::Start(0)).map_err(cannot)?;
+        reader.read_exact(&mut header).map_err(cannot)?;
+        let len = reader.seek(SeekFrom::End(0)).map_err(cannot)?;
         let count = len.saturating_sub(u64::from(header_block_size)) / CHUNK_SIZE as u64;
         let oldest = oldest_chunk(&mut reader, count);
         let mut chunks = EvtxChunks {
             reader,
+            header,
             count,
             next: oldest,
             oldest,
             wrapped: false,
-            // As [`settings`] leaves it (the crate's default): a chunk whose CRC32 is off is
-            // still read, record by record.
-            validate_checksums: false,
             pool,
             peeked: None,
         };
@@ -95,14 +111,14 @@ impl<'a> EvtxChunks<'a> {
     }
 
     /// The next chunk (or why it could not be read), and whether it is the last.
-    pub(crate) fn next_chunk(&mut self) -> Option<(Result<EvtxChunkData, EvtxError>, bool)> {
+    pub(crate) fn next_chunk(&mut self) -> Option<(Result<ChunkImage, EvtxError>, bool)> {
         let current = self.peeked.take()?;
         self.peeked = self.advance();
         Some((current, self.peeked.is_none()))
     }
 
     /// The next chunk in record order, wrapping around once.
-    fn advance(&mut self) -> Option<Result<EvtxChunkData, EvtxError>> {
+    fn advance(&mut self) -> Option<Result<ChunkImage, EvtxError>> {
         loop {
             let end = if self.wrapped { self.oldest } else { u64::MAX };
             if let Some((chunk, number)) = self.find(self.next, end) {
@@ -118,11 +134,7 @@ impl<'a> EvtxChunks<'a> {
     }
 
     /// The first chunk from `number` on, before `end`, that is not all zeros.
-    fn find(
-        &mut self,
-        mut number: u64,
-        end: u64,
-    ) -> Option<(Result<EvtxChunkData, EvtxError>, u64)> {
+    fn find(&mut self, mut number: u64, end: u64) -> Option<(Result<ChunkImage, EvtxError>, u64)> {
         loop {
             if number >= end {
                 return None;
@@ -138,28 +150,37 @@ impl<'a> EvtxChunks<'a> {
     }
 
     /// Chunk `number`, `None` if it is all zeros (an unused chunk in the middle of a file).
-    fn read_chunk(&mut self, number: u64) -> Result<Option<EvtxChunkData>, ChunkError> {
+    /// Its header is checked here, as the crate does when it reads a chunk (checksums are not:
+    /// the crate's default, which [`settings`] keeps).
+    fn read_chunk(&mut self, number: u64) -> Result<Option<ChunkImage>, ChunkError> {
         let offset = number
             .checked_mul(CHUNK_SIZE as u64)
-            .and_then(|o| o.checked_add(FILE_HEADER_SIZE))
+            .and_then(|o| o.checked_add(FILE_HEADER_SIZE as u64))
             .ok_or(ChunkError::IncompleteChunk)?;
         self.reader
             .seek(SeekFrom::Start(offset))
             .map_err(ChunkError::FailedToSeekToChunk)?;
-        // Overwritten whole by the read, so a reused buffer is not cleared first.
-        let mut data = self.pool.take_as_is(CHUNK_SIZE);
-        data.resize(CHUNK_SIZE, 0);
-        if !read_full(&mut self.reader, &mut data) {
-            self.pool.give(data);
+        // The chunk part is overwritten whole by the read, so a reused buffer is not cleared.
+        let mut image = self.pool.take_as_is(FILE_HEADER_SIZE + CHUNK_SIZE);
+        if image.len() < FILE_HEADER_SIZE {
+            image.resize(FILE_HEADER_SIZE, 0);
+        }
+        image[..FILE_HEADER_SIZE].copy_from_slice(&self.header);
+        image.resize(FILE_HEADER_SIZE + CHUNK_SIZE, 0);
+        let chunk = &mut image[FILE_HEADER_SIZE..];
+        if !read_full(&mut self.reader, chunk) {
+            self.pool.give(image);
             return Err(ChunkError::IncompleteChunk);
         }
-        if is_all_zeros(&data) {
-            self.pool.give(data);
+        if is_all_zeros(chunk) {
+            self.pool.give(image);
             return Ok(None);
         }
-        let mut chunk = EvtxChunkData::new(data, self.validate_checksums)?;
-        chunk.number = Some(number);
-        Ok(Some(chunk))
+        if let Err(err) = EvtxChunkHeader::from_bytes(chunk) {
+            self.pool.give(image);
+            return Err(ChunkError::from(err));
+        }
+        Ok(Some(ChunkImage { number, image }))
     }
 }
 
@@ -197,7 +218,7 @@ fn oldest_chunk(reader: &mut Reader<'_>, count: u64) -> u64 {
     let mut oldest = (u64::MAX, 0);
     let mut header = [0; CHUNK_HEADER_SIZE];
     for number in 0..count {
-        let offset = FILE_HEADER_SIZE + number * CHUNK_SIZE as u64;
+        let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
         if reader.seek(SeekFrom::Start(offset)).is_err() || reader.read_exact(&mut header).is_err()
         {
             break;
@@ -228,17 +249,14 @@ pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &EvtxError) -> Skip {
     }
 }
 
-/// Parses one chunk and renders its records into `batch`; the chunk's bytes go back to `pool`.
+/// Parses one chunk and renders its records into `batch`; the image goes back to `pool`.
 pub(crate) fn chunk_batch(
-    mut data: EvtxChunkData,
-    settings: &Arc<ParserSettings>,
+    chunk: ChunkImage,
+    settings: &ParserSettings,
     pool: &BufferPool,
     batch: &mut Batch,
 ) {
-    let number = data.number.unwrap_or_default();
-    // Rendered JSON takes about three times the space of the binary XML.
-    let mut buf = pool.take(data.data.len() * 3);
-    let mut spans = Vec::new();
+    let ChunkImage { number, image } = chunk;
     let mut skips = Vec::new();
     let source = Arc::clone(&batch.source);
     let skip = |location, reason: String| Skip {
@@ -249,44 +267,56 @@ pub(crate) fn chunk_batch(
     // The parser reads bytes from the file: should a malformed chunk ever make it panic, lose
     // that chunk, not the run.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let mut chunk = match data.parse(Arc::clone(settings)) {
-            Ok(chunk) => chunk,
+        let parser = match EvtxParser::from_read_seek(Cursor::new(image.as_slice())) {
+            Ok(parser) => parser,
             Err(err) => {
                 skips.push(skip(
                     Location::Chunk(number),
                     format!("{}; chunk skipped", error_chain(&err)),
                 ));
-                return;
+                return None;
             }
         };
-        for record in chunk.iter() {
-            match record.and_then(|record| record.into_json_bytes()) {
-                Ok(rendered) => {
-                    let start = buf.len();
-                    buf.extend_from_slice(&rendered.data);
-                    spans.push(Span {
-                        number: rendered.event_record_id,
-                        start,
-                        end: buf.len(),
-                    });
-                }
-                Err(err) => {
-                    let (location, reason) = record_error(number, &err);
-                    skips.push(skip(location, reason));
-                }
+        let mut parser = parser.with_configuration(settings.clone());
+        // The image holds one chunk, so one rendered chunk comes out.
+        parser.chunks_json_bytes(false).next()
+    }));
+    let rendered = match outcome {
+        Ok(rendered) => rendered.unwrap_or_default(),
+        Err(_) => {
+            skips.push(skip(
+                Location::Chunk(number),
+                "the EVTX parser failed on this chunk; its records are skipped".to_owned(),
+            ));
+            RenderedChunk::default()
+        }
+    };
+    pool.give(image);
+    // Each record's text ends with a newline, left out of its span.
+    let mut spans = Vec::with_capacity(rendered.items.len());
+    let mut start = 0;
+    for item in &rendered.items {
+        match item {
+            RenderedChunkItem::Record {
+                event_record_id,
+                end,
+            } => {
+                spans.push(Span {
+                    number: *event_record_id,
+                    start,
+                    end: end.saturating_sub(1).max(start),
+                });
+                start = *end;
+            }
+            RenderedChunkItem::Failed(err) => {
+                let (location, reason) = record_error(number, err);
+                skips.push(skip(location, reason));
             }
         }
-    }));
-    if outcome.is_err() {
-        skips.push(skip(
-            Location::Chunk(number),
-            "the EVTX parser failed on this chunk; its remaining records are skipped".to_owned(),
-        ));
     }
-    pool.give(std::mem::take(&mut data.data));
     // The crate renders valid UTF-8, checked here once for the whole chunk; should a record
     // ever not be, it is left out (and reported after the chunk's other skips).
-    let (text, spans) = into_text(buf, spans, |span, _, _| {
+    let (text, spans) = into_text(rendered.data, spans, |span, _, _| {
         skips.push(skip(
             Location::Record(span.number),
             "rendered record is not valid UTF-8".to_owned(),
@@ -297,18 +327,20 @@ pub(crate) fn chunk_batch(
     batch.set_records(text, spans);
 }
 
+/// Where and why a record (or the chunk) failed. The parser numbers the chunk 0, as the only
+/// one of its image: `chunk` is its number in the file.
 fn record_error(chunk: u64, err: &EvtxError) -> (Location, String) {
     match err {
         EvtxError::FailedToParseRecord { record_id, source } => {
             (Location::Record(*record_id), error_chain(&**source))
         }
-        EvtxError::FailedToReadRecordAt {
-            chunk: found,
-            offset,
-            source,
-        } => (
-            Location::Chunk(found.unwrap_or(chunk)),
+        EvtxError::FailedToReadRecordAt { offset, source, .. } => (
+            Location::Chunk(chunk),
             format!("record at offset {offset:#x}: {}", error_chain(&**source)),
+        ),
+        EvtxError::FailedToParseChunk { source, .. } => (
+            Location::Chunk(chunk),
+            format!("{}; chunk skipped", error_chain(&**source)),
         ),
         other => (Location::Chunk(chunk), error_chain(other)),
     }

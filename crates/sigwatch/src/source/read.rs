@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use evtx::{EvtxChunkData, ParserSettings};
+use evtx::ParserSettings;
 
 use super::batch::Batch;
 use super::detect::{self, Opened};
@@ -35,7 +35,7 @@ enum WorkKind {
     JsonLines(LineBlock),
     Text(LineBlock),
     Array(ArrayBlock),
-    Chunk(Box<EvtxChunkData>, Arc<ParserSettings>),
+    Chunk(evtx_source::ChunkImage, Arc<ParserSettings>),
 }
 
 impl Work {
@@ -49,7 +49,7 @@ impl Work {
             WorkKind::Text(block) => text::text_batch(block, &mut batch),
             WorkKind::Array(block) => json::json_array_batch(block, &mut batch),
             WorkKind::Chunk(chunk, settings) => {
-                evtx_source::chunk_batch(*chunk, &settings, &self.pool, &mut batch)
+                evtx_source::chunk_batch(chunk, &settings, &self.pool, &mut batch)
             }
         }
         Progress::add(&progress.records, batch.len() as u64);
@@ -210,7 +210,7 @@ impl<'a> Producer<'a> {
                             return Some(self.work(
                                 last,
                                 Vec::new(),
-                                WorkKind::Chunk(Box::new(chunk), settings),
+                                WorkKind::Chunk(chunk, settings),
                             ));
                         }
                         Some((Err(err), last)) => {
