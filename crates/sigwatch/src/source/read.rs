@@ -296,8 +296,9 @@ fn set_totals(files: &[InputFile], progress: &Progress) {
 /// [`SourceOptions::files_ahead`] files of the oldest file not yet handed on whole, or while the
 /// files started after that one hold less than [`SourceOptions::bytes_ahead`] bytes (many small
 /// files), and helps with queued work meanwhile, so a consumer that restores file order holds a
-/// bounded amount even when one file is much bigger than the others. The sink runs on the workers, so work done there (matching) is parallel
-/// too; it should not block waiting for other batches.
+/// bounded amount even when one file is much bigger than the others. The sink runs on the
+/// workers, so work done there (matching) is parallel too; it should not block waiting for
+/// other batches.
 ///
 /// `sink` returning `ControlFlow::Break` stops reading as soon as the workers notice (a closed
 /// output, say); the files being read then have no `last` batch.
