@@ -16,13 +16,14 @@ pub mod shape;
 pub mod summary;
 pub mod time;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use engine::correlation::Inputs;
-use engine::{Engine, Event, FieldPath, Scalar};
+use engine::{Engine, Event, FieldPath, LineScanner, Scalar, ScanPlan};
 use sigma::Rule;
 use sigma::pipeline::{Chain, NotApplicable, ResolvedRule, resolve_identity};
 use sigma::rule::RuleBody;
@@ -367,13 +368,29 @@ impl Hunter {
         skips: &mut Vec<crate::source::Skip>,
     ) {
         let engine = &compiled.engine;
-        let mut scanner = engine.line_scanner();
+        with_scanner(engine, |scanner| {
+            self.match_with(batch, compiled, scanner, out, skips);
+        });
+    }
+
+    fn match_with(
+        &self,
+        batch: &Batch,
+        compiled: &Compiled,
+        scanner: &mut LineScanner,
+        out: &mut BatchOut,
+        skips: &mut Vec<crate::source::Skip>,
+    ) {
+        let engine = &compiled.engine;
         let mut text_event = Vec::new();
         let mut near_seen = near::NearSeen::default();
         let path: &str = self
             .names
             .get(batch.file)
             .map_or(&batch.source, |name| name);
+        // EVTX records are the `evtx` crate's compact JSON, and the scanner has checked each one
+        // it accepts: written out as they are, without validating them again.
+        let checked = batch.format == Format::Evtx;
         for record in batch.records() {
             let scanned = match record.data {
                 // The batch's text is UTF-8 already: only the JSON is checked.
@@ -431,6 +448,7 @@ impl Hunter {
                         &self.infos[rule],
                         path,
                         &record,
+                        checked,
                         time.as_ref(),
                     );
                 }
@@ -484,6 +502,37 @@ impl Hunter {
             }
         }
     }
+}
+
+thread_local! {
+    /// This thread's JSON scanners, one per engine in use (by its scan plan), kept from batch
+    /// to batch: an EVTX batch is one chunk of a few dozen records, and a fresh scanner sizes
+    /// its tables by every field the rules read.
+    static SCANNERS: RefCell<Vec<(Arc<ScanPlan>, LineScanner)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scanner for `engine`.
+fn with_scanner<R>(engine: &Engine, f: impl FnOnce(&mut LineScanner) -> R) -> R {
+    /// Scanners kept per thread (one per pipeline in use).
+    const KEEP: usize = 5;
+    let plan = engine.scan_plan();
+    SCANNERS.with(|cell| {
+        let Ok(mut scanners) = cell.try_borrow_mut() else {
+            // Re-entered (not done today): a scanner of its own.
+            return f(&mut engine.line_scanner());
+        };
+        let index = match scanners.iter().position(|(p, _)| Arc::ptr_eq(p, plan)) {
+            Some(index) => index,
+            None => {
+                if scanners.len() >= KEEP {
+                    scanners.remove(0);
+                }
+                scanners.push((Arc::clone(plan), engine.line_scanner()));
+                scanners.len() - 1
+            }
+        };
+        f(&mut scanners[index].1)
+    })
 }
 
 /// Rules passing `--min-level` / `--status` (`None`: every status but `deprecated` and

@@ -134,15 +134,25 @@ pub fn header(format: OutputFormat) -> Option<String> {
     }
 }
 
-/// One plain detection: a rule matched a record.
+/// One plain detection: a rule matched a record. `checked`: the record is JSON text known to be
+/// one valid object (see [`Record::write_checked_json`]).
+#[allow(clippy::too_many_arguments)]
 pub fn write_plain(
     out: &mut Vec<u8>,
     format: OutputFormat,
     rule: &RuleInfo,
     path: &str,
     record: &Record<'_>,
+    checked: bool,
     time: Option<&EventTime>,
 ) {
+    let write_event = |out: &mut Vec<u8>| {
+        if checked {
+            record.write_checked_json(out)
+        } else {
+            record.write_json(out)
+        }
+    };
     let time = time.map(EventTime::display);
     match format {
         OutputFormat::Jsonl => {
@@ -155,7 +165,7 @@ pub fn write_plain(
             json_string_opt(out, time.as_deref());
             out.extend_from_slice(b",\"event\":");
             let mark = out.len();
-            if record.write_json(out).is_err() {
+            if write_event(out).is_err() {
                 out.truncate(mark);
                 out.extend_from_slice(b"null");
             }
@@ -171,7 +181,7 @@ pub fn write_plain(
         }
         OutputFormat::Csv => {
             let mut event = Vec::new();
-            if record.write_json(&mut event).is_err() {
+            if write_event(&mut event).is_err() {
                 event.clear();
             }
             let record_number = record.number.to_string();

@@ -179,6 +179,10 @@ pub struct SourceOptions {
     /// not all reached the sink; bounds what a consumer that restores file order must hold.
     /// 0 means twice the number of threads.
     pub files_ahead: usize,
+    /// Beyond `files_ahead`, [`read_all`] may also start files as long as those started after
+    /// the oldest unfinished one hold at most this many bytes (as sized when discovered): many
+    /// small files keep both cores busy, and what waits for the oldest file stays bounded.
+    pub bytes_ahead: u64,
 }
 
 impl Default for SourceOptions {
@@ -189,6 +193,7 @@ impl Default for SourceOptions {
             batch_bytes: 1 << 20,
             max_record_bytes: 64 << 20,
             files_ahead: 0,
+            bytes_ahead: 16 << 20,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use evtx::{EvtxChunkData, ParserSettings};
+use evtx::ParserSettings;
 
 use super::batch::Batch;
 use super::detect::{self, Opened};
@@ -35,7 +35,7 @@ enum WorkKind {
     JsonLines(LineBlock),
     Text(LineBlock),
     Array(ArrayBlock),
-    Chunk(Box<EvtxChunkData>, Arc<ParserSettings>),
+    Chunk(evtx_source::ChunkImage, Arc<ParserSettings>),
 }
 
 impl Work {
@@ -49,7 +49,7 @@ impl Work {
             WorkKind::Text(block) => text::text_batch(block, &mut batch),
             WorkKind::Array(block) => json::json_array_batch(block, &mut batch),
             WorkKind::Chunk(chunk, settings) => {
-                evtx_source::chunk_batch(*chunk, &settings, &self.pool, &mut batch)
+                evtx_source::chunk_batch(chunk, &settings, &self.pool, &mut batch)
             }
         }
         Progress::add(&progress.records, batch.len() as u64);
@@ -137,7 +137,7 @@ impl<'a> Producer<'a> {
             Opened::Evtx(reader) => {
                 self.format = Format::Evtx;
                 let settings = evtx_source::settings();
-                let chunks = EvtxChunks::open(reader, &settings)?;
+                let chunks = EvtxChunks::open(reader, pool)?;
                 State::Evtx {
                     chunks: Box::new(chunks),
                     settings,
@@ -210,7 +210,7 @@ impl<'a> Producer<'a> {
                             return Some(self.work(
                                 last,
                                 Vec::new(),
-                                WorkKind::Chunk(Box::new(chunk), settings),
+                                WorkKind::Chunk(chunk, settings),
                             ));
                         }
                         Some((Err(err), last)) => {
@@ -291,12 +291,14 @@ fn set_totals(files: &[InputFile], progress: &Progress) {
 /// (`file`, `seq`, `last`), and [`Reorder`](super::Reorder) restores file order.
 ///
 /// Each worker takes the next file in list order and reads it; the work units it cuts (blocks
-/// of lines, EVTX chunks) are run by whichever worker is free, at most two per worker ahead of
-/// the readers. A worker starts a new file only within [`SourceOptions::files_ahead`] files of
-/// the oldest file not yet handed on whole, and helps with that file's work meanwhile, so a
-/// consumer that restores file order holds a bounded amount even when one file is much bigger
-/// than the others. The sink runs on the workers, so work done there (matching) is parallel
-/// too; it should not block waiting for other batches.
+/// of lines, EVTX chunks) are run by whichever worker is free, oldest first, at most two per
+/// worker ahead of the readers. A worker starts a new file only within
+/// [`SourceOptions::files_ahead`] files of the oldest file not yet handed on whole, or while the
+/// files started after that one hold less than [`SourceOptions::bytes_ahead`] bytes (many small
+/// files), and helps with queued work meanwhile, so a consumer that restores file order holds a
+/// bounded amount even when one file is much bigger than the others. The sink runs on the
+/// workers, so work done there (matching) is parallel too; it should not block waiting for
+/// other batches.
 ///
 /// `sink` returning `ControlFlow::Break` stops reading as soon as the workers notice (a closed
 /// output, say); the files being read then have no `last` batch.
@@ -315,7 +317,7 @@ where
         .num_threads(threads)
         .thread_name(|i| format!("sigwatch-source-{i}"))
         .build()?;
-    let window = Window::new(files.len(), opts.files_ahead_count());
+    let window = Window::new(files, opts.files_ahead_count(), opts.bytes_ahead);
     let buffers = Arc::new(BufferPool::new());
     let in_flight = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
@@ -329,7 +331,9 @@ where
     };
     let (deliver, in_flight, stopped, window, buffers) =
         (&deliver, &in_flight, &stopped, &window, &buffers);
-    pool.scope(|scope| {
+    // FIFO: a worker runs the oldest queued unit first, so the oldest file is finished (and
+    // the window moves on) as soon as possible.
+    pool.scope_fifo(|scope| {
         // One reader per worker; a broadcast job cannot be picked up by another worker that
         // is waiting for work, so readers never run nested inside one another.
         scope.spawn_broadcast(move |scope, _| {
@@ -344,7 +348,7 @@ where
                     }
                     window.begin_work(index);
                     if in_flight.fetch_add(1, Ordering::Relaxed) < max_in_flight {
-                        scope.spawn(move |_| {
+                        scope.spawn_fifo(move |_| {
                             deliver(work);
                             in_flight.fetch_sub(1, Ordering::Relaxed);
                         });
@@ -363,26 +367,59 @@ where
 }
 
 /// Which files may be started: those within `ahead` of the oldest file whose work has not all
-/// been delivered.
+/// been delivered, and beyond that as long as the files started after the oldest one hold at
+/// most `bytes_ahead` bytes (a file of unknown size counts as all of them).
 struct Window {
     /// Per file: work units not yet delivered, plus one while its reader is at it.
     open: Vec<AtomicUsize>,
+    /// `starts[i]`: the bytes of the files before file `i` (one more entry than files).
+    starts: Vec<u64>,
     next: AtomicUsize,
     oldest: AtomicUsize,
     /// Files finished out of order, waiting for the ones before them.
     finished: std::sync::Mutex<Vec<bool>>,
     ahead: usize,
+    bytes_ahead: u64,
 }
 
 impl Window {
-    fn new(files: usize, ahead: usize) -> Window {
+    /// Files started past the oldest unfinished one, at most, whatever their size: bounds the
+    /// bookkeeping of a consumer that restores file order.
+    const MAX_FILES_AHEAD: usize = 4096;
+
+    fn new(files: &[InputFile], ahead: usize, bytes_ahead: u64) -> Window {
+        let mut starts = Vec::with_capacity(files.len() + 1);
+        let mut total = 0u64;
+        starts.push(0);
+        for file in files {
+            total = total.saturating_add(file.size.unwrap_or(bytes_ahead.saturating_add(1)));
+            starts.push(total);
+        }
         Window {
-            open: (0..files).map(|_| AtomicUsize::new(1)).collect(),
+            open: (0..files.len()).map(|_| AtomicUsize::new(1)).collect(),
+            starts,
             next: AtomicUsize::new(0),
             oldest: AtomicUsize::new(0),
-            finished: std::sync::Mutex::new(vec![false; files]),
+            finished: std::sync::Mutex::new(vec![false; files.len()]),
             ahead: ahead.max(1),
+            bytes_ahead,
         }
+    }
+
+    /// Whether file `next` may be started while `oldest` is the oldest unfinished file.
+    fn may_start(&self, next: usize, oldest: usize) -> bool {
+        if next < oldest + self.ahead {
+            return true;
+        }
+        if next > oldest + Self::MAX_FILES_AHEAD {
+            return false;
+        }
+        // The files after the oldest, up to and with `next`.
+        let held = match (self.starts.get(next + 1), self.starts.get(oldest + 1)) {
+            (Some(end), Some(start)) => end.saturating_sub(*start),
+            _ => u64::MAX,
+        };
+        held <= self.bytes_ahead
     }
 
     /// Claims the next file to read, waiting (and helping with queued work) while it is too
@@ -396,7 +433,7 @@ impl Window {
             if next >= self.open.len() {
                 return None;
             }
-            if next >= self.oldest.load(Ordering::Acquire) + self.ahead {
+            if !self.may_start(next, self.oldest.load(Ordering::Acquire)) {
                 if rayon::yield_now() != Some(rayon::Yield::Executed) {
                     std::thread::sleep(std::time::Duration::from_micros(100));
                 }

@@ -675,3 +675,49 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+/// Chunks are walked as the `evtx` crate walks them (its record iterator is the reference):
+/// the oldest chunk first and around, unused all-zero chunks passed over, a cut-off chunk at
+/// the end ignored; and each record's text is what the crate renders for it.
+#[test]
+fn evtx_chunk_walk_and_text_match_the_crate() {
+    let Some(data) = data_dir() else { return };
+    let original = std::fs::read(evtx_with_chunks(&data, 3)).unwrap();
+    let chunk = |n: usize| &original[4096 + n * 65536..4096 + (n + 1) * 65536];
+    let chunks = (original.len() - 4096) / 65536;
+    let header = &original[..4096];
+    let mut variants: Vec<(&str, Vec<u8>)> = vec![("as is", original.clone())];
+    // An unused chunk between chunks 0 and 1.
+    let mut gap = header.to_vec();
+    gap.extend_from_slice(chunk(0));
+    gap.extend(std::iter::repeat_n(0u8, 65536));
+    (1..chunks).for_each(|n| gap.extend_from_slice(chunk(n)));
+    variants.push(("zero chunk", gap));
+    // Chunk 0 (the oldest records) moved to the end: reading starts at it and wraps around.
+    let mut wrapped = header.to_vec();
+    (1..chunks).for_each(|n| wrapped.extend_from_slice(chunk(n)));
+    wrapped.extend_from_slice(chunk(0));
+    variants.push(("wrapped", wrapped));
+    // Half a chunk after the last one.
+    let mut cut = original.clone();
+    cut.extend_from_slice(&chunk(1)[..30_000]);
+    variants.push(("cut off", cut));
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in variants {
+        let path = dir.path().join(format!("{}.evtx", name.replace(' ', "-")));
+        std::fs::write(&path, &bytes).unwrap();
+        let ours = read_path(&path);
+        assert!(ours.skips.is_empty(), "{name}: {:?}", ours.skips);
+        let mut parser = ::evtx::EvtxParser::from_buffer(bytes)
+            .unwrap()
+            .with_configuration(::evtx::ParserSettings::clone(&super::evtx::settings()));
+        let expected: Vec<(u64, String)> = parser
+            .records_json()
+            .map(|r| r.map(|r| (r.event_record_id, r.data)))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!expected.is_empty());
+        assert_eq!(ours.records, expected, "{name}");
+    }
+}
