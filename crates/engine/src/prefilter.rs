@@ -13,6 +13,7 @@
 //! of that field are scanned once, and every literal found marks the variants it stands for.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use sigma::modifier::Link;
 use sigma::value::Part;
@@ -38,7 +39,7 @@ type Lits = Vec<(u32, Anchor, String)>;
 pub(crate) struct PSlot {
     pub slot: u32,
     /// The literals found anywhere in the field's text (`None` when all are anchored).
-    pub ac: Option<LiteralSet>,
+    pub ac: Option<LazySet>,
     /// Per id of `ac` (and `raw`): the literal's id in this slot.
     pub ac_ids: Vec<u32>,
     /// The literals checked at each value's start or end or against its whole text.
@@ -46,7 +47,7 @@ pub(crate) struct PSlot {
     /// For the whole-event slot (keywords): the same literals JSON-escaped, ASCII
     /// case-insensitive, to search an event's raw text ([`crate::Event::raw_text`]) instead of
     /// its decoded values. `None` when a literal is not plain printable ASCII.
-    pub raw: Option<LiteralSet>,
+    pub raw: Option<LazySet>,
     /// Global id of this automaton's pattern 0.
     pub base: u32,
 }
@@ -239,7 +240,7 @@ pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
 /// plain integers and no non-ASCII character that folds to ASCII, because then the ASCII runs of
 /// each value's folded text are its JSON text's runs lower-cased (a printable ASCII literal
 /// lies within one run) and JSON encodes characters one by one.
-fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
+fn raw_automaton(list: &[String]) -> Option<LazySet> {
     let mut escaped = Vec::with_capacity(list.len());
     for l in list {
         if !l.bytes().all(|b| (0x20..0x7f).contains(&b)) {
@@ -252,50 +253,74 @@ fn raw_automaton(list: &[String]) -> Option<LiteralSet> {
         );
     }
     // Searched in the lower-cased text (see `Engine::select`).
-    LiteralSet::build(&escaped, false, true)
+    Some(LazySet::new(escaped, Build::Dfa))
 }
 
-/// `build(i)` for every index of `lists`, on all cores (largest lists first), results in index
-/// order. Building the automata of a large rule set is most of the engine's compile time.
-fn build_parallel<T: Send>(lists: &[&Vec<String>], build: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(lists.len());
-    if threads <= 1 {
-        return (0..lists.len()).map(build).collect();
-    }
-    let mut order: Vec<usize> = (0..lists.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(lists[i].iter().map(String::len).sum::<usize>()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<T>> = (0..lists.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&i) = order.get(k) else {
-                            break;
-                        };
-                        mine.push((i, build(i)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        for worker in workers {
-            let mine = worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, t) in mine {
-                out[i] = Some(t);
-            }
+/// How a [`LazySet`] is built.
+#[derive(Debug, Clone, Copy)]
+enum Build {
+    /// A DFA if the set needs an automaton.
+    Dfa,
+    /// A DFA for sets up to [`DFA_MAX_PATTERNS`] (fastest scan, memory grows with the states
+    /// times the byte classes), else or if it cannot be built the automatic choice.
+    Field,
+}
+
+/// A [`LiteralSet`] built the first time it is searched: many fields are in no event of a
+/// log (a rule set for all of Windows names hundreds), and building the sets of thousands of
+/// literals was most of the time `hunt` took before reading its first event. A set that
+/// cannot be built reports every literal (its variants are evaluated, as without a
+/// prefilter).
+#[derive(Debug)]
+pub(crate) struct LazySet {
+    list: Vec<String>,
+    how: Build,
+    built: OnceLock<Option<LiteralSet>>,
+}
+
+impl LazySet {
+    fn new(list: Vec<String>, how: Build) -> LazySet {
+        LazySet {
+            list,
+            how,
+            built: OnceLock::new(),
         }
-    });
-    out.into_iter()
-        .map(|t| t.expect("every index is built by one worker"))
-        .collect()
+    }
+
+    /// Calls `found` with the id of every literal that occurs in `text` (see
+    /// [`LiteralSet::find_all`]).
+    #[inline]
+    pub fn find_all(&self, text: &[u8], mut found: impl FnMut(u32)) {
+        let built = match self.built.get() {
+            Some(built) => built,
+            None => self.build(),
+        };
+        match built {
+            Some(set) => set.find_all(text, found),
+            None => (0..self.list.len() as u32).for_each(&mut found),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn build(&self) -> &Option<LiteralSet> {
+        self.built.get_or_init(|| match self.how {
+            Build::Dfa => LiteralSet::build(&self.list, false, true),
+            Build::Field => (self.list.len() <= DFA_MAX_PATTERNS)
+                .then(|| LiteralSet::build(&self.list, false, true))
+                .flatten()
+                .or_else(|| LiteralSet::build(&self.list, false, false)),
+        })
+    }
+
+    /// The set, built now if it was not yet (for the benchmark example).
+    #[allow(dead_code)]
+    pub(crate) fn get(&self) -> Option<&LiteralSet> {
+        match self.built.get() {
+            Some(built) => built.as_ref(),
+            None => self.build().as_ref(),
+        }
+    }
 }
 
 impl Prefilter {
@@ -363,52 +388,38 @@ impl Prefilter {
             }
             var_pats.push(Some(pats));
         }
-        // Per slot: the `contains` literals (searched with an automaton) and their slot ids.
-        let contains: Vec<(Vec<String>, Vec<u32>)> = slot_order
+        // Per slot: the `contains` literals (searched with a literal set, built on first use)
+        // and their slot ids.
+        let built: Vec<_> = slot_order
             .iter()
             .map(|k| {
-                per_slot[k]
-                    .0
+                let lits = &per_slot[k].0;
+                let (list, ids): (Vec<String>, Vec<u32>) = lits
                     .iter()
                     .enumerate()
                     .filter(|(_, (a, _))| *a == Anchor::Contains)
                     .map(|(id, (_, l))| (l.clone(), id as u32))
-                    .unzip()
+                    .unzip();
+                let anchored = AnchoredSet::new(
+                    lits.iter()
+                        .enumerate()
+                        .map(|(id, (a, l))| (*a, l.as_str(), id as u32)),
+                );
+                if list.is_empty() {
+                    return (None, None, anchored, ids);
+                }
+                let raw = if k.0 == ANY_SLOT {
+                    raw_automaton(&list)
+                } else {
+                    None
+                };
+                (Some(LazySet::new(list, Build::Field)), raw, anchored, ids)
             })
             .collect();
-        let lists: Vec<&Vec<String>> = contains.iter().map(|(l, _)| l).collect();
-        let built = build_parallel(&lists, |i| {
-            let list = lists[i];
-            let anchored = AnchoredSet::new(
-                per_slot[&slot_order[i]]
-                    .0
-                    .iter()
-                    .enumerate()
-                    .map(|(id, (a, l))| (*a, l.as_str(), id as u32)),
-            );
-            if list.is_empty() {
-                return Some((None, None, anchored));
-            }
-            // An automaton too large to build leaves its variants without a prefilter.
-            // A DFA scans fastest; very large sets fall back to the automatic choice.
-            let dfa = (list.len() <= DFA_MAX_PATTERNS)
-                .then(|| LiteralSet::build(list, false, true))
-                .flatten();
-            let ac = dfa.or_else(|| LiteralSet::build(list, false, false))?;
-            let raw = if slot_order[i].0 == ANY_SLOT {
-                raw_automaton(list)
-            } else {
-                None
-            };
-            Some((Some(ac), raw, anchored))
-        });
         let mut slots = Vec::new();
         let mut base_of: HashMap<Key, (u32, u32)> = HashMap::new();
         let mut total = 0u32;
-        for ((key, built), (_, ac_ids)) in slot_order.into_iter().zip(built).zip(contains) {
-            let Some((ac, raw, anchored)) = built else {
-                continue;
-            };
+        for (key, (ac, raw, anchored, ac_ids)) in slot_order.into_iter().zip(built) {
             let list = &per_slot[&key].0;
             let slot = key.0;
             base_of.insert(key, (slots.len() as u32, total));

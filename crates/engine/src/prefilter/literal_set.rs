@@ -769,6 +769,87 @@ impl std::hash::Hasher for GramHasher {
     }
 }
 
+/// A gram's slot in a [`GramTable`].
+#[derive(Clone, Copy)]
+struct GramSlot {
+    /// The gram's [`gram_code`] (never 0: it holds the length); 0 for a free slot.
+    code: u64,
+    gram: u32,
+    /// The last literal filed under the gram (`u32::MAX`: none yet).
+    last: u32,
+}
+
+/// Grams by code: open addressing with linear probing, the code, the gram id and the last
+/// literal in one slot (one cache miss per lookup: the table of a set of thousands of
+/// literals is larger than the caches, and its lookups were most of a gate's build time).
+struct GramTable {
+    slots: Vec<GramSlot>,
+    shift: u32,
+    len: usize,
+}
+
+impl GramTable {
+    fn with_capacity(n: usize) -> GramTable {
+        let size = (2 * n).next_power_of_two().max(64);
+        GramTable {
+            slots: vec![
+                GramSlot {
+                    code: 0,
+                    gram: 0,
+                    last: u32::MAX,
+                };
+                size
+            ],
+            shift: 64 - size.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn home(&self, code: u64) -> usize {
+        (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The slot of `code`, made with the id `new()` gives if it is not there.
+    #[inline]
+    fn entry(&mut self, code: u64, new: impl FnOnce() -> u32) -> &mut GramSlot {
+        if 2 * (self.len + 1) > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(code);
+        loop {
+            let c = self.slots[at].code;
+            if c == code {
+                return &mut self.slots[at];
+            }
+            if c == 0 {
+                self.len += 1;
+                let slot = &mut self.slots[at];
+                slot.code = code;
+                slot.gram = new();
+                return slot;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let mut bigger = GramTable::with_capacity(self.slots.len());
+        let mask = bigger.slots.len() - 1;
+        for s in self.slots.iter().filter(|s| s.code != 0) {
+            let mut at = bigger.home(s.code);
+            while bigger.slots[at].code != 0 {
+                at = (at + 1) & mask;
+            }
+            bigger.slots[at] = *s;
+        }
+        bigger.len = self.len;
+        *self = bigger;
+    }
+}
+
 /// The candidate grams of `keys`: their substrings of 3 and [`GRAM_LEN`] bytes (a shorter
 /// literal is its own gram); case-insensitive, also those of 2 bytes without letters (a gram
 /// needs a pattern per spelling: `::` can be better than `s::`).
@@ -782,9 +863,10 @@ fn candidates<'k>(
     // fixed function (fast, and the same candidates in the same order in every build, so
     // that ties between grams are broken the same way); then the literals of each gram by a
     // counting sort of (gram, literal) pairs.
-    let mut index: HashMap<u64, u32, BuildHasherDefault<GramHasher>> = HashMap::default();
+    // Sized for about one distinct gram per literal byte (it grows if need be).
+    let bytes: usize = keys.iter().map(Vec::len).sum();
+    let mut index = GramTable::with_capacity(bytes / 2);
     let mut grams: Vec<&[u8]> = Vec::new();
-    let mut last: Vec<u32> = Vec::new();
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         let lens: &[usize] = match (k.len(), ascii_case_insensitive) {
@@ -798,15 +880,14 @@ fn candidates<'k>(
                 if n == 2 && n < k.len() && w.iter().any(u8::is_ascii_alphabetic) {
                     continue;
                 }
-                let gram = *index.entry(gram_code(w)).or_insert_with(|| {
+                let entry = index.entry(gram_code(w), || {
                     grams.push(w);
-                    last.push(u32::MAX);
                     grams.len() as u32 - 1
                 });
                 // Each literal once per gram.
-                if last[gram as usize] != i as u32 {
-                    last[gram as usize] = i as u32;
-                    pairs.push((gram, i as u32));
+                if entry.last != i as u32 {
+                    entry.last = i as u32;
+                    pairs.push((entry.gram, i as u32));
                 }
             }
         }

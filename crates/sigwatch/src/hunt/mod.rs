@@ -137,6 +137,46 @@ fn placeholder(rule: &Rule, pipeline: &str, reason: &str) -> ResolvedRule {
     }
 }
 
+/// `f(i, item)` for every item, on all cores, results in item order. Its own threads: it runs
+/// inside a worker of the reading pool, whose other workers may be waiting for it.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    const CHUNK: usize = 64;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len().div_ceil(CHUNK));
+    if threads <= 1 {
+        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let start = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+            if start >= items.len() {
+                break;
+            }
+            let end = (start + CHUNK).min(items.len());
+            let out: Vec<R> = (start..end).map(|i| f(i, &items[i])).collect();
+            mine.push((start, out));
+        }
+        mine
+    };
+    let mut chunks = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for helper in helpers {
+            all.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        all
+    });
+    chunks.sort_unstable_by_key(|(start, _)| *start);
+    chunks.into_iter().flat_map(|(_, out)| out).collect()
+}
+
 /// The text of a field value for grouping and counting (`None`: nothing comparable).
 pub fn scalar_text(value: Scalar<'_>) -> Option<String> {
     match value {
@@ -225,31 +265,37 @@ impl Hunter {
         let started = Instant::now();
         let chain = self.chains[choice.index()].as_ref();
         let name = self.pipeline_name(choice);
+        // Resolving thousands of rules through a pipeline takes a while: both cores do it.
+        let outcomes = par_map(&self.set.rules, |i, rule| {
+            // `None`: not selected; an error: refused by the pipeline.
+            if !self.selection.active[i] {
+                return None;
+            }
+            Some(match chain {
+                None => Ok(resolve_identity(rule)),
+                Some(chain) => chain.apply(rule).map_err(|err| err.to_string()),
+            })
+        });
         let mut resolved = Vec::with_capacity(self.set.len());
         let mut excluded = vec![false; self.set.len()];
         let mut not_applicable: BTreeMap<String, u64> = BTreeMap::new();
         let mut refused = Vec::new();
-        for (i, rule) in self.set.rules.iter().enumerate() {
-            if !self.selection.active[i] {
-                excluded[i] = true;
-                resolved.push(placeholder(rule, &name, "not selected"));
-                continue;
-            }
-            let Some(chain) = chain else {
-                resolved.push(resolve_identity(rule));
-                continue;
-            };
-            match chain.apply(rule) {
-                Ok(r) => {
+        for (i, (rule, outcome)) in self.set.rules.iter().zip(outcomes).enumerate() {
+            match outcome {
+                None => {
+                    excluded[i] = true;
+                    resolved.push(placeholder(rule, &name, "not selected"));
+                }
+                Some(Ok(r)) => {
                     if let Some(na) = &r.skipped {
                         excluded[i] = true;
                         *not_applicable.entry(na.reason.clone()).or_default() += 1;
                     }
                     resolved.push(r);
                 }
-                Err(err) => {
+                Some(Err(err)) => {
                     excluded[i] = true;
-                    refused.push((i, err.to_string()));
+                    refused.push((i, err));
                     resolved.push(placeholder(rule, &name, "refused"));
                 }
             }
