@@ -17,6 +17,7 @@ use sigma::value::{Part, SigmaString, Value};
 use crate::event::FieldPath;
 use crate::matcher::{Matcher, RegexMatcher, StrSet};
 use crate::naive::surround;
+use crate::par::par_map;
 use crate::semantics::{Num, build_regex, fold};
 
 /// Why a rule cannot be compiled; the rule is skipped, the others work.
@@ -157,50 +158,13 @@ fn prebuild_regexes<'r>(
             v.detection.items().for_each(&mut visit);
         }
     }
-    let built = par_map(&todo, |r| {
+    let built = par_map(&todo, 1, |_, r| {
         build_regex(r).map(Arc::new).map_err(|e| e.to_string())
     });
     todo.into_iter()
         .zip(built)
         .map(|(r, re)| ((r.pattern.clone(), r.flags), re))
         .collect()
-}
-
-/// `f` of every item on all cores (own threads: the compile runs inside a worker of the
-/// caller's pool, whose other workers may be waiting for it), results in item order.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                break;
-            };
-            mine.push((i, f(item)));
-        }
-        mine
-    };
-    let mut all = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut all = work();
-        for helper in helpers {
-            all.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        all
-    });
-    all.sort_unstable_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Which filter rules apply to each rule: a filter names rules by id or name.

@@ -69,6 +69,7 @@ pub mod explain;
 pub mod jsonline;
 pub mod matcher;
 pub mod naive;
+pub mod par;
 pub mod prefilter;
 pub mod route;
 pub mod semantics;

@@ -23,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use engine::correlation::Inputs;
+use engine::par::par_map;
 use engine::{Engine, Event, FieldPath, LineScanner, Scalar, ScanPlan};
 use sigma::Rule;
 use sigma::pipeline::{Chain, NotApplicable, ResolvedRule, resolve_identity};
@@ -137,46 +138,6 @@ fn placeholder(rule: &Rule, pipeline: &str, reason: &str) -> ResolvedRule {
     }
 }
 
-/// `f(i, item)` for every item, on all cores, results in item order. Its own threads: it runs
-/// inside a worker of the reading pool, whose other workers may be waiting for it.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    const CHUNK: usize = 64;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(items.len().div_ceil(CHUNK));
-    if threads <= 1 {
-        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut mine = Vec::new();
-        loop {
-            let start = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
-            if start >= items.len() {
-                break;
-            }
-            let end = (start + CHUNK).min(items.len());
-            let out: Vec<R> = (start..end).map(|i| f(i, &items[i])).collect();
-            mine.push((start, out));
-        }
-        mine
-    };
-    let mut chunks = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut all = work();
-        for helper in helpers {
-            all.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        all
-    });
-    chunks.sort_unstable_by_key(|(start, _)| *start);
-    chunks.into_iter().flat_map(|(_, out)| out).collect()
-}
-
 /// The text of a field value for grouping and counting (`None`: nothing comparable).
 pub fn scalar_text(value: Scalar<'_>) -> Option<String> {
     match value {
@@ -266,7 +227,7 @@ impl Hunter {
         let chain = self.chains[choice.index()].as_ref();
         let name = self.pipeline_name(choice);
         // Resolving thousands of rules through a pipeline takes a while: both cores do it.
-        let outcomes = par_map(&self.set.rules, |i, rule| {
+        let outcomes = par_map(&self.set.rules, 64, |i, rule| {
             // `None`: not selected; an error: refused by the pipeline.
             if !self.selection.active[i] {
                 return None;
@@ -343,7 +304,8 @@ impl Hunter {
             if excluded.get(i).copied().unwrap_or(true) {
                 continue;
             }
-            for (bit, name) in inputs.selections.iter().enumerate() {
+            // The correlator names at most 64 (bits of a `u64`).
+            for (bit, name) in inputs.selections.iter().enumerate().take(64) {
                 let Some(copy) = near::selection_rule(rule, name) else {
                     continue;
                 };
