@@ -162,11 +162,8 @@ impl<'a> EvtxChunks<'a> {
             .map_err(ChunkError::FailedToSeekToChunk)?;
         // The chunk part is overwritten whole by the read, so a reused buffer is not cleared.
         let mut image = self.pool.take_as_is(FILE_HEADER_SIZE + CHUNK_SIZE);
-        if image.len() < FILE_HEADER_SIZE {
-            image.resize(FILE_HEADER_SIZE, 0);
-        }
-        image[..FILE_HEADER_SIZE].copy_from_slice(&self.header);
         image.resize(FILE_HEADER_SIZE + CHUNK_SIZE, 0);
+        image[..FILE_HEADER_SIZE].copy_from_slice(&self.header);
         let chunk = &mut image[FILE_HEADER_SIZE..];
         if !read_full(&mut self.reader, chunk) {
             self.pool.give(image);
