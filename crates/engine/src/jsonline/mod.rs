@@ -855,46 +855,34 @@ impl<'a> Cursor<'a> {
 }
 
 /// The first `"` or `\\` at or after `from`.
-#[inline(always)]
+#[inline]
 fn find_quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
     find_either(b, from, b'"', b'\\')
 }
 
 /// The first byte equal to `x` or `y` at or after `from`. Most runs before one are short
-/// (keys, short values, path parts between escaped backslashes): the first 64 bytes are
-/// looked at sixteen at a time (see [`flags16`]), the rest of a long string with `memchr2`.
-#[inline(always)]
+/// (keys, short values, path parts between escaped backslashes): the first 32 bytes are
+/// looked at eight at a time in a register, the rest of a long string with `memchr2`.
+#[inline]
 fn find_either(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
-    let short_end = from.saturating_add(64).min(b.len());
-    while let Some(block) = b.get(i..i + 16).filter(|_| i + 16 <= short_end) {
-        let m = flags16(block.try_into().expect("16 bytes"), x, y);
+    let short_end = from.saturating_add(32).min(b.len());
+    while i + 8 <= short_end {
+        let w = load_u64(&b[i..i + 8]);
+        // A zero byte in `w ^ c*ONES` is a byte equal to `c`. The lowest flagged byte of
+        // `(v - ONES) & !v & HIGH` is exactly the first zero byte (borrows only make false
+        // flags above a true one), so the lowest of the two masks is the first match.
+        let p = w ^ (ONES * u64::from(x));
+        let q = w ^ (ONES * u64::from(y));
+        let m = ((p.wrapping_sub(ONES) & !p) | (q.wrapping_sub(ONES) & !q)) & HIGH;
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
-        i += 16;
-    }
-    if i + 16 > b.len() {
-        // Fewer than 16 bytes left (the end of the line).
-        return b
-            .get(i..)?
-            .iter()
-            .position(|&c| c == x || c == y)
-            .map(|off| i + off);
+        i += 8;
     }
     memchr::memchr2(x, y, b.get(i..)?).map(|off| i + off)
-}
-
-/// Per byte of `block`, `0xff` where it is `x` or `y`, as one little-endian number: written so
-/// the compiler makes it two vector compares (no `unsafe` intrinsics needed); the first match is
-/// its trailing zeros over 8.
-#[inline(always)]
-fn flags16(block: &[u8; 16], x: u8, y: u8) -> u128 {
-    let mut v = [0u8; 16];
-    for (o, &c) in v.iter_mut().zip(block) {
-        *o = u8::from((c == x) | (c == y)).wrapping_neg();
-    }
-    u128::from_le_bytes(v)
 }
 
 static EMPTY_PLAN: ScanPlan = ScanPlan {
@@ -988,10 +976,22 @@ fn copy_run(raw: &[u8], from: usize, to: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// The first byte equal to `x` at or after `from`.
+/// The first byte equal to `x` at or after `from` ([`find_either`] for one byte).
 #[inline]
 fn find_byte(b: &[u8], from: usize, x: u8) -> Option<usize> {
-    find_either(b, from, x, x)
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    let short_end = from.saturating_add(32).min(b.len());
+    while i + 8 <= short_end {
+        let p = load_u64(&b[i..i + 8]) ^ (ONES * u64::from(x));
+        let m = p.wrapping_sub(ONES) & !p & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr(x, b.get(i..)?).map(|off| i + off)
 }
 
 impl<'a> LineEvent<'a> {
