@@ -488,3 +488,25 @@ impl Prefilter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_being_built_elsewhere_reports_every_literal_without_waiting() {
+        let set = LazySet::new(vec!["abc".into(), "xyz".into()], Build::Dfa);
+        let mut seen = Vec::new();
+        {
+            // Another thread holds the build lock: no wait, every literal is reported.
+            let _building = set.building.lock().expect("not poisoned");
+            set.find_all(b"..abc..", |id| seen.push(id));
+            assert_eq!(seen, [0, 1]);
+            assert!(set.built.get().is_none());
+        }
+        seen.clear();
+        set.find_all(b"..abc..", |id| seen.push(id));
+        assert_eq!(seen, [0]);
+        assert!(set.built.get().is_some());
+    }
+}

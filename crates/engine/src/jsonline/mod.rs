@@ -1366,6 +1366,32 @@ mod tests {
     }
 
     #[test]
+    fn unescaping_agrees_with_serde_at_every_run_length() {
+        // Runs of every length between escapes (the short-run copy writes 16 bytes and cuts
+        // back), escapes at the very start and end, a multi-byte character next to them.
+        let mut sc = LineScanner::new(plan(&["a"]));
+        for run in 0..40 {
+            for esc in [r"\\", r"\n", r#"\""#, r"\u00e9", r"\ud83d\ude00", r"\/"] {
+                let piece = "x".repeat(run);
+                for body in [
+                    format!("{esc}{piece}{esc}"),
+                    format!("{piece}{esc}é{piece}"),
+                    format!("{esc}{esc}{piece}"),
+                ] {
+                    let line = format!(r#"{{"a":"{body}"}}"#);
+                    let v: Value = serde_json::from_str(&line).unwrap();
+                    let ev = sc.scan_str(&line).unwrap();
+                    let want = Some(vec![format!(
+                        "{:?}",
+                        Scalar::Str(v["a"].as_str().unwrap().into())
+                    )]);
+                    assert_eq!(values(&ev, &["a"], 0), want, "{line}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn scan_str_is_scan_without_the_utf8_check() {
         let names = ["a", "b.c", "d"];
         let p = plan(&names);
