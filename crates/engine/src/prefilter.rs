@@ -13,7 +13,7 @@
 //! of that field are scanned once, and every literal found marks the variants it stands for.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, TryLockError};
 
 use sigma::modifier::Link;
 use sigma::value::Part;
@@ -271,11 +271,18 @@ enum Build {
 /// literals was most of the time `hunt` took before reading its first event. A set that
 /// cannot be built reports every literal (its variants are evaluated, as without a
 /// prefilter).
+///
+/// A thread that finds the set being built by another does not wait for it: it reports every
+/// literal, as for a set that cannot be built (its variants are evaluated in full until the set
+/// is ready). With one worker per core, the first events of a log would otherwise keep all but
+/// one worker idle while a big automaton is built.
 #[derive(Debug)]
 pub(crate) struct LazySet {
     list: Vec<String>,
     how: Build,
     built: OnceLock<Option<LiteralSet>>,
+    /// Held while the set is built.
+    building: Mutex<()>,
 }
 
 impl LazySet {
@@ -284,6 +291,7 @@ impl LazySet {
             list,
             how,
             built: OnceLock::new(),
+            building: Mutex::new(()),
         }
     }
 
@@ -293,12 +301,28 @@ impl LazySet {
     pub fn find_all(&self, text: &[u8], mut found: impl FnMut(u32)) {
         let built = match self.built.get() {
             Some(built) => built,
-            None => self.build(),
+            None => match self.try_build() {
+                Some(built) => built,
+                None => &None,
+            },
         };
         match built {
             Some(set) => set.find_all(text, found),
             None => (0..self.list.len() as u32).for_each(&mut found),
         }
+    }
+
+    /// Build the set unless another thread is building it (`None`: it is, do without).
+    #[cold]
+    #[inline(never)]
+    fn try_build(&self) -> Option<&Option<LiteralSet>> {
+        let _guard = match self.building.try_lock() {
+            Ok(guard) => guard,
+            // A build that panicked left nothing behind: build it here.
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(self.build())
     }
 
     #[cold]
@@ -462,5 +486,27 @@ impl Prefilter {
             pattern_variants,
             needs,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_being_built_elsewhere_reports_every_literal_without_waiting() {
+        let set = LazySet::new(vec!["abc".into(), "xyz".into()], Build::Dfa);
+        let mut seen = Vec::new();
+        {
+            // Another thread holds the build lock: no wait, every literal is reported.
+            let _building = set.building.lock().expect("not poisoned");
+            set.find_all(b"..abc..", |id| seen.push(id));
+            assert_eq!(seen, [0, 1]);
+            assert!(set.built.get().is_none());
+        }
+        seen.clear();
+        set.find_all(b"..abc..", |id| seen.push(id));
+        assert_eq!(seen, [0]);
+        assert!(set.built.get().is_some());
     }
 }
