@@ -336,15 +336,6 @@ impl LazySet {
                 .or_else(|| LiteralSet::build(&self.list, false, false)),
         })
     }
-
-    /// The set, built now if it was not yet (for the benchmark example).
-    #[allow(dead_code)]
-    pub(crate) fn get(&self) -> Option<&LiteralSet> {
-        match self.built.get() {
-            Some(built) => built.as_ref(),
-            None => self.build().as_ref(),
-        }
-    }
 }
 
 impl Prefilter {

@@ -362,7 +362,7 @@ pub struct LineScanner {
     /// costs the same however many fields the line has).
     heads: Vec<Head>,
     epoch: u32,
-    key: String,
+    key: Vec<u8>,
     stack: Vec<Frame>,
     decoded: RefCell<Vec<u8>>,
 }
@@ -393,7 +393,7 @@ impl LineScanner {
             plan,
             hits: Vec::new(),
             epoch: 0,
-            key: String::new(),
+            key: Vec::new(),
             stack: Vec::new(),
             decoded: RefCell::new(Vec::new()),
         }
@@ -479,7 +479,7 @@ struct Scan<'p, 's> {
     hits: &'s mut Vec<Hit>,
     heads: &'s mut [Head],
     epoch: u32,
-    key: &'s mut String,
+    key: &'s mut Vec<u8>,
     stack: &'s mut Vec<Frame>,
 }
 
@@ -590,9 +590,10 @@ impl<'p> Scan<'p, '_> {
             return Ok((NO_STATE, &[]));
         };
         let edge = if esc {
+            // Keys are compared as bytes: decoded, not checked as text again.
             self.key.clear();
-            unescape_into(&c.s[ks..ke], self.key).map_err(|m| Cursor::at(ks, m))?;
-            st.keys.get(self.key.as_bytes())
+            unescape_bytes(&c.b[ks..ke], self.key).map_err(|m| Cursor::at(ks, m))?;
+            st.keys.get(self.key)
         } else {
             st.keys.get(&c.b[ks..ke])
         };
@@ -840,6 +841,20 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
+    /// After an element or member of a container already validated: steps over the blanks
+    /// and the `,` (and the blanks after it) or the closing bracket; whether it was a `,`.
+    #[inline]
+    fn next_item(&mut self) -> bool {
+        self.ws();
+        let sep = self.peek();
+        self.i += 1;
+        if sep != Some(b',') {
+            return false;
+        }
+        self.ws();
+        true
+    }
+
     /// Skip any value (already validated).
     fn skip(&mut self) -> Result<(), JsonError> {
         let mut sc = Scan {
@@ -847,7 +862,7 @@ impl<'a> Cursor<'a> {
             hits: &mut Vec::new(),
             heads: &mut [],
             epoch: 0,
-            key: &mut String::new(),
+            key: &mut Vec::new(),
             stack: &mut Vec::new(),
         };
         sc.value(self, None)
@@ -860,11 +875,23 @@ fn find_quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
     find_either(b, from, b'"', b'\\')
 }
 
-/// The first byte equal to `x` or `y` at or after `from`. Most runs before one are short
-/// (keys, short values, path parts between escaped backslashes): the first 32 bytes are
-/// looked at eight at a time in a register, the rest of a long string with `memchr2`.
+/// The first byte equal to `x` or `y` at or after `from`.
 #[inline]
 fn find_either(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
+    find_in::<true>(b, from, x, y)
+}
+
+/// The first byte equal to `x` at or after `from`.
+#[inline]
+fn find_byte(b: &[u8], from: usize, x: u8) -> Option<usize> {
+    find_in::<false>(b, from, x, x)
+}
+
+/// The first byte equal to `x` (or to `y` if `TWO`) at or after `from`. Most runs before one
+/// are short (keys, short values, path parts between escaped backslashes): the first 32 bytes
+/// are looked at eight at a time in a register, the rest of a long string with `memchr`.
+#[inline(always)]
+fn find_in<const TWO: bool>(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
@@ -875,14 +902,24 @@ fn find_either(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
         // `(v - ONES) & !v & HIGH` is exactly the first zero byte (borrows only make false
         // flags above a true one), so the lowest of the two masks is the first match.
         let p = w ^ (ONES * u64::from(x));
-        let q = w ^ (ONES * u64::from(y));
-        let m = ((p.wrapping_sub(ONES) & !p) | (q.wrapping_sub(ONES) & !q)) & HIGH;
+        let mut m = p.wrapping_sub(ONES) & !p;
+        if TWO {
+            let q = w ^ (ONES * u64::from(y));
+            m |= q.wrapping_sub(ONES) & !q;
+        }
+        let m = m & HIGH;
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    memchr::memchr2(x, y, b.get(i..)?).map(|off| i + off)
+    let rest = b.get(i..)?;
+    let found = if TWO {
+        memchr::memchr2(x, y, rest)
+    } else {
+        memchr::memchr(x, rest)
+    };
+    found.map(|off| i + off)
 }
 
 static EMPTY_PLAN: ScanPlan = ScanPlan {
@@ -902,12 +939,12 @@ fn hex4(b: &[u8]) -> u32 {
     })
 }
 
-/// Decode the content of a string with escapes (already checked for syntax).
-fn unescape_into(text: &str, out: &mut String) -> Result<(), &'static str> {
-    let mut bytes = Vec::new();
+/// Decode the content of a string with escapes (already checked for syntax) into a string of
+/// its own.
+fn unescape_string(text: &str) -> Result<String, &'static str> {
+    let mut bytes = Vec::with_capacity(text.len());
     unescape_bytes(text.as_bytes(), &mut bytes)?;
-    out.push_str(std::str::from_utf8(&bytes).map_err(|_| "bad \\u escape")?);
-    Ok(())
+    String::from_utf8(bytes).map_err(|_| "bad \\u escape")
 }
 
 /// Decode the content of a string with escapes into bytes (UTF-8 when the string is: the
@@ -976,24 +1013,6 @@ fn copy_run(raw: &[u8], from: usize, to: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// The first byte equal to `x` at or after `from` ([`find_either`] for one byte).
-#[inline]
-fn find_byte(b: &[u8], from: usize, x: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    let short_end = from.saturating_add(32).min(b.len());
-    while i + 8 <= short_end {
-        let p = load_u64(&b[i..i + 8]) ^ (ONES * u64::from(x));
-        let m = p.wrapping_sub(ONES) & !p & HIGH;
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    memchr::memchr(x, b.get(i..)?).map(|off| i + off)
-}
-
 impl<'a> LineEvent<'a> {
     /// The line's text.
     pub fn text(&self) -> &'a str {
@@ -1012,10 +1031,8 @@ impl<'a> LineEvent<'a> {
         if !esc {
             return Cow::Borrowed(raw);
         }
-        let mut out = String::with_capacity(raw.len());
         // Validated during the scan.
-        let _ = unescape_into(raw, &mut out);
-        Cow::Owned(out)
+        Cow::Owned(unescape_string(raw).unwrap_or_default())
     }
 
     /// Visit the string at `s..e` (content, without quotes), decoded into the scanner's
@@ -1051,16 +1068,8 @@ impl<'a> LineEvent<'a> {
                 }
                 loop {
                     self.emit(c, visit);
-                    c.ws();
-                    match c.peek() {
-                        Some(b',') => {
-                            c.i += 1;
-                            c.ws();
-                        }
-                        _ => {
-                            c.i += 1;
-                            return;
-                        }
+                    if !c.next_item() {
+                        return;
                     }
                 }
             }
@@ -1085,13 +1094,9 @@ impl<'a> LineEvent<'a> {
                         if c.skip().is_err() {
                             return;
                         }
-                        c.ws();
-                        let sep = c.peek();
-                        c.i += 1;
-                        if sep != Some(b',') {
+                        if !c.next_item() {
                             break;
                         }
-                        c.ws();
                     }
                 }
                 match text_at {
@@ -1141,13 +1146,9 @@ impl<'a> LineEvent<'a> {
                         c.ws();
                     }
                     self.walk(c, visit);
-                    c.ws();
-                    let sep = c.peek();
-                    c.i += 1;
-                    if sep != Some(b',') {
+                    if !c.next_item() {
                         return;
                     }
-                    c.ws();
                 }
             }
             _ => {
