@@ -14,7 +14,7 @@ use crate::explain::Explanation;
 use crate::jsonline::{JsonError, LineScanner, ScanPlan};
 use crate::matcher::{FieldView, Kind, Val};
 use crate::prefilter::Prefilter;
-use crate::route::{RouteSlot, Router};
+use crate::route::{RouteSlot, Router, bit_words};
 use crate::semantics::{fold_into, number_text_into, parse_number};
 
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
@@ -137,6 +137,8 @@ impl Engine {
         };
         for b in &mut router.buckets {
             b.pslots = pslots_of(&b.variants);
+            b.variant_words = bit_words(&b.variants);
+            b.pslot_words = bit_words(&b.pslots);
         }
         router.unrouted.pslots = pslots_of(&router.unrouted.variants);
         let plan = Arc::new(ScanPlan::new(&prog.fields, id));
@@ -438,11 +440,11 @@ impl Engine {
         }
         for bk in hits {
             let bucket = &self.router.buckets[bk as usize];
-            for &v in &bucket.variants {
-                set_bit(&mut s.cand, v);
+            for &(w, bits) in &bucket.variant_words {
+                s.cand[w as usize] |= bits;
             }
-            for &p in &bucket.pslots {
-                set_bit(&mut s.pslots, p);
+            for &(w, bits) in &bucket.pslot_words {
+                s.pslots[w as usize] |= bits;
             }
             for sub in &bucket.subs {
                 self.route(sub, ev, s);

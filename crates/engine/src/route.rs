@@ -30,6 +30,21 @@ use crate::semantics::{fold, number_text};
 
 type Keys = BTreeSet<String>;
 
+/// Bit indices as the non-zero (word, bits) pairs of a bit set of 64-bit words, in word order.
+pub(crate) fn bit_words(bits: &[u32]) -> Vec<(u32, u64)> {
+    let mut out: Vec<(u32, u64)> = Vec::new();
+    let mut sorted = bits.to_vec();
+    sorted.sort_unstable();
+    for b in sorted {
+        let (w, bit) = (b / 64, 1u64 << (b % 64));
+        match out.last_mut() {
+            Some((lw, m)) if *lw == w => *m |= bit,
+            _ => out.push((w, bit)),
+        }
+    }
+    out
+}
+
 /// One field used for routing.
 #[derive(Debug)]
 pub(crate) struct RouteSlot {
@@ -44,6 +59,11 @@ pub(crate) struct Bucket {
     pub variants: Vec<u32>,
     /// Prefilter slot ids (filled in by the engine once the prefilter exists).
     pub pslots: Vec<u32>,
+    /// `variants` and `pslots` as (word, bits) of the engine's bit sets, filled in with
+    /// `pslots`: a bucket of a thousand process-creation rules is offered with a few dozen
+    /// word ORs instead of a thousand single-bit writes.
+    pub variant_words: Vec<(u32, u64)>,
+    pub pslot_words: Vec<(u32, u64)>,
     /// Second-level routes: variants that also need an equality on a more selective field,
     /// offered when that field has one of their keys too (their buckets have no `subs`).
     pub subs: Vec<RouteSlot>,
@@ -268,6 +288,13 @@ mod tests {
         format!(
             "title: R{n}\nid: 00000000-0000-4000-8000-{n:012}\nlogsource: {{product: windows}}\ndetection:\n{detection}  condition: sel\n"
         )
+    }
+
+    #[test]
+    fn bit_words_groups_bits_by_word_in_order() {
+        let words = super::bit_words(&[130, 1, 0, 64, 63, 1]);
+        assert_eq!(words, vec![(0, 1 | 2 | 1 << 63), (1, 1), (2, 1 << 2)]);
+        assert!(super::bit_words(&[]).is_empty());
     }
 
     fn engine(rules: &[String]) -> Engine {
