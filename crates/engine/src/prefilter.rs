@@ -6,7 +6,8 @@
 //! the literals (the longest literal piece of a string pattern is contained in any text the
 //! pattern matches, cased or not, because folding works character by character; a regex gives
 //! the literals its every match contains, see [`regex_lits`]). `and` keeps
-//! the most selective child's set, `or` needs a set from every branch and joins them, `not`
+//! the most selective child's set (by an estimate of how often its literals are found, see
+//! [`selectivity`]), `or` needs a set from every branch and joins them, `not`
 //! gives none. Variants without a set are always evaluated.
 //!
 //! Per field, one Aho-Corasick automaton holds the literals of all variants; an event's values
@@ -26,10 +27,12 @@ use crate::semantics::fold;
 mod anchored;
 mod literal_set;
 mod regex_lits;
+mod selectivity;
 
 pub(crate) use anchored::{Anchor, AnchoredSet};
 
 pub(crate) use literal_set::{DFA_MAX_PATTERNS, LiteralSet};
+use selectivity::SetCost;
 
 /// Necessary literals: (field slot, how the literal sits in a value, folded literal).
 type Lits = Vec<(u32, Anchor, String)>;
@@ -144,79 +147,16 @@ fn item_lits(item: &Item) -> Option<Lits> {
     }
 }
 
-/// Substrings found in most Windows events (paths, executables, vendors): a literal made of
-/// these says little about an event, so they count for little in [`rarity`].
-const COMMON: &[&str] = &[
-    "\\windows\\system32\\",
-    "\\windows\\syswow64\\",
-    "\\program files (x86)\\",
-    "\\program files\\",
-    "\\appdata\\local\\",
-    "\\appdata\\roaming\\",
-    "\\appdata\\",
-    "\\users\\",
-    "\\windows\\",
-    "\\temp\\",
-    // In nearly every Sysmon call trace (`CallTrace`) and image-load event.
-    "kernelbase.dll",
-    "kernel32.dll",
-    "ntdll.dll",
-    "microsoft",
-    "corporation",
-    "windows",
-    "system32",
-    "c:\\",
-    ".exe",
-    ".dll",
-    "\\",
-    "/",
-    " ",
-    "-",
-    "\"",
-    "'",
-    ".",
-];
-
-/// How much a (folded) literal narrows the events it is found in: its length, not counting
-/// the common substrings (capped, so that long literals tie and fewer literals win).
-fn rarity(lit: &str) -> usize {
-    let mut n = 0;
-    let mut rest = lit;
-    'outer: while !rest.is_empty() {
-        for c in COMMON {
-            if let Some(r) = rest.strip_prefix(c) {
-                rest = r;
-                // A common piece still says a little (e.g. `\\` anchors a file name).
-                n += 1;
-                continue 'outer;
-            }
-        }
-        let ch = rest.chars().next().map_or(1, char::len_utf8);
-        rest = &rest[ch..];
-        n += 4;
-    }
-    n
-}
-
-/// Higher is more selective: rarer least-rare literal, then fewer literals. An empty set (the
-/// node can never match) beats everything.
-fn score(l: &Lits) -> (usize, std::cmp::Reverse<usize>) {
-    let min = l
-        .iter()
-        .map(|(_, _, s)| rarity(s))
-        .min()
-        .unwrap_or(usize::MAX);
-    (min.min(40), std::cmp::Reverse(l.len()))
-}
-
+/// The most selective of the sets (see [`selectivity`]); the first of equals.
 fn best(it: impl Iterator<Item = Lits>) -> Option<Lits> {
-    let mut best: Option<Lits> = None;
+    let mut best: Option<(SetCost, Lits)> = None;
     for l in it {
-        if best.as_ref().is_none_or(|b| score(&l) > score(b)) {
-            best = Some(l);
+        let cost = SetCost::of(l.iter().map(|(_, a, s)| (*a, s.as_str())));
+        if best.as_ref().is_none_or(|(b, _)| cost.better_than(b)) {
+            best = Some((cost, l));
         }
     }
-    best
+    best.map(|(_, l)| l)
 }
 
 pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
@@ -499,5 +439,49 @@ mod tests {
         set.find_all(b"..abc..", |id| seen.push(id));
         assert_eq!(seen, [0]);
         assert!(set.built.get().is_some());
+    }
+
+    /// The literals the prefilter keeps for the (only) variant of a rule.
+    fn kept(detection: &str) -> Vec<String> {
+        let text = format!(
+            "title: T\nid: 00000000-0000-4000-8000-000000000001\nlogsource: {{product: windows}}\ndetection:\n{detection}"
+        );
+        let rules: Vec<_> = sigma::load_str(&text, "t.yml")
+            .rules
+            .iter()
+            .map(sigma::pipeline::resolve_identity)
+            .collect();
+        let (prog, errors, _) = crate::compile::compile(&rules, 0);
+        assert!(errors.is_empty(), "{errors:?}");
+        let lits = node_lits(&prog.variants[0].expr, &prog.items).expect("a literal set");
+        let mut out: Vec<String> = lits.into_iter().map(|(_, _, l)| l).collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn and_keeps_the_rarer_group_over_a_frequent_word() {
+        // The `selection_reg` of "Suspicious PowerShell Invocations - Specific": `powershell`
+        // is in every PowerShell module event's `ContextInfo`, the run keys rarely are.
+        let reg = "  sel:\n    ContextInfo|contains|all: [powershell, reg, add]\n    ContextInfo|contains:\n      - '\\software\\microsoft\\windows\\currentversion\\run'\n      - '\\software\\wow6432node\\microsoft\\windows\\currentversion\\run'\n      - '\\software\\microsoft\\windows\\currentversion\\policies\\explorer\\run'\n  condition: sel\n";
+        assert_eq!(
+            kept(reg),
+            [
+                "\\software\\microsoft\\windows\\currentversion\\policies\\explorer\\run",
+                "\\software\\microsoft\\windows\\currentversion\\run",
+                "\\software\\wow6432node\\microsoft\\windows\\currentversion\\run",
+            ]
+        );
+        // A registry key prefix found in most registry events loses to the value names.
+        let ntlm = "  key:\n    TargetObject|contains|all: ['SYSTEM\\', 'ControlSet', '\\Control\\Lsa']\n  value:\n    - TargetObject|endswith: '\\lmcompatibilitylevel'\n    - TargetObject|endswith: '\\NtlmMinClientSec'\n  condition: key and value\n";
+        assert_eq!(kept(ntlm), ["\\lmcompatibilitylevel", "\\ntlmminclientsec"]);
+        // A rare word beats a frequent executable name; a run of punctuation is rare.
+        let pester = "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: pester\n  condition: sel\n";
+        assert_eq!(kept(pester), ["pester"]);
+        let traversal = "  sel:\n    Image|endswith: '\\cmd.exe'\n    CommandLine|contains: '/../../'\n  condition: sel\n";
+        assert_eq!(kept(traversal), ["/../../"]);
+        // A short whole value (an access mask) is frequent whatever its bytes.
+        let ente = "  sel:\n    GrantedAccess: '0x1400'\n    TargetImage|contains: ':\\Windows\\Sysmon64.exe'\n  condition: sel\n";
+        assert_eq!(kept(ente), [":\\windows\\sysmon64.exe"]);
     }
 }

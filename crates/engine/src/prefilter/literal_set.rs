@@ -410,6 +410,25 @@ const MODEL_RARITY: [&str; MODEL_CLASSES + 1] = [
     r"HAB;P@LEGGCAALBB=<A:;;<<======AH@HJLG:GSBM8;9:7<==9A>:::9<?:89<=:=<BECEOB",
 ];
 
+/// The class of each byte in [`MODEL_RARITY`].
+const MODEL_CLASS: [u8; 256] = {
+    let mut class = [(MODEL_CLASSES - 1) as u8; 256];
+    let mut i = 0;
+    while i < MODEL_BYTES.len() {
+        class[MODEL_BYTES[i] as usize] = i as u8;
+        i += 1;
+    }
+    class
+};
+
+/// How rare byte `b` (lower case) is after byte `prev` in folded log text (`None`: at a
+/// text's start), in half bits, by the rarity model.
+pub(super) fn half_bits(prev: Option<u8>, b: u8) -> u32 {
+    let row = prev.map_or(MODEL_CLASSES, |p| usize::from(MODEL_CLASS[usize::from(p)]));
+    let col = usize::from(MODEL_CLASS[usize::from(b)]);
+    u32::from(MODEL_RARITY[row].as_bytes()[col] - b'0')
+}
+
 /// Tokens frequent in Windows event fields however rare their bytes are.
 const COMMON_TOKENS: &[&str] = &[
     "|c:\\windows\\system32\\",
@@ -506,10 +525,6 @@ struct Model {
 
 impl Model {
     fn new() -> Model {
-        let mut class = [(MODEL_CLASSES - 1) as u8; 256];
-        for (i, &b) in MODEL_BYTES.iter().enumerate() {
-            class[usize::from(b)] = i as u8;
-        }
         let rarity = MODEL_RARITY
             .iter()
             .map(|row| {
@@ -527,7 +542,7 @@ impl Model {
             .collect();
         Model {
             common,
-            class,
+            class: MODEL_CLASS,
             rarity,
         }
     }
