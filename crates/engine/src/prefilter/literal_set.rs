@@ -518,33 +518,16 @@ impl Cost {
 struct Model {
     /// The substrings of 3 and 4 bytes of [`COMMON_TOKENS`] (as [`gram_code`]s).
     common: HashSet<u64, BuildHasherDefault<GramHasher>>,
-    class: [u8; 256],
-    /// Half bits, `[a][b]`; row `MODEL_CLASSES` is the first byte.
-    rarity: Vec<[u8; MODEL_CLASSES]>,
 }
 
 impl Model {
     fn new() -> Model {
-        let rarity = MODEL_RARITY
-            .iter()
-            .map(|row| {
-                let mut r = [0u8; MODEL_CLASSES];
-                for (x, c) in r.iter_mut().zip(row.bytes()) {
-                    *x = c - b'0';
-                }
-                r
-            })
-            .collect();
         let common = COMMON_TOKENS
             .iter()
             .flat_map(|t| (3..=GRAM_LEN).flat_map(move |n| t.as_bytes().windows(n)))
             .map(gram_code)
             .collect();
-        Model {
-            common,
-            class: MODEL_CLASS,
-            rarity,
-        }
+        Model { common }
     }
 
     /// The probability of gram `g` (lower case), found in `df` of the set's `n` literals:
@@ -564,14 +547,14 @@ impl Model {
     }
 
     fn probability(&self, s: &[u8]) -> f64 {
-        let mut prev = MODEL_CLASSES;
-        let mut half_bits = 0u32;
+        let mut prev = None;
+        let mut sum = 0u32;
         for &b in s {
-            let c = usize::from(self.class[usize::from(b.to_ascii_lowercase())]);
-            half_bits += u32::from(self.rarity[prev][c]);
-            prev = c;
+            let b = b.to_ascii_lowercase();
+            sum += half_bits(prev, b);
+            prev = Some(b);
         }
-        (-f64::from(half_bits) / 2.0).exp2()
+        (-f64::from(sum) / 2.0).exp2()
     }
 
     fn full_cost(&self, dfa: bool) -> f64 {
@@ -1314,6 +1297,16 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::{Choice, Imp, LiteralSet};
+
+    #[test]
+    fn every_rarity_row_rates_every_class() {
+        // `half_bits` indexes the rows by class: a short row or a stray byte would panic or
+        // wrap there.
+        for row in super::MODEL_RARITY {
+            assert_eq!(row.len(), super::MODEL_CLASSES, "{row}");
+            assert!(row.bytes().all(|c| c >= b'0'), "{row}");
+        }
+    }
 
     /// Every literal that occurs, by brute force.
     fn naive(list: &[&str], text: &str, ci: bool) -> Vec<u32> {
