@@ -19,6 +19,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use engine::Engine;
@@ -131,7 +132,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let mut rules: Vec<Rule> = Vec::new();
+    // Shared: each variant's rule below points to the one loaded copy.
+    let mut rules: Vec<Arc<Rule>> = Vec::new();
     let mut broken = 0usize;
     for f in &files {
         let path = f.display().to_string();
@@ -139,7 +141,7 @@ fn main() -> ExitCode {
             Ok(text) => {
                 let loaded = sigma::load_str(&text, &path);
                 broken += loaded.broken;
-                rules.extend(loaded.rules);
+                rules.extend(loaded.rules.into_iter().map(Arc::new));
             }
             Err(e) => {
                 eprintln!("error: {path}: {e}");

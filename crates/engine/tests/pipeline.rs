@@ -55,7 +55,7 @@ fn hidden_pipeline_conditions_are_evaluated_and_not_in_them() {
         "items:\n  - type: add-condition\n    negated: true\n    conditions:\n      Channel: Security\n      EventID: 4688\n",
     )
     .unwrap();
-    let resolved = chain(p).apply(&load(PROC)).unwrap();
+    let resolved = chain(p).apply(load(PROC)).unwrap();
     let d = &resolved.variants[0].detection;
     assert!(d.selection("_pipeline_cond1").is_some(), "{d:?}");
     let rules = vec![resolved];
@@ -80,7 +80,7 @@ fn rules_the_pipeline_does_not_apply_to_are_skipped_with_their_reason() {
          detection:\n  sel:\n    Image|endswith: /sh\n  condition: sel\n",
     );
     let c = evtx();
-    let rules = vec![c.apply(&load(PROC)).unwrap(), c.apply(&linux).unwrap()];
+    let rules = vec![c.apply(load(PROC)).unwrap(), c.apply(linux).unwrap()];
     assert!(rules[0].skipped.is_none());
     let reason = rules[1].skipped.clone().expect("evtx does not map linux");
     let engine = Engine::compile(rules.clone());
@@ -100,7 +100,7 @@ fn rules_the_pipeline_does_not_apply_to_are_skipped_with_their_reason() {
 
 #[test]
 fn builtin_evtx_routes_by_channel_and_event_id() {
-    let rules = vec![evtx().apply(&load(PROC)).unwrap()];
+    let rules = vec![evtx().apply(load(PROC)).unwrap()];
     let engine = Engine::compile(rules.clone());
     assert!(engine.errors().is_empty(), "{:?}", engine.errors());
     let record = |channel: &str, id: u32, data: Value| json!({"Event": {"System": {"EventID": id, "Channel": channel}, "EventData": data}});
@@ -124,7 +124,7 @@ fn builtin_evtx_routes_by_channel_and_event_id() {
 
 #[test]
 fn worker_reports_invalid_json_text() {
-    let engine = Engine::compile(vec![evtx().apply(&load(PROC)).unwrap()]);
+    let engine = Engine::compile(vec![evtx().apply(load(PROC)).unwrap()]);
     let mut w = engine.worker();
     assert!(w.match_json(b"{\"a\": ").is_err());
     assert!(w.match_json(b"[1, 2]").is_err());

@@ -39,7 +39,7 @@ fn regression_cases_detect() {
             ));
             continue;
         };
-        let resolved = match chain.apply(rule) {
+        let resolved = match chain.apply(*rule) {
             Ok(r) => vec![r],
             Err(e) => {
                 failures.push(format!(

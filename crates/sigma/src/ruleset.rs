@@ -2,6 +2,7 @@
 //! (correlation and filter references, duplicate ids).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::rule::{Rule, RuleBody};
@@ -9,7 +10,9 @@ use crate::rule::{Rule, RuleBody};
 /// Rules from any number of files.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
-    pub rules: Vec<Rule>,
+    /// Shared: rules resolved through pipelines ([`crate::pipeline::ResolvedRule::rule`]) point
+    /// to these, one copy of each rule however many pipelines resolve it.
+    pub rules: Vec<Arc<Rule>>,
     by_id: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
 }
@@ -22,9 +25,10 @@ pub struct SetDiagnostic {
 }
 
 impl RuleSet {
-    pub fn new(rules: Vec<Rule>) -> Self {
+    /// From owned rules (`Vec<Rule>`) or shared ones (`Vec<Arc<Rule>>`).
+    pub fn new<R: Into<Arc<Rule>>>(rules: impl IntoIterator<Item = R>) -> Self {
         let mut set = RuleSet {
-            rules,
+            rules: rules.into_iter().map(Into::into).collect(),
             ..RuleSet::default()
         };
         for (i, r) in set.rules.iter().enumerate() {

@@ -5,6 +5,7 @@
 //! `SIGWATCH_REQUIRE_DATA=1`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sigma::pipeline::{self, Chain, Pipeline, ResolvedRule, builtin, native, render};
 use sigma::rule::{Rule, SelectionNode};
@@ -296,7 +297,7 @@ fn pysigma_pipeline_reads_and_applies() {
 
     // detection_item_failure refuses the rule, pointing at the item.
     let e = chain
-        .apply(&fixture_rule("wmi_consumer.yml"))
+        .apply(fixture_rule("wmi_consumer.yml"))
         .expect_err("refused");
     assert_eq!(e.item, "no_keywords");
     assert_eq!(
@@ -325,11 +326,31 @@ fn rule_failure_refuses() {
     let text = "transformations:\n  - id: nope\n    type: rule_failure\n    message: no Linux here\n    rule_conditions:\n      - type: logsource\n        product: linux\n";
     let p = pipeline::read("fail.yml", text).expect("reads");
     let chain = Chain::new(vec![p]).expect("chain");
-    let e = chain
-        .apply(&fixture_rule("linux.yml"))
-        .expect_err("refused");
+    let e = chain.apply(fixture_rule("linux.yml")).expect_err("refused");
     assert_eq!(e.to_string(), "pipeline fail.yml, item nope: no Linux here");
-    assert!(chain.apply(&fixture_rule("proc_creation.yml")).is_ok());
+    assert!(chain.apply(fixture_rule("proc_creation.yml")).is_ok());
+}
+
+#[test]
+fn resolved_rules_share_the_rule_they_are_given() {
+    let rule = Arc::new(fixture_rule("proc_creation.yml"));
+    let evtx = builtin_chain(&["evtx"]).apply(&rule).expect("resolves");
+    let flat = builtin_chain(&["windows-flat"])
+        .apply(&rule)
+        .expect("resolves");
+    let none = pipeline::resolve_identity(&rule);
+    for r in [&evtx, &flat, &none] {
+        assert!(Arc::ptr_eq(&r.rule, &rule), "{}: a copy", r.rule.title());
+    }
+    // Two pipelines and the identity, one rule: the set's, and three resolved ones.
+    assert_eq!(Arc::strong_count(&rule), 4);
+    // A rule passed by value moves in; a borrowed one is copied, the caller keeps its own.
+    let owned = fixture_rule("proc_creation.yml");
+    let borrowed = resolve(&builtin_chain(&["evtx"]), &owned);
+    assert_eq!(Arc::strong_count(&borrowed.rule), 1);
+    assert_eq!(borrowed.rule.title(), owned.title());
+    let moved = pipeline::resolve_identity(owned);
+    assert_eq!(Arc::strong_count(&moved.rule), 1);
 }
 
 // ------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! Finding, reading and loading rule files for every command that takes rules.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use sigma::ruleset::RuleSet;
@@ -158,7 +159,11 @@ impl LoadedRules {
             })
             .collect();
         for (rule, file) in set.rules.into_iter().zip(files) {
-            self.files[file].loaded.rules.push(rule);
+            // The set was the only owner: no copy.
+            self.files[file]
+                .loaded
+                .rules
+                .push(Arc::unwrap_or_clone(rule));
         }
         out
     }

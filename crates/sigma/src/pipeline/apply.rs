@@ -15,7 +15,7 @@ use super::model::{
     ItemFilter, LogSources, LsKey, LsTriple, Pipeline, RuleCond, RuleTest, Unmapped, ValueTest,
 };
 use super::resolved::{
-    Change, FieldMapper, NameStep, NotApplicable, ResolvedRule, Variant, run_steps,
+    Change, FieldMapper, IntoSharedRule, NameStep, NotApplicable, ResolvedRule, Variant, run_steps,
 };
 use crate::condition::{Condition, Expr};
 use crate::modifier::{self, RawValue};
@@ -129,11 +129,12 @@ impl Chain {
             .join(" + ")
     }
 
-    /// Apply the chain to a rule.
-    pub fn apply(&self, rule: &Rule) -> Result<ResolvedRule, ApplyError> {
-        let (variants, skipped) = self.variants(rule)?;
+    /// Apply the chain to a rule. Pass the rule shared (`&Arc<Rule>`) to keep one copy of it
+    /// however many chains resolve it; a borrowed `&Rule` is copied (see [`IntoSharedRule`]).
+    pub fn apply(&self, rule: impl IntoSharedRule) -> Result<ResolvedRule, ApplyError> {
+        let (variants, skipped) = self.variants(rule.rule())?;
         Ok(ResolvedRule {
-            rule: rule.clone(),
+            rule: rule.into_shared(),
             variants,
             skipped,
         })

@@ -29,7 +29,8 @@ pub use apply::Chain;
 pub use error::{ApplyError, PipelineError};
 pub use model::{Action, Format, Item, Pipeline, Unmapped};
 pub use resolved::{
-    Change, FieldMapper, NameStep, NotApplicable, ResolvedRule, Variant, resolve_identity,
+    Change, FieldMapper, IntoSharedRule, NameStep, NotApplicable, ResolvedRule, Variant,
+    resolve_identity,
 };
 
 /// Read a pipeline file, recognising its format: pySigma (`transformations`), ours (`items`)

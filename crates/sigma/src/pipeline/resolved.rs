@@ -9,7 +9,10 @@ use crate::rule::{Detection, DetectionItem, Rule, RuleBody};
 /// A rule after pipelines: the rule as written plus one variant per mapped log source.
 #[derive(Debug, Clone)]
 pub struct ResolvedRule {
-    pub rule: Rule,
+    /// The rule as loaded, shared with the rule set and with the same rule resolved through
+    /// other pipelines (a hunt compiles one engine per pipeline it meets; a copy of every rule
+    /// per engine was a third of its heap).
+    pub rule: Arc<Rule>,
     /// For detection and filter rules: at least one variant. A rule whose log source the pipeline
     /// maps to two sources (Sysmon and Security 4688, say) has two. Correlation rules have none:
     /// they are resolved through the rules they reference.
@@ -196,15 +199,64 @@ pub struct Change {
     pub description: String,
 }
 
+/// A rule to resolve: a shared rule ([`Arc<Rule>`], `&Arc<Rule>`) is kept as is, with no copy;
+/// an owned [`Rule`] moves into a new [`Arc`]; a borrowed `&Rule` is copied.
+pub trait IntoSharedRule {
+    /// The rule, borrowed (to resolve it before deciding to keep it).
+    fn rule(&self) -> &Rule;
+    fn into_shared(self) -> Arc<Rule>;
+}
+
+impl IntoSharedRule for Arc<Rule> {
+    fn rule(&self) -> &Rule {
+        self
+    }
+
+    fn into_shared(self) -> Arc<Rule> {
+        self
+    }
+}
+
+impl IntoSharedRule for &Arc<Rule> {
+    fn rule(&self) -> &Rule {
+        self
+    }
+
+    fn into_shared(self) -> Arc<Rule> {
+        Arc::clone(self)
+    }
+}
+
+impl IntoSharedRule for Rule {
+    fn rule(&self) -> &Rule {
+        self
+    }
+
+    fn into_shared(self) -> Arc<Rule> {
+        Arc::new(self)
+    }
+}
+
+impl IntoSharedRule for &Rule {
+    fn rule(&self) -> &Rule {
+        self
+    }
+
+    fn into_shared(self) -> Arc<Rule> {
+        Arc::new(self.clone())
+    }
+}
+
 /// Resolution without any pipeline: one variant, fields as written, no extra conditions.
-pub fn resolve_identity(rule: &Rule) -> ResolvedRule {
+pub fn resolve_identity(rule: impl IntoSharedRule) -> ResolvedRule {
+    let rule = rule.into_shared();
     let variants = match &rule.body {
         RuleBody::Detection(d) => vec![identity_variant(&d.detection)],
         RuleBody::Filter(f) => vec![identity_variant(&f.detection)],
         RuleBody::Correlation(_) => Vec::new(),
     };
     ResolvedRule {
-        rule: rule.clone(),
+        rule,
         variants,
         skipped: None,
     }

@@ -71,8 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (fi, f) in loaded.files.iter().enumerate() {
             for rule in &f.loaded.rules {
                 let span = rule.logsource().map_or(rule.span, |l| l.span);
-                let d = match chain.apply(rule) {
-                    Ok(r) => match r.skipped {
+                let d = match chain.variants(rule) {
+                    Ok((_, skipped)) => match skipped {
                         Some(s) => Diagnostic::warning("pipeline-unmapped", span, s.to_string()),
                         None => continue,
                     },

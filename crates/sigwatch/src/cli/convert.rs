@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -103,7 +104,7 @@ struct Converted<'a> {
 enum Resolved {
     Ok(ResolvedRule),
     /// The pipelines refused it or do not map it.
-    Refused(Rule, Refusal),
+    Refused(Arc<Rule>, Refusal),
 }
 
 impl Resolved {
@@ -254,14 +255,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // be unique per target are made unique over the whole run.
     let resolved: Vec<Resolved> = rules
         .into_par_iter()
-        .map(|rule| match chain.variants(&rule) {
-            Err(e) => Resolved::Refused(rule, Refusal::Pipeline(e.to_string())),
-            Ok((_, Some(na))) => Resolved::Refused(rule, Refusal::NotApplicable(na.reason)),
-            Ok((variants, None)) => Resolved::Ok(ResolvedRule {
-                rule,
-                variants,
-                skipped: None,
-            }),
+        .map(|rule| {
+            let rule = Arc::new(rule);
+            match chain.variants(&rule) {
+                Err(e) => Resolved::Refused(rule, Refusal::Pipeline(e.to_string())),
+                Ok((_, Some(na))) => Resolved::Refused(rule, Refusal::NotApplicable(na.reason)),
+                Ok((variants, None)) => Resolved::Ok(ResolvedRule {
+                    rule,
+                    variants,
+                    skipped: None,
+                }),
+            }
         })
         .collect();
     let cx = convert::Context::new(resolved.iter().filter_map(Resolved::ok));

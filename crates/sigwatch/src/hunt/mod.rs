@@ -127,9 +127,9 @@ pub struct Setup {
 }
 
 /// A rule that must not match: inactive, or refused by the pipeline.
-fn placeholder(rule: &Rule, pipeline: &str, reason: &str) -> ResolvedRule {
+fn placeholder(rule: &Arc<Rule>, pipeline: &str, reason: &str) -> ResolvedRule {
     ResolvedRule {
-        rule: rule.clone(),
+        rule: Arc::clone(rule),
         variants: Vec::new(),
         skipped: Some(NotApplicable {
             pipeline: pipeline.to_owned(),
@@ -175,7 +175,7 @@ impl Hunter {
         inputs: Vec<Option<Inputs>>,
         setup: Setup,
     ) -> Hunter {
-        let infos = set.rules.iter().map(RuleInfo::new).collect();
+        let infos = set.rules.iter().map(|r| RuleInfo::new(r)).collect();
         let [evtx, flat, ecs] = setup.builtins;
         Hunter {
             set,
@@ -310,11 +310,11 @@ impl Hunter {
                     continue;
                 };
                 let r = match chain {
-                    Some(chain) => match chain.apply(&copy) {
+                    Some(chain) => match chain.apply(copy) {
                         Ok(r) if r.skipped.is_none() => r,
                         _ => continue,
                     },
-                    None => resolve_identity(&copy),
+                    None => resolve_identity(copy),
                 };
                 resolved.push(r);
                 out.push((i, bit as u32));
