@@ -4,6 +4,7 @@
 //! items across rules (`EventID: 1` in hundreds of rules) become one item evaluated at most
 //! once per event; selections are inlined into each condition.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -116,7 +117,7 @@ pub(crate) struct Program {
     pub filters: Vec<CFilter>,
 }
 
-struct Builder {
+struct Builder<'r> {
     table: u64,
     fields: Vec<FieldPath>,
     field_ids: HashMap<String, u32>,
@@ -124,9 +125,13 @@ struct Builder {
     /// Items by the hash of their [`ItemKey`] (ids of the items with that hash).
     item_ids: HashMap<u64, Vec<u32>>,
     /// Per item: what makes it the same as another.
-    item_keys: Vec<ItemKey>,
+    item_keys: Vec<ItemKey<'r>>,
     /// Regular expressions by pattern and flags, or why they cannot be built.
     regexes: HashMap<RegexKey, Result<Arc<regex::Regex>, String>>,
+    /// Items whose matchers are still to be built (see [`Builder::build_matchers`]).
+    pending: Vec<u32>,
+    /// The items the rule being compiled uses so far, in order.
+    trail: Vec<u32>,
 }
 
 type RegexKey = (String, sigma::value::RegexFlags);
@@ -220,6 +225,7 @@ pub(crate) fn compile(
     rules: &[ResolvedRule],
     table: u64,
 ) -> (Program, Vec<CompileError>, Vec<String>) {
+    let regexes = prebuild_regexes(rules);
     let mut b = Builder {
         table,
         fields: vec![FieldPath::bound("*", table, ANY_SLOT)],
@@ -227,15 +233,20 @@ pub(crate) fn compile(
         items: Vec::new(),
         item_ids: HashMap::new(),
         item_keys: Vec::new(),
-        regexes: prebuild_regexes(rules),
+        regexes,
+        pending: Vec::new(),
+        trail: Vec::new(),
     };
-    let mut errors = Vec::new();
     let mut compiled: Vec<Option<Vec<CVariant>>> = Vec::with_capacity(rules.len());
+    let mut failures: Vec<Option<CompileErrorKind>> = Vec::with_capacity(rules.len());
+    let mut trails: Vec<Vec<u32>> = Vec::with_capacity(rules.len());
     for (i, r) in rules.iter().enumerate() {
         // Correlations are not matched here; rules a pipeline says do not apply are not
         // compiled (their reason stays in `ResolvedRule::skipped`, see `Engine::skipped`).
         if matches!(r.rule.body, RuleBody::Correlation(_)) || r.skipped.is_some() {
             compiled.push(None);
+            failures.push(None);
+            trails.push(Vec::new());
             continue;
         }
         let res = if r.variants.is_empty() {
@@ -247,18 +258,49 @@ pub(crate) fn compile(
                 .map(|(vi, v)| b.variant(i as u32, vi as u32, v))
                 .collect::<Result<Vec<_>, _>>()
         };
+        trails.push(std::mem::take(&mut b.trail));
         match res {
-            Ok(vs) => compiled.push(Some(vs)),
+            Ok(vs) => {
+                compiled.push(Some(vs));
+                failures.push(None);
+            }
             Err(kind) => {
-                errors.push(CompileError {
-                    rule: i,
-                    rule_id: r.rule.id().map(str::to_owned),
-                    title: r.rule.title().to_owned(),
-                    kind,
-                });
                 compiled.push(None);
+                failures.push(Some(kind));
             }
         }
+    }
+    // The items' matchers (folding and sorting thousands of strings), on all cores. An item
+    // that cannot be built fails the rules that use it, before anything they use after it.
+    let built = par_map(&b.pending, 16, |_, &id| b.build_matchers(id));
+    let mut broken: HashMap<u32, CompileErrorKind> = HashMap::new();
+    for (id, res) in std::mem::take(&mut b.pending).into_iter().zip(built) {
+        match res {
+            Ok((matchers, refs)) => {
+                let item = &mut b.items[id as usize];
+                item.matchers = matchers;
+                item.refs = refs;
+            }
+            Err(kind) => {
+                broken.insert(id, kind);
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let first_broken = trails[i].iter().find_map(|id| broken.get(id));
+        let kind = match (first_broken, failures[i].take()) {
+            (Some(kind), _) => kind.clone(),
+            (None, Some(kind)) => kind,
+            (None, None) => continue,
+        };
+        compiled[i] = None;
+        errors.push(CompileError {
+            rule: i,
+            rule_id: r.rule.id().map(str::to_owned),
+            title: r.rule.title().to_owned(),
+            kind,
+        });
     }
     let failed: Vec<bool> = compiled.iter().map(Option::is_none).collect();
     let (attached, warnings) = attach_filters(rules, &|i| failed[i]);
@@ -308,12 +350,12 @@ pub(crate) fn compile(
     )
 }
 
-impl Builder {
+impl<'r> Builder<'r> {
     fn variant(
         &mut self,
         rule: u32,
         variant: u32,
-        v: &Variant,
+        v: &'r Variant,
     ) -> Result<CVariant, CompileErrorKind> {
         let conditions = v
             .conditions
@@ -336,8 +378,8 @@ impl Builder {
 
     fn expr(
         &mut self,
-        e: &Expr,
-        d: &Detection,
+        e: &'r Expr,
+        d: &'r Detection,
         cache: &mut HashMap<String, Node>,
     ) -> Result<Node, CompileErrorKind> {
         Ok(match e {
@@ -381,7 +423,7 @@ impl Builder {
     fn selection(
         &mut self,
         name: &str,
-        d: &Detection,
+        d: &'r Detection,
         cache: &mut HashMap<String, Node>,
     ) -> Result<Node, CompileErrorKind> {
         if let Some(n) = cache.get(name) {
@@ -395,7 +437,7 @@ impl Builder {
         Ok(n)
     }
 
-    fn sel_node(&mut self, n: &SelectionNode) -> Result<Node, CompileErrorKind> {
+    fn sel_node(&mut self, n: &'r SelectionNode) -> Result<Node, CompileErrorKind> {
         Ok(match n {
             SelectionNode::And(ns) => and(ns
                 .iter()
@@ -419,7 +461,7 @@ impl Builder {
         s
     }
 
-    fn item(&mut self, it: &DetectionItem) -> Result<u32, CompileErrorKind> {
+    fn item(&mut self, it: &'r DetectionItem) -> Result<u32, CompileErrorKind> {
         let field_name = it.field.as_deref().unwrap_or("keywords");
         for v in &it.values {
             for leaf in v.leaves() {
@@ -434,14 +476,14 @@ impl Builder {
             }
         }
         let keyword = it.field.is_none();
-        let values: Vec<Value> = it
+        let values: Vec<Cow<'r, Value>> = it
             .values
             .iter()
             .map(|v| {
                 if keyword {
-                    keyword_value(&v.value)
+                    Cow::Owned(keyword_value(&v.value))
                 } else {
-                    v.value.clone()
+                    Cow::Borrowed(&v.value)
                 }
             })
             .collect();
@@ -460,11 +502,39 @@ impl Builder {
                 .iter()
                 .find(|&&id| self.item_keys[id as usize].same(&key))
         {
+            self.trail.push(id);
             return Ok(id);
         }
+        // Fields named by `fieldref` get their slots now, in the order of the values.
+        for v in &key.values {
+            for leaf in v.leaves() {
+                if let Value::FieldRef(name, _) = leaf {
+                    self.slot(name);
+                }
+            }
+        }
+        // Its matchers are built later, with all the others (see `compile`).
+        let id = self.items.len() as u32;
+        self.items.push(Item {
+            slot,
+            link: it.flags.link,
+            negated: it.flags.negated,
+            matchers: Vec::new(),
+            refs: Vec::new(),
+        });
+        self.item_ids.entry(hash).or_default().push(id);
+        self.item_keys.push(key);
+        self.pending.push(id);
+        self.trail.push(id);
+        Ok(id)
+    }
+
+    /// The matchers of item `id` and the field slots they refer to.
+    fn build_matchers(&self, id: u32) -> Result<(Vec<Matcher>, Vec<u32>), CompileErrorKind> {
+        let key = &self.item_keys[id as usize];
         let values = &key.values;
-        let cased = it.flags.cased;
-        let matchers = match it.flags.link {
+        let cased = key.flags.cased;
+        let matchers = match key.flags.link {
             Link::Any => {
                 let leaves: Vec<&Value> = values.iter().flat_map(|v| v.leaves()).collect();
                 self.group(&leaves, cased)?
@@ -483,21 +553,11 @@ impl Builder {
         };
         let mut refs = Vec::new();
         matchers.iter().for_each(|m| m.ref_slots(&mut refs));
-        let id = self.items.len() as u32;
-        self.items.push(Item {
-            slot,
-            link: it.flags.link,
-            negated: it.flags.negated,
-            matchers,
-            refs,
-        });
-        self.item_ids.entry(hash).or_default().push(id);
-        self.item_keys.push(key);
-        Ok(id)
+        Ok((matchers, refs))
     }
 
     /// Alternatives (OR) of leaf values: all strings in one set, the rest one matcher each.
-    fn group(&mut self, leaves: &[&Value], cased: bool) -> Result<Vec<Matcher>, CompileErrorKind> {
+    fn group(&self, leaves: &[&Value], cased: bool) -> Result<Vec<Matcher>, CompileErrorKind> {
         let mut strs: Vec<SigmaString> = Vec::new();
         let mut out = Vec::new();
         for v in leaves {
@@ -513,17 +573,17 @@ impl Builder {
                 Value::Bool(b) => Matcher::Bool(*b),
                 Value::Null => Matcher::Null,
                 Value::Regex(r) => {
-                    let key = (r.pattern.clone(), r.flags);
-                    let built = self
-                        .regexes
-                        .entry(key)
-                        .or_insert_with(|| build_regex(r).map(Arc::new).map_err(|e| e.to_string()));
+                    // Built beforehand (`prebuild_regexes`), or here.
+                    let built = match self.regexes.get(&(r.pattern.clone(), r.flags)) {
+                        Some(built) => built.clone(),
+                        None => build_regex(r).map(Arc::new).map_err(|e| e.to_string()),
+                    };
                     let re = match built {
-                        Ok(re) => re.clone(),
+                        Ok(re) => re,
                         Err(message) => {
                             return Err(CompileErrorKind::Regex {
                                 pattern: r.pattern.clone(),
-                                message: message.clone(),
+                                message,
                             });
                         }
                     };
@@ -533,7 +593,10 @@ impl Builder {
                 Value::Cmp(op, n) => Matcher::Cmp(*op, Num::from_rule(n)),
                 Value::Exists(b) => Matcher::Exists(*b),
                 Value::FieldRef(name, mode) => Matcher::FieldRef {
-                    slot: self.slot(name),
+                    slot: *self
+                        .field_ids
+                        .get(name.as_str())
+                        .expect("a fieldref's field has its slot from `Builder::item`"),
                     mode: *mode,
                     cased,
                 },
@@ -553,13 +616,14 @@ impl Builder {
 /// What makes two detection items one (evaluated once per event): the field, the flags and
 /// the values. Numbers compare by their bits and text (hashing and comparing the values
 /// directly costs a fraction of formatting them as a key).
-struct ItemKey {
+struct ItemKey<'r> {
     slot: u32,
     flags: sigma::modifier::ItemFlags,
-    values: Vec<Value>,
+    /// A field's values as in the rule, keywords' as searched (see [`keyword_value`]).
+    values: Vec<Cow<'r, Value>>,
 }
 
-impl ItemKey {
+impl ItemKey<'_> {
     fn hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
@@ -574,7 +638,7 @@ impl ItemKey {
         h.finish()
     }
 
-    fn same(&self, other: &ItemKey) -> bool {
+    fn same(&self, other: &ItemKey<'_>) -> bool {
         self.slot == other.slot
             && self.flags == other.flags
             && self.values.len() == other.values.len()

@@ -21,6 +21,7 @@ use sigma::value::Part;
 
 use crate::compile::{ANY_SLOT, Item, Node, Program};
 use crate::matcher::Matcher;
+use crate::par::par_map;
 use crate::route::Router;
 use crate::semantics::fold;
 
@@ -34,8 +35,32 @@ pub(crate) use anchored::{Anchor, AnchoredSet};
 pub(crate) use literal_set::{DFA_MAX_PATTERNS, LiteralSet};
 use selectivity::SetCost;
 
-/// Necessary literals: (field slot, how the literal sits in a value, folded literal).
-type Lits = Vec<(u32, Anchor, String)>;
+/// A necessary literal.
+#[derive(Debug, Clone)]
+struct Lit {
+    /// The field slot.
+    slot: u32,
+    /// How the literal sits in a value.
+    anchor: Anchor,
+    /// The folded literal.
+    text: String,
+    /// The estimated share of values it is found in (see [`selectivity`]), priced once: an
+    /// item's literals are compared at every `and` above it.
+    share: f64,
+}
+
+impl Lit {
+    fn new(slot: u32, anchor: Anchor, text: String) -> Lit {
+        Lit {
+            slot,
+            anchor,
+            share: selectivity::literal_share(anchor, &text),
+            text,
+        }
+    }
+}
+
+type Lits = Vec<Lit>;
 
 /// One field scanned by the prefilter.
 #[derive(Debug)]
@@ -103,7 +128,7 @@ fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
                     } else {
                         anchor
                     };
-                    out.push((slot, anchor, l));
+                    out.push(Lit::new(slot, anchor, l));
                     true
                 }
                 None => false,
@@ -118,7 +143,10 @@ fn matcher_lits(m: &Matcher, slot: u32, out: &mut Lits) -> bool {
                         .iter()
                         .all(|l| l.bytes().all(|b| (0x20..0x7f).contains(&b))) =>
             {
-                out.extend(lits.into_iter().map(|l| (slot, Anchor::Contains, l)));
+                out.extend(
+                    lits.into_iter()
+                        .map(|l| Lit::new(slot, Anchor::Contains, l)),
+                );
                 true
             }
             _ => false,
@@ -151,7 +179,7 @@ fn item_lits(item: &Item) -> Option<Lits> {
 fn best(it: impl Iterator<Item = Lits>) -> Option<Lits> {
     let mut best: Option<(SetCost, Lits)> = None;
     for l in it {
-        let cost = SetCost::of(l.iter().map(|(_, a, s)| (*a, s.as_str())));
+        let cost = SetCost::of_shares(l.iter().map(|lit| lit.share));
         if best.as_ref().is_none_or(|(b, _)| cost.better_than(b)) {
             best = Some((cost, l));
         }
@@ -159,9 +187,10 @@ fn best(it: impl Iterator<Item = Lits>) -> Option<Lits> {
     best.map(|(_, l)| l)
 }
 
-pub(crate) fn node_lits(n: &Node, items: &[Item]) -> Option<Lits> {
+/// The literal set of a node, `items` holding each item's (see [`item_lits`]).
+fn node_lits(n: &Node, items: &[Option<Lits>]) -> Option<Lits> {
     match n {
-        Node::Item(i) => item_lits(&items[*i as usize]),
+        Node::Item(i) => items[*i as usize].clone(),
         Node::And(ns) => best(ns.iter().filter_map(|n| node_lits(n, items))),
         Node::Or(ns) | Node::AtLeast(_, ns) => {
             let mut out = Vec::new();
@@ -306,23 +335,31 @@ impl Prefilter {
         let mut per_slot: HashMap<Key, Entry> = HashMap::new();
         let mut slot_order: Vec<Key> = Vec::new();
         let mut var_pats: Vec<Option<Vec<(Key, u32)>>> = Vec::with_capacity(prog.variants.len());
-        for (vi, v) in prog.variants.iter().enumerate() {
+        // Each item's literal set, then each variant's: pricing thousands of literals and
+        // comparing sets is most of this build, on both cores.
+        let item_sets = par_map(&prog.items, 32, |_, item| item_lits(item));
+        let var_sets = par_map(&prog.variants, 16, |_, v| {
             // The log-source conditions (`Channel`, `EventID`, ...) are what routing already
             // checks and hold in most events offered: only when the detection itself has no
             // literal set are they better than nothing.
-            let lits = node_lits(&v.expr, &prog.items).or_else(|| {
+            node_lits(&v.expr, &item_sets).or_else(|| {
                 best(
                     v.conditions
                         .iter()
-                        .filter_map(|&i| item_lits(&prog.items[i as usize])),
+                        .filter_map(|&i| item_sets[i as usize].clone()),
                 )
-            });
-            let Some(lits) = lits else {
+            })
+        });
+        for (vi, var_lits) in var_sets.into_iter().enumerate() {
+            let Some(lits) = var_lits else {
                 var_pats.push(None);
                 continue;
             };
             let mut pats = Vec::with_capacity(lits.len());
-            for (slot, anchor, lit) in lits {
+            for Lit {
+                slot, anchor, text, ..
+            } in lits
+            {
                 let key = (
                     slot,
                     if slot == ANY_SLOT {
@@ -335,8 +372,8 @@ impl Prefilter {
                     slot_order.push(key);
                     Default::default()
                 });
-                let id = *ids.entry((anchor, lit.clone())).or_insert_with(|| {
-                    list.push((anchor, lit));
+                let id = *ids.entry((anchor, text.clone())).or_insert_with(|| {
+                    list.push((anchor, text));
                     list.len() as u32 - 1
                 });
                 pats.push((key, id));
@@ -453,8 +490,9 @@ mod tests {
             .collect();
         let (prog, errors, _) = crate::compile::compile(&rules, 0);
         assert!(errors.is_empty(), "{errors:?}");
-        let lits = node_lits(&prog.variants[0].expr, &prog.items).expect("a literal set");
-        let mut out: Vec<String> = lits.into_iter().map(|(_, _, l)| l).collect();
+        let items: Vec<_> = prog.items.iter().map(item_lits).collect();
+        let lits = node_lits(&prog.variants[0].expr, &items).expect("a literal set");
+        let mut out: Vec<String> = lits.into_iter().map(|l| l.text).collect();
         out.sort();
         out
     }

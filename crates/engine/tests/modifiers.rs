@@ -661,3 +661,32 @@ fn nested_and_flat_field_names() {
         ],
     );
 }
+
+#[test]
+fn a_rule_fails_on_its_first_bad_item_and_others_sharing_it_fail_too() {
+    let mut rules = rule(
+        "re:\n  A|re: '\\w{1000}{1000}'\nph:\n  B|expand: '%Admins%'\nok:\n  C: 'c'\ncondition: ok and re and ph",
+    );
+    rules.extend(rule(
+        "ph:\n  B|expand: '%Admins%'\nre:\n  A|re: '\\w{1000}{1000}'\ncondition: ph and re",
+    ));
+    rules.extend(rule("re:\n  A|re: '\\w{1000}{1000}'\ncondition: re"));
+    rules.extend(rule("ok:\n  C: 'c'\ncondition: ok"));
+    let engine = Engine::compile(rules);
+    let errors: Vec<(usize, String)> = engine
+        .errors()
+        .iter()
+        .map(|e| (e.rule, e.to_string()))
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    // In the order of the condition: the regex comes before the placeholder in the first
+    // rule, after it in the second.
+    assert_eq!(errors[0].0, 0);
+    assert!(errors[0].1.contains("\\w{1000}{1000}"), "{errors:?}");
+    assert_eq!(errors[1].0, 1);
+    assert!(errors[1].1.contains("%Admins%"), "{errors:?}");
+    assert_eq!(errors[2].0, 2);
+    assert!(errors[2].1.contains("\\w{1000}{1000}"), "{errors:?}");
+    assert!(engine.is_compiled(3));
+    assert_eq!(engine.matches(&json!({"C": "c", "A": "xy"})).count(), 1);
+}

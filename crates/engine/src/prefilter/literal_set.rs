@@ -518,16 +518,44 @@ impl Cost {
 struct Model {
     /// The substrings of 3 and 4 bytes of [`COMMON_TOKENS`] (as [`gram_code`]s).
     common: HashSet<u64, BuildHasherDefault<GramHasher>>,
+    /// A bit per hash of the codes in `common` (see [`Model::is_common`]): most grams are
+    /// not common, and this tells most of them without a lookup.
+    common_bits: [u64; Model::COMMON_WORDS],
 }
 
 impl Model {
+    const COMMON_WORDS: usize = 256;
+    /// The most literals a gate searches on their own (with Teddy, see [`Model::rest_cost`]).
+    const REST_MAX: usize = 64;
+
     fn new() -> Model {
-        let common = COMMON_TOKENS
+        let common: HashSet<u64, BuildHasherDefault<GramHasher>> = COMMON_TOKENS
             .iter()
             .flat_map(|t| (3..=GRAM_LEN).flat_map(move |n| t.as_bytes().windows(n)))
             .map(gram_code)
             .collect();
-        Model { common }
+        let mut common_bits = [0u64; Model::COMMON_WORDS];
+        for &code in &common {
+            let bit = Model::common_bit(code);
+            common_bits[bit / 64] |= 1 << (bit % 64);
+        }
+        Model {
+            common,
+            common_bits,
+        }
+    }
+
+    #[inline]
+    fn common_bit(code: u64) -> usize {
+        (code.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            >> (64 - (Model::COMMON_WORDS * 64).trailing_zeros())) as usize
+    }
+
+    /// Is the gram of `code` in `common`?
+    #[inline]
+    fn is_common(&self, code: u64) -> bool {
+        let bit = Model::common_bit(code);
+        self.common_bits[bit / 64] & 1 << (bit % 64) != 0 && self.common.contains(&code)
     }
 
     /// The probability of gram `g` (lower case), found in `df` of the set's `n` literals:
@@ -535,15 +563,21 @@ impl Model {
     /// many literals, which tells how the field's values look.
     fn gram_probability(&self, g: &[u8], df: usize, n: usize) -> f64 {
         let mut p = self.probability(g);
-        if self.common.contains(&gram_code(g)) {
+        if self.is_common(gram_code(g)) {
             p = p.max(COMMON_PROBABILITY);
-        } else if g.windows(3).any(|w| self.common.contains(&gram_code(w))) {
+        } else if g.windows(3).any(|w| self.is_common(gram_code(w))) {
             p = p.max(COMMON_PROBABILITY / 16.0);
         }
         if df >= 2 {
-            p = p.max(VOCABULARY_PROBABILITY * df as f64 / n as f64);
+            p = p.max(Model::vocabulary_probability(df, n));
         }
         p
+    }
+
+    /// The least probability of a gram found in `df` of the set's `n` literals (it does not
+    /// decrease as `df` grows).
+    fn vocabulary_probability(df: usize, n: usize) -> f64 {
+        VOCABULARY_PROBABILITY * df as f64 / n as f64
     }
 
     fn probability(&self, s: &[u8]) -> f64 {
@@ -554,7 +588,16 @@ impl Model {
             sum += half_bits(prev, b);
             prev = Some(b);
         }
-        (-f64::from(sum) / 2.0).exp2()
+        // The same values, computed once (grams of up to 4 bytes stay below 256 half bits).
+        static POWERS: std::sync::OnceLock<[f64; 256]> = std::sync::OnceLock::new();
+        let of = |sum: u32| (-f64::from(sum) / 2.0).exp2();
+        match POWERS
+            .get_or_init(|| std::array::from_fn(|s| of(s as u32)))
+            .get(sum as usize)
+        {
+            Some(&p) => p,
+            None => of(sum),
+        }
     }
 
     fn full_cost(&self, dfa: bool) -> f64 {
@@ -614,7 +657,7 @@ impl Model {
             [k] if !(ascii_case_insensitive && k.iter().any(u8::is_ascii_alphabetic)) => {
                 Cost::SCAN_ONE
             }
-            _ if !ascii_case_insensitive && keys.len() <= 64 => {
+            _ if !ascii_case_insensitive && keys.len() <= Model::REST_MAX => {
                 let mask = keys.iter().map(|k| k.len()).min().unwrap_or(0).min(4);
                 Cost::SCAN_PACKED
                     + keys
@@ -767,37 +810,27 @@ impl std::hash::Hasher for GramHasher {
     }
 }
 
-/// A gram's slot in a [`GramTable`].
-#[derive(Clone, Copy)]
-struct GramSlot {
-    /// The gram's [`gram_code`] (never 0: it holds the length); 0 for a free slot.
-    code: u64,
-    gram: u32,
-    /// The last literal filed under the gram (`u32::MAX`: none yet).
-    last: u32,
-}
-
-/// Grams by code: open addressing with linear probing, the code, the gram id and the last
-/// literal in one slot (one cache miss per lookup: the table of a set of thousands of
-/// literals is larger than the caches, and its lookups were most of a gate's build time).
+/// Grams by code: open addressing with linear probing, one `u64` per slot holding the
+/// gram's [`gram_code`] (at most 35 bits: up to 4 bytes and the length, never 0) above its
+/// id (0: a free slot). A lookup costs about one cache miss (the table of a set of thousands
+/// of literals outgrows the caches, and its lookups were most of a gate's build time): the
+/// slots are kept small and the table at most 3/4 full.
 struct GramTable {
-    slots: Vec<GramSlot>,
+    slots: Vec<u64>,
     shift: u32,
     len: usize,
 }
 
 impl GramTable {
-    fn with_capacity(n: usize) -> GramTable {
-        let size = (2 * n).next_power_of_two().max(64);
+    /// Bits of a slot that hold the gram id.
+    const ID_BITS: u32 = 64 - 35;
+    /// The most grams (ids) the table holds.
+    const MAX_GRAMS: usize = 1 << GramTable::ID_BITS;
+
+    fn with_slots(n: usize) -> GramTable {
+        let size = n.next_power_of_two().max(64);
         GramTable {
-            slots: vec![
-                GramSlot {
-                    code: 0,
-                    gram: 0,
-                    last: u32::MAX,
-                };
-                size
-            ],
+            slots: vec![0; size],
             shift: 64 - size.trailing_zeros(),
             len: 0,
         }
@@ -808,25 +841,25 @@ impl GramTable {
         (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
-    /// The slot of `code`, made with the id `new()` gives if it is not there.
+    /// The id of the gram `code` (at most 35 bits), or `new`, which is then its id
+    /// (below [`GramTable::MAX_GRAMS`]), if it is not there.
     #[inline]
-    fn entry(&mut self, code: u64, new: impl FnOnce() -> u32) -> &mut GramSlot {
-        if 2 * (self.len + 1) > self.slots.len() {
+    fn id(&mut self, code: u64, new: u32) -> u32 {
+        debug_assert!(code >> 35 == 0 && (new as usize) < GramTable::MAX_GRAMS);
+        if 4 * (self.len + 1) > 3 * self.slots.len() {
             self.grow();
         }
         let mask = self.slots.len() - 1;
         let mut at = self.home(code);
         loop {
-            let c = self.slots[at].code;
-            if c == code {
-                return &mut self.slots[at];
+            let s = self.slots[at];
+            if s >> GramTable::ID_BITS == code {
+                return (s & ((1 << GramTable::ID_BITS) - 1)) as u32;
             }
-            if c == 0 {
+            if s == 0 {
                 self.len += 1;
-                let slot = &mut self.slots[at];
-                slot.code = code;
-                slot.gram = new();
-                return slot;
+                self.slots[at] = code << GramTable::ID_BITS | u64::from(new);
+                return new;
             }
             at = (at + 1) & mask;
         }
@@ -834,14 +867,14 @@ impl GramTable {
 
     #[cold]
     fn grow(&mut self) {
-        let mut bigger = GramTable::with_capacity(self.slots.len());
+        let mut bigger = GramTable::with_slots(2 * self.slots.len());
         let mask = bigger.slots.len() - 1;
-        for s in self.slots.iter().filter(|s| s.code != 0) {
-            let mut at = bigger.home(s.code);
-            while bigger.slots[at].code != 0 {
+        for &s in self.slots.iter().filter(|&&s| s != 0) {
+            let mut at = bigger.home(s >> GramTable::ID_BITS);
+            while bigger.slots[at] != 0 {
                 at = (at + 1) & mask;
             }
-            bigger.slots[at] = *s;
+            bigger.slots[at] = s;
         }
         bigger.len = self.len;
         *self = bigger;
@@ -856,15 +889,19 @@ fn candidates<'k>(
     ascii_case_insensitive: bool,
     model: &Model,
     literal_lists: &'k mut Vec<u32>,
-) -> Vec<Candidate<'k>> {
+) -> Option<Vec<Candidate<'k>>> {
     // Grams of up to 4 bytes as numbers (with their length) in a small table, hashed by a
     // fixed function (fast, and the same candidates in the same order in every build, so
     // that ties between grams are broken the same way); then the literals of each gram by a
     // counting sort of (gram, literal) pairs.
-    // Sized for about one distinct gram per literal byte (it grows if need be).
+    // Sized for a distinct gram per 3 to 4 literal bytes, as in the sets of thousands of
+    // literals of a Windows rule set (it grows if need be): a larger table only takes more
+    // cache misses.
     let bytes: usize = keys.iter().map(Vec::len).sum();
-    let mut index = GramTable::with_capacity(bytes / 2);
+    let mut index = GramTable::with_slots(bytes / 4);
     let mut grams: Vec<&[u8]> = Vec::new();
+    // Per gram: the last literal filed under it.
+    let mut last: Vec<u32> = Vec::new();
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         let lens: &[usize] = match (k.len(), ascii_case_insensitive) {
@@ -878,14 +915,18 @@ fn candidates<'k>(
                 if n == 2 && n < k.len() && w.iter().any(u8::is_ascii_alphabetic) {
                     continue;
                 }
-                let entry = index.entry(gram_code(w), || {
+                if grams.len() == GramTable::MAX_GRAMS {
+                    return None;
+                }
+                let g = index.id(gram_code(w), grams.len() as u32);
+                if g as usize == grams.len() {
                     grams.push(w);
-                    grams.len() as u32 - 1
-                });
+                    last.push(u32::MAX);
+                }
                 // Each literal once per gram.
-                if entry.last != i as u32 {
-                    entry.last = i as u32;
-                    pairs.push((entry.gram, i as u32));
+                if last[g as usize] != i as u32 {
+                    last[g as usize] = i as u32;
+                    pairs.push((g, i as u32));
                 }
             }
         }
@@ -907,40 +948,120 @@ fn candidates<'k>(
     let literal_lists: &'k [u32] = literal_lists;
     // For the vocabulary estimate, literals that differ only in the Unicode spellings of `s`
     // and `k` (long s, Kelvin sign: case-insensitive regexes expand to all) count once.
-    let mut skeletons: HashMap<Vec<u8>, u32, BuildHasherDefault<GramHasher>> = HashMap::default();
-    let skeleton: Vec<u32> = keys
-        .iter()
-        .map(|k| {
-            let s: Vec<u8> = k
-                .iter()
+    let mut pool: Vec<u8> = Vec::with_capacity(bytes);
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        let a = pool.len();
+        pool.extend(
+            k.iter()
                 .copied()
-                .filter(|&b| b < 0x80 && b != b's' && b != b'k')
-                .collect();
+                .filter(|&b| b < 0x80 && b != b's' && b != b'k'),
+        );
+        spans.push((a, pool.len()));
+    }
+    let mut skeletons: HashMap<&[u8], u32, BuildHasherDefault<GramHasher>> =
+        HashMap::with_capacity_and_hasher(keys.len(), BuildHasherDefault::default());
+    let skeleton: Vec<u32> = spans
+        .iter()
+        .map(|&(a, b)| {
             let next = skeletons.len() as u32;
-            *skeletons.entry(s).or_insert(next)
+            *skeletons.entry(&pool[a..b]).or_insert(next)
         })
         .collect();
     let distinct = skeletons.len();
-    grams
+    // Per skeleton: the last gram that counted it.
+    let mut counted = vec![u32::MAX; distinct];
+    let cands = grams
         .iter()
         .enumerate()
         .map(|(g, &gram)| {
             let literals = &literal_lists[starts[g] as usize..starts[g + 1] as usize];
-            let df = if literals.len() < 2 {
-                literals.len()
-            } else {
-                let mut sk: Vec<u32> = literals.iter().map(|&i| skeleton[i as usize]).collect();
-                sk.sort_unstable();
-                sk.dedup();
-                sk.len()
-            };
+            let mut probability = model.gram_probability(gram, 0, distinct);
+            // The vocabulary estimate counts only if it can exceed the others (it grows with
+            // the number of literals): counting distinct skeletons is then worth it.
+            if literals.len() >= 2
+                && Model::vocabulary_probability(literals.len(), distinct) > probability
+            {
+                let mut df = 0;
+                for &i in literals {
+                    let sk = &mut counted[skeleton[i as usize] as usize];
+                    if *sk != g as u32 {
+                        *sk = g as u32;
+                        df += 1;
+                    }
+                }
+                if df >= 2 {
+                    probability = probability.max(Model::vocabulary_probability(df, distinct));
+                }
+            }
             Candidate {
                 gram,
-                probability: model.gram_probability(gram, df, distinct),
+                probability,
                 literals,
             }
         })
-        .collect()
+        .collect();
+    Some(cands)
+}
+
+/// The candidates by increasing cost for [`greedy_cover`], which takes only the first few (up
+/// to [`max_patterns`] grams, and a few more whose cost had grown): the cheapest ones are
+/// sorted, and the others heaped only if they are reached.
+struct CostQueue {
+    /// The cheapest, ascending, from `next` on.
+    sorted: Vec<(u64, usize)>,
+    next: usize,
+    /// The others (none cheaper than the last of `sorted`).
+    rest: Vec<(u64, usize)>,
+    /// Those pushed back, and `rest` once `sorted` is taken.
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize)>>,
+}
+
+impl CostQueue {
+    const SORTED: usize = 256;
+
+    /// A queue of distinct entries.
+    fn new(mut all: Vec<(u64, usize)>) -> CostQueue {
+        let rest = if all.len() > CostQueue::SORTED {
+            all.select_nth_unstable(CostQueue::SORTED);
+            all.split_off(CostQueue::SORTED)
+        } else {
+            Vec::new()
+        };
+        all.sort_unstable();
+        CostQueue {
+            sorted: all,
+            next: 0,
+            rest,
+            heap: std::collections::BinaryHeap::new(),
+        }
+    }
+
+    /// The least entry.
+    fn peek(&mut self) -> Option<(u64, usize)> {
+        if self.next == self.sorted.len() && !self.rest.is_empty() {
+            self.heap.extend(self.rest.drain(..).map(std::cmp::Reverse));
+        }
+        let heaped = self.heap.peek().map(|e| e.0);
+        match (self.sorted.get(self.next).copied(), heaped) {
+            (Some(s), Some(h)) => Some(s.min(h)),
+            (s, h) => s.or(h),
+        }
+    }
+
+    fn pop(&mut self) -> Option<(u64, usize)> {
+        let least = self.peek()?;
+        if self.sorted.get(self.next) == Some(&least) {
+            self.next += 1;
+        } else {
+            self.heap.pop();
+        }
+        Some(least)
+    }
+
+    fn push(&mut self, e: (u64, usize)) {
+        self.heap.push(std::cmp::Reverse(e));
+    }
 }
 
 /// Grams chosen (indices of candidates), each with the literals filed under it.
@@ -958,21 +1079,22 @@ fn greedy_cover(
     gram_cost: f64,
     ascii_case_insensitive: bool,
 ) -> Cover {
-    use std::cmp::Reverse;
     let cost = |p: f64, new: usize| (p * (Cost::HIT + comparisons(new)) + gram_cost) / new as f64;
     // Costs are positive: their bits order them.
-    let mut heap: std::collections::BinaryHeap<Reverse<(u64, usize)>> = cands
-        .iter()
-        .enumerate()
-        .map(|(ci, c)| Reverse((cost(c.probability, c.literals.len()).to_bits(), ci)))
-        .collect();
+    let mut heap = CostQueue::new(
+        cands
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| (cost(c.probability, c.literals.len()).to_bits(), ci))
+            .collect(),
+    );
     let mut covered = vec![false; n];
     let mut left = n;
     let mut patterns = 0;
     let mut chosen = Vec::new();
     let max = max_patterns(ascii_case_insensitive);
     while left > 0 && patterns < max {
-        let Some(Reverse((old, ci))) = heap.pop() else {
+        let Some((old, ci)) = heap.pop() else {
             break;
         };
         let c = &cands[ci];
@@ -981,8 +1103,8 @@ fn greedy_cover(
             continue;
         }
         let now = cost(c.probability, new).to_bits();
-        if now > old && heap.peek().is_some_and(|Reverse((next, _))| now > *next) {
-            heap.push(Reverse((now, ci)));
+        if now > old && heap.peek().is_some_and(|next| now > next.0) {
+            heap.push((now, ci));
             continue;
         }
         let variants = variant_count(c.gram, ascii_case_insensitive);
@@ -1019,6 +1141,7 @@ fn choose_grams(
     for gram_cost in GRAM_COSTS {
         let chosen = greedy_cover(cands, keys.len(), gram_cost, ascii_case_insensitive);
         let mut covered = vec![false; keys.len()];
+        let mut left = keys.len();
         let mut patterns = 0;
         let mut checks = 0.0;
         for (n, (ci, mine)) in chosen.iter().enumerate() {
@@ -1027,6 +1150,11 @@ fn choose_grams(
             checks += c.probability * (Cost::HIT + comparisons(mine.len()));
             for &i in mine {
                 covered[i as usize] = true;
+            }
+            left -= mine.len();
+            if left > Model::REST_MAX {
+                // Too many literals left for the gate's own search: no gate this way.
+                continue;
             }
             let scan = if patterns == 1 {
                 Cost::SCAN_ONE
@@ -1052,11 +1180,21 @@ fn choose_grams(
 /// filed, each with its key, and where the keys are read from the gram: a group of more than
 /// [`INDEX_MIN`] literals is indexed by the two bytes, at some distance from the gram, that
 /// split it best (the literals without bytes there are compared at every occurrence).
-fn index_group(keys: &[Vec<u8>], g: &[u8], mine: &[u32]) -> (i32, Vec<(u32, usize, Option<u16>)>) {
+/// `counts` is scratch space: empty, or a count per key, all 0.
+fn index_group(
+    keys: &[Vec<u8>],
+    g: &[u8],
+    mine: &[u32],
+    counts: &mut Vec<u32>,
+) -> (i32, Vec<(u32, usize, Option<u16>)>) {
     let mut mine: Vec<(u32, usize, Option<u16>)> = mine
         .iter()
         .map(|&i| {
-            let offset = memmem::find(&keys[i as usize], g).expect("a literal contains its gram");
+            // (Grams are short: a plain search beats building a `memmem` searcher.)
+            let offset = keys[i as usize]
+                .windows(g.len())
+                .position(|w| w == g)
+                .expect("a literal contains its gram");
             (i, offset, None)
         })
         .collect();
@@ -1069,17 +1207,27 @@ fn index_group(keys: &[Vec<u8>], g: &[u8], mine: &[u32]) -> (i32, Vec<(u32, usiz
         hi = hi.max((keys[i as usize].len() - offset) as i64 - 2);
     }
     let mut best: Option<(usize, i32)> = None;
+    counts.resize(1 << 16, 0);
     for at in lo.max(-32)..=hi.min(32) {
         let at = at as i32;
-        let mut counts: HashMap<u16, usize, BuildHasherDefault<GramHasher>> = HashMap::default();
         let mut without = 0;
+        let mut most = 0;
         for &(i, offset, _) in &mine {
             match member_key(&keys[i as usize], offset, at) {
-                Some(key) => *counts.entry(key).or_default() += 1,
+                Some(key) => {
+                    let c = &mut counts[usize::from(key)];
+                    *c += 1;
+                    most = most.max(*c);
+                }
                 None => without += 1,
             }
         }
-        let size = without + counts.values().max().copied().unwrap_or(0);
+        for &(i, offset, _) in &mine {
+            if let Some(key) = member_key(&keys[i as usize], offset, at) {
+                counts[usize::from(key)] = 0;
+            }
+        }
+        let size = without + most as usize;
         if size < best.map_or(mine.len(), |b| b.0) {
             best = Some((size, at));
         }
@@ -1131,19 +1279,20 @@ impl Gate {
             return None;
         }
         let mut literal_lists = Vec::new();
-        let cands = candidates(keys, ascii_case_insensitive, model, &mut literal_lists);
+        let cands = candidates(keys, ascii_case_insensitive, model, &mut literal_lists)?;
         let (total, chosen) = choose_grams(&cands, keys, ascii_case_insensitive, model)?;
         let mut covered = vec![false; keys.len()];
         let mut pool = Vec::new();
         let mut grams = Vec::with_capacity(chosen.len());
         let mut members = Vec::new();
         let mut related = Vec::new();
+        let mut counts = Vec::new();
         for (gi, (ci, mine)) in chosen.iter().enumerate() {
             let g = cands[*ci].gram;
             let a = pool.len() as u32;
             pool.extend_from_slice(g);
             let gram_bytes = (a, pool.len() as u32);
-            let (key_at, filed) = index_group(keys, g, mine);
+            let (key_at, filed) = index_group(keys, g, mine, &mut counts);
             let m0 = members.len() as u32;
             let unindexed = m0 + filed.iter().filter(|m| m.2.is_none()).count() as u32;
             for (i, offset, key) in filed {
@@ -1297,6 +1446,116 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::{Choice, Imp, LiteralSet};
+
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// The queue of the greedy cover takes its entries in the order a heap of all of them
+    /// would, entries pushed back included.
+    #[test]
+    fn cost_queue_pops_like_a_heap() {
+        use std::cmp::Reverse;
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        for round in 0..200 {
+            let n = [0, 1, 5, 255, 256, 257, 1000][round % 7];
+            let all: Vec<(u64, usize)> = (0..n).map(|i| (next() % 50, i)).collect();
+            let mut queue = super::CostQueue::new(all.clone());
+            let mut heap: std::collections::BinaryHeap<Reverse<(u64, usize)>> =
+                all.into_iter().map(Reverse).collect();
+            loop {
+                assert_eq!(queue.peek(), heap.peek().map(|e| e.0));
+                let (Some(got), Some(Reverse(want))) = (queue.pop(), heap.pop()) else {
+                    assert_eq!(queue.pop(), None);
+                    break;
+                };
+                assert_eq!(got, want);
+                if next().is_multiple_of(3) {
+                    let again = (got.0 + 1 + next() % 30, got.1);
+                    queue.push(again);
+                    heap.push(Reverse(again));
+                }
+            }
+        }
+    }
+
+    /// The candidate grams are those of a plain enumeration: each distinct gram once, in the
+    /// order of first occurrence, with its literals and its probability.
+    #[test]
+    fn candidates_match_a_plain_enumeration() {
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
+        let alphabet = b"abcsk:.\\xA\xc5\xbf";
+        let model = super::Model::new();
+        for round in 0..300 {
+            let ci = round % 2 == 0;
+            let count = 1 + (next() % if round % 10 == 0 { 3000 } else { 60 }) as usize;
+            let keys: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    (0..1 + next() % 12)
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            let mut lists = Vec::new();
+            let cands = super::candidates(&keys, ci, &model, &mut lists).expect("candidates");
+            // By hand: grams in order of first occurrence, their literals.
+            let mut order: Vec<Vec<u8>> = Vec::new();
+            let mut literals: std::collections::HashMap<Vec<u8>, Vec<u32>> = Default::default();
+            for (i, k) in keys.iter().enumerate() {
+                let lens: Vec<usize> = match (k.len() <= 3, ci) {
+                    (true, false) => vec![k.len()],
+                    (true, true) => vec![2, k.len()],
+                    (false, false) => vec![3, 4],
+                    (false, true) => vec![2, 3, 4],
+                };
+                for n in lens {
+                    for w in k.windows(n) {
+                        if n == 2 && n < k.len() && w.iter().any(u8::is_ascii_alphabetic) {
+                            continue;
+                        }
+                        let l = literals.entry(w.to_vec()).or_insert_with(|| {
+                            order.push(w.to_vec());
+                            Vec::new()
+                        });
+                        if l.last() != Some(&(i as u32)) {
+                            l.push(i as u32);
+                        }
+                    }
+                }
+            }
+            let skeleton = |k: &[u8]| -> Vec<u8> {
+                k.iter()
+                    .copied()
+                    .filter(|&b| b < 0x80 && b != b's' && b != b'k')
+                    .collect()
+            };
+            let distinct = keys
+                .iter()
+                .map(|k| skeleton(k))
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+            assert_eq!(cands.len(), order.len());
+            for (c, g) in cands.iter().zip(&order) {
+                assert_eq!(c.gram, &g[..]);
+                assert_eq!(c.literals, &literals[g][..]);
+                let df = literals[g]
+                    .iter()
+                    .map(|&i| skeleton(&keys[i as usize]))
+                    .collect::<std::collections::HashSet<_>>()
+                    .len();
+                assert_eq!(
+                    c.probability.to_bits(),
+                    model.gram_probability(g, df, distinct).to_bits(),
+                    "{g:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_rarity_row_rates_every_class() {

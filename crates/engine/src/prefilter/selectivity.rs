@@ -18,6 +18,7 @@
 //! three. Rarities past [`MAX_BITS`] are not told apart, and then the set with fewer literals
 //! wins.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::Anchor;
@@ -119,6 +120,25 @@ fn tokens_by_byte() -> &'static [Vec<(&'static str, f64)>] {
     })
 }
 
+/// The pieces (3 bytes or more) of the [`FREQUENT`] tokens that are shorter than the token,
+/// with the fewest bits of a token they are a piece of.
+fn token_pieces() -> &'static HashMap<&'static [u8], f64> {
+    static PIECES: OnceLock<HashMap<&'static [u8], f64>> = OnceLock::new();
+    PIECES.get_or_init(|| {
+        let mut pieces: HashMap<&'static [u8], f64> = HashMap::new();
+        for &(t, bits) in FREQUENT {
+            let t = t.as_bytes();
+            for len in 3..t.len() {
+                for piece in t.windows(len) {
+                    let e = pieces.entry(piece).or_insert(bits);
+                    *e = e.min(bits);
+                }
+            }
+        }
+        pieces
+    })
+}
+
 /// Estimated rarity of a folded literal in its field's values, in bits: of a value being
 /// the literal (`Exact`), starting or ending with it, or containing it somewhere.
 pub(crate) fn literal_bits(anchor: Anchor, lit: &str) -> f64 {
@@ -164,14 +184,15 @@ pub(crate) fn literal_bits(anchor: Anchor, lit: &str) -> f64 {
     }
     let mut bits = token_bits + model_bits;
     // A piece of a frequent token is as frequent.
-    if b.len() >= 3 {
-        for (t, tb) in FREQUENT {
-            if t.len() > b.len() && t.contains(lit) {
-                bits = bits.min(*tb);
-            }
-        }
+    if let Some(tb) = token_pieces().get(b) {
+        bits = bits.min(*tb);
     }
     bits.min(MAX_BITS)
+}
+
+/// The estimated share of values a literal is found in (`2^-bits`, see [`literal_bits`]).
+pub(crate) fn literal_share(anchor: Anchor, lit: &str) -> f64 {
+    (-literal_bits(anchor, lit)).exp2()
 }
 
 /// The estimated cost of a literal set (lower is more selective): the summed shares of
@@ -184,10 +205,15 @@ pub(crate) struct SetCost {
 
 impl SetCost {
     pub fn of<'a>(lits: impl IntoIterator<Item = (Anchor, &'a str)>) -> SetCost {
+        SetCost::of_shares(lits.into_iter().map(|(a, l)| literal_share(a, l)))
+    }
+
+    /// The cost of a set whose literals' shares ([`literal_share`]) are known.
+    pub fn of_shares(shares: impl IntoIterator<Item = f64>) -> SetCost {
         let mut share = 0.0;
         let mut len = 0;
-        for (anchor, l) in lits {
-            share += (-literal_bits(anchor, l)).exp2();
+        for s in shares {
+            share += s;
             len += 1;
         }
         SetCost { share, len }
@@ -213,6 +239,31 @@ mod tests {
 
     fn cost(lits: &[&str]) -> SetCost {
         SetCost::of(lits.iter().map(|l| (Anchor::Contains, *l)))
+    }
+
+    #[test]
+    fn token_pieces_are_the_strict_substrings_of_three_bytes_or_more() {
+        // Every piece of every token (and whole tokens, and strings around them) gets the
+        // fewest bits of the longer tokens containing it, as a search of all tokens gives.
+        let mut probes: Vec<String> = Vec::new();
+        for (t, _) in FREQUENT {
+            for i in 0..t.len() {
+                for j in i + 1..=t.len() {
+                    if let Some(p) = t.get(i..j) {
+                        probes.push(p.to_owned());
+                    }
+                }
+            }
+            probes.push(format!("x{t}"));
+        }
+        for p in probes {
+            let by_search = FREQUENT
+                .iter()
+                .filter(|(t, _)| p.len() >= 3 && t.len() > p.len() && t.contains(p.as_str()))
+                .map(|(_, b)| *b)
+                .reduce(f64::min);
+            assert_eq!(token_pieces().get(p.as_bytes()).copied(), by_search, "{p}");
+        }
     }
 
     #[test]
