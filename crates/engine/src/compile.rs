@@ -558,12 +558,12 @@ impl<'r> Builder<'r> {
 
     /// Alternatives (OR) of leaf values: all strings in one set, the rest one matcher each.
     fn group(&self, leaves: &[&Value], cased: bool) -> Result<Vec<Matcher>, CompileErrorKind> {
-        let mut strs: Vec<SigmaString> = Vec::new();
+        let mut strs: Vec<&SigmaString> = Vec::new();
         let mut out = Vec::new();
         for v in leaves {
             let m = match v {
                 Value::Str(s) => {
-                    strs.push(s.clone());
+                    strs.push(s);
                     continue;
                 }
                 Value::Num(n) => Matcher::Num {
@@ -607,7 +607,11 @@ impl<'r> Builder<'r> {
             out.push(m);
         }
         if !strs.is_empty() {
-            out.insert(0, Matcher::Str(StrSet::new(&strs, cased)));
+            // Sized exactly: most items are one string set, and a matcher is large.
+            let mut all = Vec::with_capacity(out.len() + 1);
+            all.push(Matcher::Str(StrSet::new(strs, cased)));
+            all.append(&mut out);
+            out = all;
         }
         Ok(out)
     }
@@ -626,7 +630,9 @@ struct ItemKey<'r> {
 impl ItemKey<'_> {
     fn hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
+        // A fast hasher: the keys of thousands of items are hashed at every compile, and a
+        // collision costs only a comparison.
+        let mut h = crate::jsonline::KeyHasher::default();
         self.slot.hash(&mut h);
         self.flags.link.hash(&mut h);
         self.flags.negated.hash(&mut h);

@@ -83,9 +83,9 @@ pub(crate) fn fold_pattern(p: &SigmaString) -> SigmaString {
 
 impl StrSet {
     /// Patterns as written (they are folded here unless `cased`).
-    pub fn new(patterns: &[SigmaString], cased: bool) -> StrSet {
+    pub fn new<'p>(patterns: impl IntoIterator<Item = &'p SigmaString>, cased: bool) -> StrSet {
         let patterns: Vec<SigmaString> = patterns
-            .iter()
+            .into_iter()
             .map(|p| if cased { p.clone() } else { fold_pattern(p) })
             .collect();
         let mut s = StrSet {

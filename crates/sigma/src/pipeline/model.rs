@@ -402,7 +402,9 @@ impl std::fmt::Display for CaseWhen {
 /// A test on field names (pySigma `field_name_conditions`). Empty: every field.
 #[derive(Debug, Clone, Default)]
 pub struct FieldFilter {
-    pub tests: Vec<FieldTest>,
+    /// Shared: every rule a field-name step resolves for keeps the step's filter (regexes
+    /// are costly to copy).
+    pub tests: Arc<Vec<FieldTest>>,
     pub any: bool,
     pub negate: bool,
 }

@@ -40,6 +40,7 @@
 //! `exclude-regex`, `match`, `negate`).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::error::PipelineError;
 use super::model::{
@@ -523,14 +524,14 @@ pub(crate) fn read_field_filter(r: &mut Reader<'_>, v: &Node) -> FieldFilter {
     };
     for (k, v) in m {
         match r.key(k) {
-            Some("include") => f.tests.push(FieldTest::Include(
+            Some("include") => Arc::make_mut(&mut f.tests).push(FieldTest::Include(
                 r.strings(v, "include")
                     .unwrap_or_default()
                     .into_iter()
                     .map(NamePattern::Plain)
                     .collect(),
             )),
-            Some("exclude") => f.tests.push(FieldTest::Exclude(
+            Some("exclude") => Arc::make_mut(&mut f.tests).push(FieldTest::Exclude(
                 r.strings(v, "exclude")
                     .unwrap_or_default()
                     .into_iter()
@@ -539,11 +540,11 @@ pub(crate) fn read_field_filter(r: &mut Reader<'_>, v: &Node) -> FieldFilter {
             )),
             Some("include-regex") => {
                 let p = regexes(r, v, "include-regex");
-                f.tests.push(FieldTest::Include(p));
+                Arc::make_mut(&mut f.tests).push(FieldTest::Include(p));
             }
             Some("exclude-regex") => {
                 let p = regexes(r, v, "exclude-regex");
-                f.tests.push(FieldTest::Exclude(p));
+                Arc::make_mut(&mut f.tests).push(FieldTest::Exclude(p));
             }
             Some("match") => f.any = read_any(r, v),
             Some("negate") => f.negate = r.bool(v, "negate").unwrap_or(false),
@@ -794,7 +795,7 @@ fn write_filter(o: &mut String, f: &FieldFilter) {
         return;
     }
     let _ = writeln!(o, "    fields:");
-    for t in &f.tests {
+    for t in f.tests.iter() {
         let (key, ps) = match t {
             FieldTest::Include(ps) => ("include", ps),
             FieldTest::Exclude(ps) => ("exclude", ps),

@@ -9,6 +9,8 @@
 //! `is_null` (with `detection_item_cond_op`, `detection_item_cond_not`). Anything else is an
 //! error "not supported yet: <name>", never skipped.
 
+use std::sync::Arc;
+
 use super::error::PipelineError;
 use super::model::{
     Action, FieldEntry, FieldFilter, FieldMap, FieldTarget, FieldTest, Format, Item, ItemFilter,
@@ -183,7 +185,7 @@ fn read_item(r: &mut Reader<'_>, n: &Node, index: usize) -> Option<Item> {
             "rule_conditions" => when.tests = rule_conditions(r, v),
             "rule_cond_op" => when.any = cond_op(r, v),
             "rule_cond_not" => when.negate = r.bool(v, "rule_cond_not").unwrap_or(false),
-            "field_name_conditions" => fields.tests = field_conditions(r, v),
+            "field_name_conditions" => fields.tests = Arc::new(field_conditions(r, v)),
             "field_name_cond_op" => fields.any = cond_op(r, v),
             "field_name_cond_not" => fields.negate = r.bool(v, key).unwrap_or(false),
             "detection_item_conditions" => values.tests = item_conditions(r, v),
