@@ -488,6 +488,21 @@ impl<'p> Scan<'p, '_> {
     /// explicit stack (no recursion, so no stack overflow on deep input and little per-value
     /// overhead). `state` is the plan state for the keys if the value is an object.
     fn value(&mut self, c: &mut Cursor<'_>, state: Option<u32>) -> Result<(), JsonError> {
+        // A copy whose address is never taken, so that the position stays in a register.
+        let mut local = Cursor {
+            s: c.s,
+            b: c.b,
+            i: c.i,
+            plain: c.plain,
+        };
+        let r = self.value_in(&mut local, state);
+        c.i = local.i;
+        c.plain = local.plain;
+        r
+    }
+
+    #[inline(always)]
+    fn value_in(&mut self, c: &mut Cursor<'_>, state: Option<u32>) -> Result<(), JsonError> {
         let plan = self.plan;
         self.stack.clear();
         // The value about to be read: the state for its keys if it is an object, and the
@@ -696,47 +711,52 @@ impl<'a> Cursor<'a> {
                 self.i = at + 1;
                 Ok((start, at, false))
             }
-            first => self.escaped_string(start, first),
+            first => {
+                let (next, end, esc, plain) = Cursor::escaped_string(self.b, first)?;
+                self.i = next;
+                self.plain &= plain;
+                Ok((start, end, esc))
+            }
         }
     }
 
-    /// The rest of a string whose content starts at `start`; `first` is where the first
-    /// quote or backslash is (`None`: nowhere).
+    /// The rest of a string whose first quote or backslash is at `first` (`None`: nowhere).
+    /// Returns the position after the closing quote, the end of the content, whether there
+    /// are escapes and whether the string is still plain (no `\u` or `\/`). A function of
+    /// the bytes, not of a cursor, so that the scan's cursor stays in registers.
     #[inline(never)]
     fn escaped_string(
-        &mut self,
-        start: usize,
+        b: &[u8],
         first: Option<usize>,
-    ) -> Result<(usize, usize, bool), JsonError> {
+    ) -> Result<(usize, usize, bool, bool), JsonError> {
         let mut next = first;
         let mut esc = false;
+        let mut plain = true;
         loop {
             let Some(at) = next else {
-                self.i = self.b.len();
-                return Err(self.err("unterminated string"));
+                return Err(Cursor::at(b.len(), "unterminated string"));
             };
             let mut i = at;
-            if self.b[i] == b'"' {
-                self.i = i + 1;
-                return Ok((start, i, esc));
+            if b[i] == b'"' {
+                return Ok((i + 1, i, esc, plain));
             }
             esc = true;
-            match self.b.get(i + 1) {
+            match b.get(i + 1) {
                 Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
                 Some(b'/') => {
-                    self.plain = false;
+                    plain = false;
                     i += 2;
                 }
                 Some(b'u') => {
-                    self.plain = false;
-                    let cp = self.hex_escape(i)?;
+                    plain = false;
+                    let cp = Cursor::hex_escape(b, i)?;
                     i += 6;
                     if (0xD800..0xDC00).contains(&cp) {
                         // A high surrogate must be followed by a low one.
-                        if self.b.get(i..i + 2) != Some(b"\\u") {
+                        if b.get(i..i + 2) != Some(b"\\u") {
                             return Err(Cursor::at(i, "lone surrogate in \\u escape"));
                         }
-                        let lo = self.hex_escape(i)?;
+                        let lo = Cursor::hex_escape(b, i)?;
                         if !(0xDC00..0xE000).contains(&lo) {
                             return Err(Cursor::at(i, "lone surrogate in \\u escape"));
                         }
@@ -747,14 +767,13 @@ impl<'a> Cursor<'a> {
                 }
                 _ => return Err(Cursor::at(i, "bad escape")),
             }
-            next = find_quote_or_backslash(self.b, i);
+            next = find_quote_or_backslash(b, i);
         }
     }
 
     /// The code unit of a `\uXXXX` escape at `i`.
-    fn hex_escape(&self, i: usize) -> Result<u32, JsonError> {
-        let hex = self
-            .b
+    fn hex_escape(b: &[u8], i: usize) -> Result<u32, JsonError> {
+        let hex = b
             .get(i + 2..i + 6)
             .ok_or_else(|| Cursor::at(i, "bad \\u escape"))?;
         if !hex.iter().all(u8::is_ascii_hexdigit) {
@@ -776,7 +795,7 @@ impl<'a> Cursor<'a> {
             Some(b'n') => self.literal(b"null", Tok::Null),
             Some(b'-' | b'0'..=b'9') => {
                 let s = self.i;
-                self.number()?;
+                self.i = self.number(s)?;
                 Ok(Tok::Num(s, self.i))
             }
             Some(_) => Err(self.err("expected a value")),
@@ -801,8 +820,42 @@ impl<'a> Cursor<'a> {
         self.i - s
     }
 
+    /// The end of the number at `s`. Plain integers of up to 18 digits (nearly all numbers
+    /// in logs) are read inline; the rest by [`Cursor::number_slow`].
+    #[inline(always)]
+    fn number(&mut self, s: usize) -> Result<usize, JsonError> {
+        let b = self.b;
+        match b.get(s) {
+            Some(b'0') => {
+                if !matches!(b.get(s + 1), Some(b'.' | b'e' | b'E')) {
+                    return Ok(s + 1);
+                }
+            }
+            Some(b'1'..=b'9') => {
+                let mut j = s + 1;
+                while let Some(b'0'..=b'9') = b.get(j) {
+                    j += 1;
+                }
+                if j - s <= 18 && !matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
+                    return Ok(j);
+                }
+            }
+            _ => {}
+        }
+        let mut c = Cursor {
+            s: "",
+            b,
+            i: s,
+            plain: true,
+        };
+        c.number_slow()?;
+        self.plain &= c.plain;
+        Ok(c.i)
+    }
+
+    /// Any number (see [`Cursor::number`]), on a cursor of its own.
     #[inline(never)]
-    fn number(&mut self) -> Result<(), JsonError> {
+    fn number_slow(&mut self) -> Result<(), JsonError> {
         let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -888,30 +941,29 @@ fn find_byte(b: &[u8], from: usize, x: u8) -> Option<usize> {
 }
 
 /// The first byte equal to `x` (or to `y` if `TWO`) at or after `from`. Most runs before one
-/// are short (keys, short values, path parts between escaped backslashes): the first 32 bytes
-/// are looked at eight at a time in a register, the rest of a long string with `memchr`.
+/// are short (keys, short values, path parts between escaped backslashes): the first 64 bytes
+/// are looked at 16 at a time (written so that the compiler makes it two SIMD compares), the
+/// rest of a long string with `memchr`.
 #[inline(always)]
 fn find_in<const TWO: bool>(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
-    let short_end = from.saturating_add(32).min(b.len());
-    while i + 8 <= short_end {
-        let w = load_u64(&b[i..i + 8]);
-        // A zero byte in `w ^ c*ONES` is a byte equal to `c`. The lowest flagged byte of
-        // `(v - ONES) & !v & HIGH` is exactly the first zero byte (borrows only make false
-        // flags above a true one), so the lowest of the two masks is the first match.
-        let p = w ^ (ONES * u64::from(x));
-        let mut m = p.wrapping_sub(ONES) & !p;
-        if TWO {
-            let q = w ^ (ONES * u64::from(y));
-            m |= q.wrapping_sub(ONES) & !q;
+    let short_end = from.saturating_add(64).min(b.len());
+    while i + 16 <= short_end {
+        let chunk: [u8; 16] = b[i..i + 16].try_into().expect("16 bytes");
+        // 0xff for each byte that matches, 0 for the others: the lowest set bit's byte is
+        // the first match.
+        let flags = u128::from_le_bytes(chunk.map(|c| {
+            let hit = if TWO {
+                u8::from(c == x) | u8::from(c == y)
+            } else {
+                u8::from(c == x)
+            };
+            hit.wrapping_neg()
+        }));
+        if flags != 0 {
+            return Some(i + (flags.trailing_zeros() / 8) as usize);
         }
-        let m = m & HIGH;
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
+        i += 16;
     }
     let rest = b.get(i..)?;
     let found = if TWO {
