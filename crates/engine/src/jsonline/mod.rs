@@ -144,6 +144,23 @@ struct Edge {
     child: Option<u32>,
 }
 
+/// One key of a [`KeyTable`]. Keys of up to 16 bytes (nearly all) are compared as two
+/// zero-padded words and their length, longer ones as text.
+#[derive(Debug)]
+struct KeyEntry {
+    lo: u64,
+    hi: u64,
+    len: usize,
+    key: Box<str>,
+    /// Slots whose path ends at this key (a plain slice: no inline/spilled test per key).
+    leaves: Box<[u32]>,
+    /// State for the object under this key ([`NO_STATE`]: none).
+    child: u32,
+}
+
+/// Keys of up to this many bytes are hashed and compared as two words.
+const SHORT_KEY: usize = 16;
+
 /// The keys of one plan state, looked up for every key of a scanned object: open addressing
 /// in a table at most a quarter full, each slot tagged with bits of the key's hash, so a key
 /// that is not there (most are not) is usually refused after one probe without comparing
@@ -154,17 +171,35 @@ struct KeyTable {
     slots: Box<[(u32, u32)]>,
     /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
     shift: u32,
-    entries: Box<[(Box<str>, Edge)]>,
+    entries: Box<[KeyEntry]>,
 }
 
 impl KeyTable {
     fn new(keys: FastMap<Box<str>, Edge>) -> KeyTable {
-        let entries: Box<[(Box<str>, Edge)]> = keys.into_iter().collect();
+        let entries: Box<[KeyEntry]> = keys
+            .into_iter()
+            .map(|(key, edge)| {
+                let b = key.as_bytes();
+                let (lo, hi) = if b.len() <= SHORT_KEY {
+                    padded_words(b)
+                } else {
+                    (0, 0)
+                };
+                KeyEntry {
+                    lo,
+                    hi,
+                    len: b.len(),
+                    leaves: edge.leaves.into_vec().into_boxed_slice(),
+                    child: state_of(edge.child),
+                    key,
+                }
+            })
+            .collect();
         let size = (entries.len() * 4).next_power_of_two().max(4);
         let mut slots = vec![(0u32, 0u32); size].into_boxed_slice();
         let shift = 64 - size.trailing_zeros();
-        for (n, (key, _)) in entries.iter().enumerate() {
-            let h = key_hash(key.as_bytes());
+        for (n, e) in entries.iter().enumerate() {
+            let h = key_hash(e.key.as_bytes());
             let mut i = (h >> shift) as usize;
             while slots[i].1 != 0 {
                 i = (i + 1) & (size - 1);
@@ -178,8 +213,53 @@ impl KeyTable {
         }
     }
 
+    /// The entry for a key given as bytes.
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<&KeyEntry> {
+        if key.len() <= SHORT_KEY {
+            let (lo, hi) = padded_words(key);
+            self.get_short(lo, hi, key.len())
+        } else {
+            self.get_long(key)
+        }
+    }
+
+    /// The entry for the key at `line[ks..ke]`: a short key is read as one 16-byte load
+    /// when the line is long enough (it nearly always is: a `:` and a value follow).
     #[inline(always)]
-    fn get(&self, key: &[u8]) -> Option<&Edge> {
+    fn get_in(&self, line: &[u8], ks: usize, ke: usize) -> Option<&KeyEntry> {
+        let n = ke - ks;
+        if n <= SHORT_KEY
+            && let Some((lo, hi)) = words_at(line, ks, n)
+        {
+            return self.get_short(lo, hi, n);
+        }
+        self.get(&line[ks..ke])
+    }
+
+    #[inline(always)]
+    fn get_short(&self, lo: u64, hi: u64, len: usize) -> Option<&KeyEntry> {
+        let h = short_key_hash(lo, hi, len);
+        let tag = key_tag(h);
+        let mask = self.slots.len() - 1;
+        let mut i = (h >> self.shift) as usize;
+        loop {
+            let (t, entry) = self.slots[i];
+            if entry == 0 {
+                return None;
+            }
+            if t == tag {
+                let e = &self.entries[entry as usize - 1];
+                if e.lo == lo && e.hi == hi && e.len == len {
+                    return Some(e);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline(never)]
+    fn get_long(&self, key: &[u8]) -> Option<&KeyEntry> {
         let h = key_hash(key);
         let tag = key_tag(h);
         let mask = self.slots.len() - 1;
@@ -190,9 +270,9 @@ impl KeyTable {
                 return None;
             }
             if t == tag {
-                let (k, edge) = &self.entries[entry as usize - 1];
-                if same_bytes(k.as_bytes(), key) {
-                    return Some(edge);
+                let e = &self.entries[entry as usize - 1];
+                if same_bytes(e.key.as_bytes(), key) {
+                    return Some(e);
                 }
             }
             i = (i + 1) & mask;
@@ -200,26 +280,56 @@ impl KeyTable {
     }
 }
 
+/// A key of up to 16 bytes as two little-endian words, zero-padded.
+#[inline]
+fn padded_words(key: &[u8]) -> (u64, u64) {
+    let mut w = [0u8; 16];
+    let n = key.len().min(16);
+    w[..n].copy_from_slice(&key[..n]);
+    (load_u64(&w[..8]), load_u64(&w[8..]))
+}
+
+/// [`padded_words`] of the `n <= 16` bytes at `line[ks..]`, read as one 16-byte load and
+/// masked to `n` bytes (`None` if fewer than 16 bytes are left in the line).
+#[inline(always)]
+fn words_at(line: &[u8], ks: usize, n: usize) -> Option<(u64, u64)> {
+    let chunk = line.get(ks..ks.checked_add(16)?)?;
+    let lo = load_u64(&chunk[..8]);
+    let hi = load_u64(&chunk[8..]);
+    let mask = |bytes: usize| {
+        if bytes >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * bytes)) - 1
+        }
+    };
+    let hi_mask = if n <= 8 { 0 } else { mask(n - 8) };
+    Some((lo & mask(n), hi & hi_mask))
+}
+
 /// A key's hash for [`KeyTable`]: every byte and the length go in, and a final 128-bit
 /// multiply folds them into both the top bits (the slot) and the low ones (the tag). Keys of
-/// up to 24 bytes (nearly all) are read as at most three overlapping words, without a loop.
-#[inline(always)]
+/// up to 16 bytes (nearly all) are hashed from their two zero-padded words.
+#[inline]
 fn key_hash(key: &[u8]) -> u64 {
     let n = key.len();
-    let mixed = if n <= 8 {
-        short_word(key)
-    } else if n <= 16 {
-        load_u64(&key[..8]) ^ load_u64(&key[n - 8..]).rotate_left(29)
-    } else if n <= 24 {
-        load_u64(&key[..8])
-            ^ load_u64(&key[8..16]).rotate_left(29)
-            ^ load_u64(&key[n - 8..]).rotate_left(47)
-    } else {
-        let mut h = KeyHasher(0);
-        h.write(key);
-        h.0
-    };
-    let p = u128::from(mixed ^ ((n as u64) << 56)) * 0x9e37_79b9_7f4a_7c15;
+    if n <= SHORT_KEY {
+        let (lo, hi) = padded_words(key);
+        return short_key_hash(lo, hi, n);
+    }
+    let mut h = KeyHasher(0);
+    h.write(key);
+    fold_hash(h.0 ^ ((n as u64) << 56))
+}
+
+#[inline(always)]
+fn short_key_hash(lo: u64, hi: u64, n: usize) -> u64 {
+    fold_hash(lo ^ hi.rotate_left(29) ^ ((n as u64) << 56))
+}
+
+#[inline(always)]
+fn fold_hash(mixed: u64) -> u64 {
+    let p = u128::from(mixed) * 0x9e37_79b9_7f4a_7c15;
     (p as u64) ^ ((p >> 64) as u64)
 }
 
@@ -610,10 +720,10 @@ impl<'p> Scan<'p, '_> {
             unescape_bytes(&c.b[ks..ke], self.key).map_err(|m| Cursor::at(ks, m))?;
             st.keys.get(self.key)
         } else {
-            st.keys.get(&c.b[ks..ke])
+            st.keys.get_in(c.b, ks, ke)
         };
         Ok(match edge {
-            Some(e) => (state_of(e.child), &e.leaves),
+            Some(e) => (e.child, &e.leaves),
             None => (NO_STATE, &[]),
         })
     }
@@ -820,8 +930,8 @@ impl<'a> Cursor<'a> {
         self.i - s
     }
 
-    /// The end of the number at `s`. Plain integers of up to 18 digits (nearly all numbers
-    /// in logs) are read inline; the rest by [`Cursor::number_slow`].
+    /// The end of the number at `s`. Non-negative integers (nearly all numbers in logs) are
+    /// read inline; the rest by [`Cursor::number_slow`].
     #[inline(always)]
     fn number(&mut self, s: usize) -> Result<usize, JsonError> {
         let b = self.b;
@@ -836,7 +946,10 @@ impl<'a> Cursor<'a> {
                 while let Some(b'0'..=b'9') = b.get(j) {
                     j += 1;
                 }
-                if j - s <= 18 && !matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
+                if !matches!(b.get(j), Some(b'.' | b'e' | b'E')) {
+                    if j - s > 18 && !int_fits_64(false, &b[s..j]) {
+                        self.plain = false;
+                    }
                     return Ok(j);
                 }
             }
@@ -864,11 +977,9 @@ impl<'a> Cursor<'a> {
             Some(b'0') => self.i += 1,
             Some(b'1'..=b'9') => {
                 // Integers beyond 64 bits become floats and lose their text.
-                if self.digits() > 18 {
-                    let t = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
-                    if t.parse::<i64>().is_err() && t.parse::<u64>().is_err() {
-                        self.plain = false;
-                    }
+                let from = self.i;
+                if self.digits() > 18 && !int_fits_64(start != from, &self.b[from..self.i]) {
+                    self.plain = false;
                 }
             }
             _ => return Err(self.err("bad number")),
@@ -920,6 +1031,18 @@ impl<'a> Cursor<'a> {
         };
         sc.value(self, None)
     }
+}
+
+/// Whether an integer (its digits, without leading zeros, and its sign) is an `i64` or a
+/// `u64`, i.e. keeps its text as a JSON number (larger ones become floats).
+fn int_fits_64(negative: bool, digits: &[u8]) -> bool {
+    // Digit strings of the same length compare as their numbers do.
+    let (max, max_len): (&[u8], usize) = if negative {
+        (b"9223372036854775808", 19)
+    } else {
+        (b"18446744073709551615", 20)
+    };
+    digits.len() < max_len || (digits.len() == max_len && digits <= max)
 }
 
 /// The first `"` or `\\` at or after `from`.
