@@ -1072,17 +1072,19 @@ fn find_in<const TWO: bool>(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize
     let mut i = from;
     let short_end = from.saturating_add(64).min(b.len());
     while i + 16 <= short_end {
-        let chunk: [u8; 16] = b[i..i + 16].try_into().expect("16 bytes");
+        let chunk: &[u8; 16] = b[i..i + 16].try_into().expect("16 bytes");
         // 0xff for each byte that matches, 0 for the others: the lowest set bit's byte is
-        // the first match.
-        let flags = u128::from_le_bytes(chunk.map(|c| {
+        // the first match. (A plain loop, not `array::map`, which is not always inlined.)
+        let mut hits = [0u8; 16];
+        for (h, &c) in hits.iter_mut().zip(chunk) {
             let hit = if TWO {
                 u8::from(c == x) | u8::from(c == y)
             } else {
                 u8::from(c == x)
             };
-            hit.wrapping_neg()
-        }));
+            *h = hit.wrapping_neg();
+        }
+        let flags = u128::from_le_bytes(hits);
         if flags != 0 {
             return Some(i + (flags.trailing_zeros() / 8) as usize);
         }
