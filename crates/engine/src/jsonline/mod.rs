@@ -644,6 +644,13 @@ impl<'p> Scan<'p, '_> {
                         continue;
                     }
                 }
+                Some(b' ' | b'\t' | b'\n' | b'\r') => {
+                    // Blanks are skipped where they are found rather than looked for before
+                    // every token (compact JSON has none): the same positions, errors and
+                    // offsets.
+                    c.ws();
+                    continue;
+                }
                 _ => {
                     let tok = c.scalar()?;
                     if !leaves.is_empty() {
@@ -654,7 +661,6 @@ impl<'p> Scan<'p, '_> {
             }
             // After a value: close what ends here, up to the next value.
             loop {
-                c.ws();
                 let Some(&top) = self.stack.last() else {
                     return Ok(());
                 };
@@ -668,7 +674,6 @@ impl<'p> Scan<'p, '_> {
                     }
                     (Some(b','), false) => {
                         c.i += 1;
-                        c.ws();
                         (want, leaves) = self.key(c, plan, top.state)?;
                         break;
                     }
@@ -676,6 +681,7 @@ impl<'p> Scan<'p, '_> {
                         c.i += 1;
                         self.stack.pop();
                     }
+                    (Some(b' ' | b'\t' | b'\n' | b'\r'), _) => c.ws(),
                     (_, true) => return Err(c.err("expected ',' or ']'")),
                     (_, false) => return Err(c.err("expected ',' or '}'")),
                 }
@@ -693,7 +699,8 @@ impl<'p> Scan<'p, '_> {
         }
     }
 
-    /// A key and its `:` (and the blanks after); returns the state and the slots for its value.
+    /// A key and its `:`, blanks before either skipped; returns the state and the slots for
+    /// its value (whose blanks the caller skips).
     #[inline(always)]
     fn key(
         &mut self,
@@ -701,16 +708,21 @@ impl<'p> Scan<'p, '_> {
         plan: &'p ScanPlan,
         state: u32,
     ) -> Result<(u32, &'p [u32]), JsonError> {
+        // The expected byte is tested first: blanks only when it is not there.
         if c.peek() != Some(b'"') {
-            return Err(c.err("expected a key"));
+            c.ws();
+            if c.peek() != Some(b'"') {
+                return Err(c.err("expected a key"));
+            }
         }
         let (ks, ke, esc) = c.string()?;
-        c.ws();
         if c.peek() != Some(b':') {
-            return Err(c.err("expected ':'"));
+            c.ws();
+            if c.peek() != Some(b':') {
+                return Err(c.err("expected ':'"));
+            }
         }
         c.i += 1;
-        c.ws();
         let Some(st) = state_at(state).and_then(|s| plan.states.get(s as usize)) else {
             return Ok((NO_STATE, &[]));
         };
