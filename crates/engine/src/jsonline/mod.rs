@@ -1754,4 +1754,166 @@ mod tests {
             }
         }
     }
+
+    /// Malformed lines with blanks, escapes, numbers and keys at every kind of position:
+    /// each error's offset and message, as the scanner gave them before blanks were skipped
+    /// lazily and keys, numbers and strings got their fast paths.
+    const ERROR_CASES: &[(&str, usize, &str)] = &[
+        ("", 0, "a JSON line must be an object"),
+        ("  ", 2, "a JSON line must be an object"),
+        (" [] ", 1, "a JSON line must be an object"),
+        ("{", 1, "expected a key"),
+        ("{ ", 2, "expected a key"),
+        ("{ \"a\" ", 6, "expected ':'"),
+        ("{\"a\" x", 5, "expected ':'"),
+        ("{\"a\"  :", 7, "unexpected end of line"),
+        ("{\"a\": ", 6, "unexpected end of line"),
+        ("{\"a\": }", 6, "expected a value"),
+        ("{\"a\":1 ,}", 8, "expected a key"),
+        ("{\"a\":1 , }", 9, "expected a key"),
+        ("{\"a\":1 x", 7, "expected ',' or '}'"),
+        ("{\"a\":[1 ,]}", 9, "expected a value"),
+        ("{\"a\":[1 x]}", 8, "expected ',' or ']'"),
+        ("{\"a\":[ ", 7, "unexpected end of line"),
+        ("{\"a\":{ \"b\" : 1 , \"c\" 2}}", 21, "expected ':'"),
+        ("{\"a\":01}", 6, "expected ',' or '}'"),
+        ("{\"a\":-}", 6, "bad number"),
+        ("{\"a\":-x}", 6, "bad number"),
+        ("{\"a\":1.}", 7, "bad number"),
+        ("{\"a\":1.e5}", 7, "bad number"),
+        ("{\"a\":1e}", 7, "bad number"),
+        ("{\"a\":1e+}", 8, "bad number"),
+        ("{\"a\":0x1}", 6, "expected ',' or '}'"),
+        (
+            "{\"a\":12345678901234567890123 x}",
+            29,
+            "expected ',' or '}'",
+        ),
+        ("{\"a\":tru}", 5, "expected a value"),
+        ("{\"a\":nul", 5, "expected a value"),
+        ("{\"a\":\"x}", 8, "unterminated string"),
+        ("{\"a\":\"x\\", 7, "bad escape"),
+        ("{\"a\":\"\\x\"}", 6, "bad escape"),
+        ("{\"a\":\"abc\\q\"}", 9, "bad escape"),
+        ("{\"a\":\"\\u12\"}", 6, "bad \\u escape"),
+        ("{\"a\":\"\\ud800\"}", 12, "lone surrogate in \\u escape"),
+        (
+            "{\"a\":\"\\ud800\\u0041\"}",
+            12,
+            "lone surrogate in \\u escape",
+        ),
+        ("{\"a\":\"\\udc00\"}", 12, "lone surrogate in \\u escape"),
+        ("{\"a\\q\":1}", 3, "bad escape"),
+        ("{\"a\":1} x", 8, "trailing characters after the object"),
+        ("{\"a\":1}}", 7, "trailing characters after the object"),
+        (
+            "{\"a\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefXYZ",
+            73,
+            "unterminated string",
+        ),
+        ("{\"0123456789abcdef0123\":1,\"a\" 1}", 30, "expected ':'"),
+    ];
+
+    #[test]
+    fn errors_keep_their_offsets_and_messages() {
+        let mut sc = LineScanner::new(plan(&["a", "a.b", "0123456789abcdef0123"]));
+        for &(line, offset, message) in ERROR_CASES {
+            let err = sc.scan_str(line).err();
+            assert_eq!(err, Some(JsonError { offset, message }), "{line:?}");
+            assert!(
+                serde_json::from_str::<Value>(line).map_or(true, |v| !v.is_object()),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn blanks_anywhere_give_the_same_fields() {
+        // The same object compact and with blanks wherever JSON allows them.
+        let names = ["a", "b.c", "d", "e.f", "g"];
+        let compact = r#"{"a":"x","b":{"c":[1,{"k":2},"s"]},"d":-1.5e3,"e":{"f":true},"g":null}"#;
+        let spaced = " \t{ \"a\" :\n\"x\" ,\r\n \"b\":{ \"c\" : [ 1 , { \"k\" : 2 } ,\"s\" ] } ,\"d\"\t:-1.5e3 , \"e\" : { \"f\" : true } , \"g\" : null } \r\n";
+        let p = plan(&names);
+        let (mut x, mut y) = (LineScanner::new(p.clone()), LineScanner::new(p));
+        let a = x.scan_str(compact).unwrap();
+        let b = y.scan_str(spaced).unwrap();
+        for i in 0..names.len() {
+            assert!(values(&a, &names, i).is_some(), "{}", names[i]);
+            assert_eq!(values(&a, &names, i), values(&b, &names, i), "{}", names[i]);
+        }
+        let (mut s, mut t) = (Vec::new(), Vec::new());
+        a.for_each_scalar(&mut |v| s.push(format!("{v:?}")));
+        b.for_each_scalar(&mut |v| t.push(format!("{v:?}")));
+        assert_eq!(s, t);
+    }
+
+    #[test]
+    fn integers_fit_64_bits_as_the_parsers_say() {
+        let mut cases: Vec<String> = Vec::new();
+        for base in [
+            "9223372036854775807",
+            "9223372036854775808",
+            "9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "10000000000000000000",
+            "100000000000000000000",
+            "999999999999999999",
+            "1",
+        ] {
+            cases.push(base.to_string());
+            cases.push(format!("-{base}"));
+        }
+        for text in &cases {
+            let (neg, digits) = match text.strip_prefix('-') {
+                Some(d) => (true, d),
+                None => (false, text.as_str()),
+            };
+            let want = text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok();
+            assert_eq!(int_fits_64(neg, digits.as_bytes()), want, "{text}");
+            // And through the scanner: only integers that stay integers keep the line plain.
+            let line = format!(r#"{{"a":{text}}}"#);
+            let mut sc = LineScanner::new(plan(&["a"]));
+            let ev = sc.scan_str(&line).unwrap();
+            assert_eq!(ev.plain, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn keys_read_in_one_load_hash_as_padded_keys() {
+        // A key read with a 16-byte load from the line (masked to its length) must give the
+        // words of the zero-padded key, whatever follows it.
+        let line: Vec<u8> = (0u8..64).map(|i| b'a' + i % 26).collect();
+        for ks in 0..8 {
+            for n in 0..=SHORT_KEY {
+                let got = words_at(&line, ks, n).unwrap();
+                assert_eq!(got, padded_words(&line[ks..ks + n]), "at {ks} len {n}");
+            }
+        }
+        assert_eq!(words_at(&line, 50, 4), None);
+        // Keys of every length up to past the short limit, found from the line (at its end
+        // too, where the load does not fit), escaped, and not confused with their prefixes.
+        let keys: Vec<String> = (1..=24).map(|n| "k".repeat(n)).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut sc = LineScanner::new(plan(&refs));
+        for (i, k) in keys.iter().enumerate() {
+            for line in [
+                format!(r#"{{"{k}":{i},"{k}x":0,"x{k}":0}}"#),
+                format!(r#"{{"z":0,"{k}":{i}}}"#),
+                format!(r#"{{"\u006b{}":{i}}}"#, &k[1..]),
+            ] {
+                let ev = sc.scan_str(&line).unwrap();
+                for j in 0..keys.len() {
+                    let got = values(&ev, &refs, j);
+                    if j == i {
+                        let want = format!("{:?}", Scalar::Num(Num::Int(i as i64)));
+                        assert_eq!(got, Some(vec![want]), "{line}");
+                    } else {
+                        assert_eq!(got, None, "{line} {j}");
+                    }
+                }
+            }
+        }
+    }
 }
