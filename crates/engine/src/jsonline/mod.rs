@@ -948,11 +948,7 @@ impl<'a> Cursor<'a> {
     fn number(&mut self, s: usize) -> Result<usize, JsonError> {
         let b = self.b;
         match b.get(s) {
-            Some(b'0') => {
-                if !matches!(b.get(s + 1), Some(b'.' | b'e' | b'E')) {
-                    return Ok(s + 1);
-                }
-            }
+            Some(b'0') if !matches!(b.get(s + 1), Some(b'.' | b'e' | b'E')) => return Ok(s + 1),
             Some(b'1'..=b'9') => {
                 let mut j = s + 1;
                 while let Some(b'0'..=b'9') = b.get(j) {
