@@ -4,8 +4,8 @@
 //! items across rules (`EventID: 1` in hundreds of rules) become one item evaluated at most
 //! once per event; selections are inlined into each condition.
 
+use sigma::hash::{FastMap as HashMap, FastSet};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use sigma::RuleBody;
@@ -141,7 +141,7 @@ type RegexKey = (String, sigma::value::RegexFlags);
 fn prebuild_regexes<'r>(
     rules: &'r [ResolvedRule],
 ) -> HashMap<RegexKey, Result<Arc<regex::Regex>, String>> {
-    let mut seen: std::collections::HashSet<RegexKey> = std::collections::HashSet::new();
+    let mut seen: FastSet<RegexKey> = FastSet::default();
     let mut todo: Vec<&'r sigma::value::Regex> = Vec::new();
     let mut visit = |it: &'r DetectionItem| {
         for v in &it.values {
@@ -179,7 +179,7 @@ pub(crate) fn attach_filters(
     rules: &[ResolvedRule],
     excluded: &dyn Fn(usize) -> bool,
 ) -> (Vec<Vec<usize>>, Vec<String>) {
-    let mut by_ref: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_ref: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, r) in rules.iter().enumerate() {
         if !matches!(r.rule.body, RuleBody::Detection(_)) {
             continue;
@@ -229,9 +229,9 @@ pub(crate) fn compile(
     let mut b = Builder {
         table,
         fields: vec![FieldPath::bound("*", table, ANY_SLOT)],
-        field_ids: HashMap::new(),
+        field_ids: HashMap::default(),
         items: Vec::new(),
-        item_ids: HashMap::new(),
+        item_ids: HashMap::default(),
         item_keys: Vec::new(),
         regexes,
         pending: Vec::new(),
@@ -273,7 +273,7 @@ pub(crate) fn compile(
     // The items' matchers (folding and sorting thousands of strings), on all cores. An item
     // that cannot be built fails the rules that use it, before anything they use after it.
     let built = par_map(&b.pending, 16, |_, &id| b.build_matchers(id));
-    let mut broken: HashMap<u32, CompileErrorKind> = HashMap::new();
+    let mut broken: HashMap<u32, CompileErrorKind> = HashMap::default();
     for (id, res) in std::mem::take(&mut b.pending).into_iter().zip(built) {
         match res {
             Ok((matchers, refs)) => {
@@ -304,7 +304,7 @@ pub(crate) fn compile(
     }
     let failed: Vec<bool> = compiled.iter().map(Option::is_none).collect();
     let (attached, warnings) = attach_filters(rules, &|i| failed[i]);
-    let mut filter_ids: HashMap<usize, u32> = HashMap::new();
+    let mut filter_ids: HashMap<usize, u32> = HashMap::default();
     let mut filters = Vec::new();
     let mut variants = Vec::new();
     let mut out_rules = Vec::with_capacity(rules.len());
@@ -363,7 +363,7 @@ impl<'r> Builder<'r> {
             .map(|c| self.item(c))
             .collect::<Result<Vec<_>, _>>()?;
         let d = &v.detection;
-        let mut sel_cache: HashMap<String, Node> = HashMap::new();
+        let mut sel_cache: HashMap<String, Node> = HashMap::default();
         let mut alts = Vec::new();
         for c in &d.conditions {
             alts.push(self.expr(&c.parsed.expr, d, &mut sel_cache)?);

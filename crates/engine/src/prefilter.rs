@@ -13,7 +13,7 @@
 //! Per field, one Aho-Corasick automaton holds the literals of all variants; an event's values
 //! of that field are scanned once, and every literal found marks the variants it stands for.
 
-use std::collections::HashMap;
+use sigma::hash::FastMap as HashMap;
 use std::sync::{Mutex, OnceLock, TryLockError};
 
 use sigma::modifier::Link;
@@ -320,7 +320,7 @@ impl Prefilter {
                 group_of_variant[v as usize].push(b as u32);
             }
         }
-        let mut group_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut group_ids: HashMap<Vec<u32>, u32> = HashMap::default();
         let group_of_variant: Vec<u32> = group_of_variant
             .into_iter()
             .map(|mut g| {
@@ -332,7 +332,7 @@ impl Prefilter {
             .collect();
         type Key = (u32, u32);
         type Entry = (Vec<(Anchor, String)>, HashMap<(Anchor, String), u32>);
-        let mut per_slot: HashMap<Key, Entry> = HashMap::new();
+        let mut per_slot: HashMap<Key, Entry> = HashMap::default();
         let mut slot_order: Vec<Key> = Vec::new();
         let mut var_pats: Vec<Option<Vec<(Key, u32)>>> = Vec::with_capacity(prog.variants.len());
         // Each item's literal set, then each variant's: pricing thousands of literals and
@@ -409,7 +409,7 @@ impl Prefilter {
             })
             .collect();
         let mut slots = Vec::new();
-        let mut base_of: HashMap<Key, (u32, u32)> = HashMap::new();
+        let mut base_of: HashMap<Key, (u32, u32)> = HashMap::default();
         let mut total = 0u32;
         for (key, (ac, raw, anchored, ac_ids)) in slot_order.into_iter().zip(built) {
             let list = &per_slot[&key].0;

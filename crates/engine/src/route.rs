@@ -20,6 +20,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 
+use sigma::hash::FastMap;
 use sigma::modifier::Link;
 use sigma::value::Shape;
 
@@ -177,7 +178,7 @@ impl Router {
                 e
             })
             .collect();
-        let mut count: HashMap<u32, usize> = HashMap::new();
+        let mut count: FastMap<u32, usize> = FastMap::default();
         for e in &eqs {
             let slots: BTreeSet<u32> = e.iter().map(|(s, _)| *s).collect();
             for s in slots {
@@ -190,7 +191,7 @@ impl Router {
             unrouted: Bucket::default(),
         };
         // How many variants each (field, key) would offer an event holding that key.
-        let mut population: HashMap<(u32, &str), usize> = HashMap::new();
+        let mut population: FastMap<(u32, &str), usize> = FastMap::default();
         for e in &eqs {
             let mut seen: BTreeSet<(u32, &str)> = BTreeSet::new();
             for (s, keys) in e {
@@ -206,7 +207,7 @@ impl Router {
                 .map(|k| population.get(&(s, k.as_str())).copied().unwrap_or(0))
                 .sum()
         };
-        let mut slot_index: HashMap<u32, usize> = HashMap::new();
+        let mut slot_index: FastMap<u32, usize> = FastMap::default();
         for (v, e) in eqs.iter().enumerate() {
             // First level: the field most variants share (looked up for every event).
             let first = e.iter().min_by(|(s1, k1), (s2, k2)| {

@@ -8,6 +8,7 @@ pub mod condition;
 pub mod diagnostic;
 pub mod fields;
 pub mod filter;
+pub mod hash;
 pub mod loader;
 pub mod modifier;
 pub mod pipeline;

@@ -1,10 +1,10 @@
 //! A set of loaded rules: lookups by id and name, and the checks that need more than one rule
 //! (correlation and filter references, duplicate ids).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
+use crate::hash::FastMap as HashMap;
 use crate::rule::{Rule, RuleBody};
 
 /// Rules from any number of files.
@@ -63,8 +63,8 @@ impl RuleSet {
     /// duplicate ids and names (warnings).
     pub fn check(&self) -> Vec<SetDiagnostic> {
         let mut out = Vec::new();
-        let mut seen_ids: HashMap<&str, usize> = HashMap::new();
-        let mut seen_names: HashMap<&str, usize> = HashMap::new();
+        let mut seen_ids: HashMap<&str, usize> = HashMap::default();
+        let mut seen_names: HashMap<&str, usize> = HashMap::default();
         for (i, r) in self.rules.iter().enumerate() {
             if let Some(id) = &r.meta.id
                 && let Some(first) = seen_ids.insert(id.value.as_str(), i)

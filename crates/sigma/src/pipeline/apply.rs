@@ -6,7 +6,6 @@
 //! condition written with Sigma names (`EventID: 1`) is renamed by the field maps that follow
 //! (`event.code: 1`), as in sigmac and pySigma.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::error::{ApplyError, PipelineError};
@@ -18,6 +17,7 @@ use super::resolved::{
     Change, FieldMapper, IntoSharedRule, NameStep, NotApplicable, ResolvedRule, Variant, run_steps,
 };
 use crate::condition::{Condition, Expr};
+use crate::hash::{FastMap as HashMap, FastSet as HashSet};
 use crate::modifier::{self, RawValue};
 use crate::rule::{
     ConditionEntry, Detection, DetectionItem, Rule, RuleBody, Selection, SelectionNode, Spanned,
@@ -162,8 +162,8 @@ impl Chain {
             detection: detection.clone(),
             steps: Vec::new(),
             changes: Vec::new(),
-            applied: HashSet::new(),
-            coverage: HashMap::new(),
+            applied: HashSet::default(),
+            coverage: HashMap::default(),
         }];
         let ctx = Ctx {
             original: ls,
@@ -535,7 +535,7 @@ fn apply_logsources(
         }
         .expect("only the last branch takes the variant");
         let mut cur = s0.clone();
-        let mut covered: HashSet<LsKey> = HashSet::new();
+        let mut covered: HashSet<LsKey> = HashSet::default();
         let mut rewritten = false;
         let mut item_indices: Vec<String> = Vec::new();
         for (i, e) in ls.entries.iter().enumerate() {
@@ -671,7 +671,8 @@ fn resolve_map(map: &FieldMap, w: &Work, ctx: &Ctx<'_>) -> NameStep {
     {
         return step(Arc::clone(m), map);
     }
-    let mut resolved: HashMap<String, Vec<String>> = HashMap::with_capacity(map.entries.len());
+    let mut resolved: HashMap<String, Vec<String>> =
+        HashMap::with_capacity_and_hasher(map.entries.len(), Default::default());
     let mut picks = chosen.iter();
     for e in &map.entries {
         let targets = match &e.target {
@@ -1037,7 +1038,7 @@ impl Work {
             );
         }
         // Every Sigma field name the rule uses gets an explicit entry.
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         let mut add = |name: &str| {
             if !map.contains_key(name) {
                 map.insert(name.to_owned(), run_steps(&self.steps, name));

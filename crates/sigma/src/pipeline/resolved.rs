@@ -1,9 +1,9 @@
 //! The output of pipelines: resolved rules.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::model::{Case, FieldFilter};
+use crate::hash::FastMap as HashMap;
 use crate::rule::{Detection, DetectionItem, Rule, RuleBody};
 
 /// A rule after pipelines: the rule as written plus one variant per mapped log source.
