@@ -34,6 +34,8 @@ pub struct Chain {
     /// first, then their field maps, as sigmac chained them.
     pub order: Vec<(usize, usize)>,
     maps: MapCache,
+    /// Whether resolved variants list what each item changed ([`Variant::changes`]).
+    describe: bool,
 }
 
 /// Field maps as resolved for the rules so far, shared between rules: a map of a hundred
@@ -113,7 +115,16 @@ impl Chain {
             pipelines,
             order,
             maps: MapCache::default(),
+            describe: true,
         })
+    }
+
+    /// Resolve without describing the changes: [`Variant::changes`] stays empty. Writing
+    /// them (a line per renamed field, per condition added) is a tenth of resolving a rule
+    /// set, wasted where no one reads them (hunting, converting).
+    pub fn without_descriptions(mut self) -> Chain {
+        self.describe = false;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -184,6 +195,7 @@ impl Chain {
                     pipeline_index: pi,
                     item,
                     vars: &p.vars,
+                    describe: self.describe,
                 };
                 for mut out in apply_item(&at, &ctx, w)? {
                     out.applied.insert(item.id.clone());
@@ -289,15 +301,20 @@ struct At<'a> {
     pipeline_index: usize,
     item: &'a Item,
     vars: &'a [(String, Vec<String>)],
+    /// See [`Chain::without_descriptions`].
+    describe: bool,
 }
 
 impl At<'_> {
-    fn change(&self, w: &mut Work, description: String) {
-        w.changes.push(Change {
-            pipeline: self.pipeline.to_owned(),
-            item: self.item.id.clone(),
-            description,
-        });
+    /// Records a change, described by `description` when the chain describes them.
+    fn change(&self, w: &mut Work, description: impl FnOnce() -> String) {
+        if self.describe {
+            w.changes.push(Change {
+                pipeline: self.pipeline.to_owned(),
+                item: self.item.id.clone(),
+                description: description(),
+            });
+        }
     }
 
     fn fail(&self, message: String, span: Option<Span>) -> ApplyError {
@@ -368,14 +385,13 @@ fn apply_item(at: &At<'_>, ctx: &Ctx<'_>, mut w: Work) -> Result<Vec<Work>, Appl
                     c.clone()
                 };
                 let item = build_condition(&c, ctx.cond_span).map_err(|m| at.fail(m, None))?;
-                at.change(
-                    &mut w,
+                at.change(&mut w, || {
                     format!(
                         "condition {}{}",
                         if *negated { "not " } else { "" },
                         describe_item(&item)
-                    ),
-                );
+                    )
+                });
                 items.push(item);
             }
             if *negated {
@@ -395,11 +411,11 @@ fn apply_item(at: &At<'_>, ctx: &Ctx<'_>, mut w: Work) -> Result<Vec<Work>, Appl
         Action::ChangeLogSource(p) => {
             let before = w.ls.clone();
             w.ls = p.clone();
-            at.change(&mut w, format!("log source {before} -> {p}"));
+            at.change(&mut w, || format!("log source {before} -> {p}"));
         }
         Action::SetIndex(ix) => {
             w.indices = ix.clone();
-            at.change(&mut w, format!("index {}", ix.join(", ")));
+            at.change(&mut w, || format!("index {}", ix.join(", ")));
         }
         Action::Placeholders { include, exclude } => {
             let handled = |name: &str| {
@@ -434,7 +450,7 @@ fn apply_item(at: &At<'_>, ctx: &Ctx<'_>, mut w: Work) -> Result<Vec<Work>, Appl
                     .iter()
                     .find(|(k, _)| *k == name)
                     .map_or(0, |(_, v)| v.len());
-                at.change(&mut w, format!("placeholder %{name}% -> {n} value(s)"));
+                at.change(&mut w, || format!("placeholder %{name}% -> {n} value(s)"));
             }
         }
         Action::DropItems { filter } => {
@@ -456,7 +472,7 @@ fn apply_item(at: &At<'_>, ctx: &Ctx<'_>, mut w: Work) -> Result<Vec<Work>, Appl
             w.conds
                 .retain_mut(|c| !matches!(drop_items(c, filter, &mut dropped), Keep::None));
             for d in dropped {
-                at.change(&mut w, format!("dropped item {d}"));
+                at.change(&mut w, || format!("dropped item {d}"));
             }
         }
         Action::FailRule { message } => return Err(at.fail(message.clone(), None)),
@@ -558,7 +574,9 @@ fn apply_logsources(
             let mut what = Vec::new();
             for c in &e.conditions {
                 let item = build_condition(c, ctx.cond_span).map_err(|m| at.fail(m, None))?;
-                what.push(describe_item(&item));
+                if at.describe {
+                    what.push(describe_item(&item));
+                }
                 w.conds.push(SelectionNode::Item(item));
             }
             for ix in &e.index {
@@ -566,12 +584,15 @@ fn apply_logsources(
                     item_indices.push(ix.clone());
                 }
             }
-            let mut desc = format!("log source {} matched", e.name);
-            if !what.is_empty() {
-                desc.push_str(&format!(": condition {}", what.join(" and ")));
-            }
-            if !e.index.is_empty() {
-                desc.push_str(&format!("; index {}", e.index.join(", ")));
+            let mut desc = String::new();
+            if at.describe {
+                desc = format!("log source {} matched", e.name);
+                if !what.is_empty() {
+                    desc.push_str(&format!(": condition {}", what.join(" and ")));
+                }
+                if !e.index.is_empty() {
+                    desc.push_str(&format!("; index {}", e.index.join(", ")));
+                }
             }
             if let Some(r) = &e.rewrite {
                 let mut next = r.clone();
@@ -579,14 +600,16 @@ fn apply_logsources(
                 if r.is_empty() {
                     next = cur.clone();
                 }
-                desc.push_str(&format!("; rewritten {cur} -> {next}"));
+                if at.describe {
+                    desc.push_str(&format!("; rewritten {cur} -> {next}"));
+                }
                 cur = next;
                 rewritten = true;
             }
             // An entry that adds nothing (a product-wide entry, one that only renames) is not
             // worth a line; its renames are recorded below.
-            if !what.is_empty() || !e.index.is_empty() || e.rewrite.is_some() {
-                at.change(&mut w, desc);
+            if !e.conditions.is_empty() || !e.index.is_empty() || e.rewrite.is_some() {
+                at.change(&mut w, || desc);
             }
             if let Some(label) = &e.label {
                 w.label = Some(label.clone());
@@ -609,10 +632,9 @@ fn apply_logsources(
             }
         } else if w.indices.is_empty() && !ls.default_index.is_empty() {
             w.indices = ls.default_index.clone();
-            at.change(
-                &mut w,
-                format!("default index {}", ls.default_index.join(", ")),
-            );
+            at.change(&mut w, || {
+                format!("default index {}", ls.default_index.join(", "))
+            });
         }
         let missing: Vec<LsKey> = set_keys(&s0)
             .into_iter()
@@ -731,7 +753,7 @@ fn rename(at: &At<'_>, w: &mut Work, step: NameStep, under: Option<&str>) {
         if to.len() == 1 && to[0] == name {
             return None;
         }
-        if !seen.iter().any(|(n, _)| n == name) {
+        if at.describe && !seen.iter().any(|(n, _)| n == name) {
             seen.push((name.to_owned(), to.clone()));
         }
         Some(to)
@@ -748,7 +770,7 @@ fn rename(at: &At<'_>, w: &mut Work, step: NameStep, under: Option<&str>) {
     w.steps.push(step);
     for (from, to) in seen {
         let scope = under.map(|u| format!(" (under {u})")).unwrap_or_default();
-        at.change(w, format!("field {from} -> {}{scope}", to.join(" | ")));
+        at.change(w, || format!("field {from} -> {}{scope}", to.join(" | ")));
     }
 }
 

@@ -206,7 +206,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(super::EXIT_USAGE));
     }
     let chain = match args.pipelines.chain() {
-        Ok(c) => c,
+        // Queries do not show what the pipelines changed (`resolve` does).
+        Ok(c) => c.without_descriptions(),
         Err(e) => {
             eprint!("{}", e.render());
             return Ok(ExitCode::from(super::EXIT_USAGE));

@@ -184,7 +184,14 @@ impl Hunter {
             inputs,
             format: setup.format,
             time_fields: setup.time_fields,
-            chains: [Some(evtx), setup.user, Some(flat), Some(ecs), None],
+            // No one reads the pipelines' change descriptions here (`resolve` prints them).
+            chains: [
+                Some(evtx.without_descriptions()),
+                setup.user.map(Chain::without_descriptions),
+                Some(flat.without_descriptions()),
+                Some(ecs.without_descriptions()),
+                None,
+            ],
             engines: Default::default(),
             names: setup.names,
         }
