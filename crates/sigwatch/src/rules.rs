@@ -57,12 +57,20 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    // Sorted by name, which within one folder is the order of the paths: comparing paths
+    // parses them into components at every comparison, a twentieth of a hunt's start-up.
+    let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| (e.file_name(), e)))
         .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (_, e) in entries {
+        let p = e.path();
+        // The type read with the folder spares a `stat` per file; links are followed.
+        let is_dir = match e.file_type() {
+            Ok(t) if !t.is_symlink() => t.is_dir(),
+            _ => p.is_dir(),
+        };
+        if is_dir {
             walk(&p, out)?;
         } else if is_rule_file(&p) {
             out.push(p);
