@@ -9,25 +9,9 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use convert::{Context, Options, Output, backends};
 use sigma::pipeline::{ResolvedRule, resolve_identity};
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(p);
-        }
-    }
-}
 
 /// Refusals expected per target: (feature: reason, rule file relative to sigma/), and why.
 ///
@@ -98,18 +82,13 @@ fn expected(target: &str) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn sigmahq_corpus_converts() {
-    let Some(root) = std::env::var_os("SIGWATCH_DATA") else {
-        assert!(
-            std::env::var_os("SIGWATCH_REQUIRE_DATA").is_none(),
-            "SIGWATCH_REQUIRE_DATA is set but SIGWATCH_DATA is not"
-        );
-        eprintln!("skipped: SIGWATCH_DATA is not set");
+    let Some(root) = testkit::data_root("sigmahq_corpus_converts") else {
         return;
     };
-    let base = Path::new(&root).join("sigma");
+    let base = root.join("sigma");
     let mut files = Vec::new();
     for d in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        walk(&base.join(d), &mut files);
+        files.extend(testkit::rule_files(&base.join(d)));
     }
     let mut rules = Vec::new();
     for f in &files {

@@ -88,15 +88,10 @@ const SIGMAHQ: &[&str] = &[
 
 #[test]
 fn sigmahq_rules() {
-    let Some(root) = std::env::var_os("SIGWATCH_DATA") else {
-        assert!(
-            std::env::var_os("SIGWATCH_REQUIRE_DATA").is_none(),
-            "SIGWATCH_REQUIRE_DATA is set but SIGWATCH_DATA is not"
-        );
-        eprintln!("skipped: SIGWATCH_DATA is not set");
+    let Some(root) = testkit::data_root("sigmahq_rules") else {
         return;
     };
-    let base = Path::new(&root).join("sigma");
+    let base = root.join("sigma");
     let paths: Vec<PathBuf> = SIGMAHQ
         .iter()
         .map(|p| base.join(p))

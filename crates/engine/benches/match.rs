@@ -25,7 +25,7 @@ const LINES_PER_FILE: usize = 400;
 
 fn dataset_lines(data: &std::path::Path) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
-    for f in support::files(&data.join("security-datasets"), "gz") {
+    for f in testkit::files(&data.join("security-datasets"), &["gz"]) {
         let file = std::fs::File::open(&f).unwrap();
         let reader = BufReader::new(flate2::read::GzDecoder::new(file));
         lines.extend(
@@ -40,7 +40,7 @@ fn dataset_lines(data: &std::path::Path) -> Vec<Vec<u8>> {
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(data) = support::data_dir("bench match") else {
+    let Some(data) = testkit::data_root("bench match") else {
         return;
     };
     let rules = support::load_rules(&data.join("sigma/rules/windows"));

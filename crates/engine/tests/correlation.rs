@@ -3,7 +3,6 @@
 //! brute-force recomputation of event_count / value_count windows.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use engine::correlation::{CorrelationDetection, Correlator, EventRef, Hit, Kind, Options, Stats};
 use proptest::prelude::*;
@@ -196,44 +195,15 @@ fn spec_example_with_generate_reports_inner_detections() {
     assert_eq!(out[0].kind.as_str(), "event_count");
 }
 
-fn data_root() -> Option<PathBuf> {
-    match std::env::var_os("SIGWATCH_DATA") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            assert!(
-                std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-                "SIGWATCH_DATA is not set but SIGWATCH_REQUIRE_DATA=1"
-            );
-            eprintln!("skipped: SIGWATCH_DATA is not set");
-            None
-        }
-    }
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(p);
-        }
-    }
-}
-
 /// Every legacy `| count` / `| near` rule of the corpus compiles, and a few run.
 #[test]
 fn corpus_legacy_aggregations() {
-    let Some(root) = data_root() else {
+    let Some(root) = testkit::data_root("corpus_legacy_aggregations") else {
         return;
     };
     let mut files = Vec::new();
     for sub in ["deprecated", "unsupported"] {
-        yaml_files(&root.join("sigma").join(sub), &mut files);
+        files.extend(testkit::rule_files(&root.join("sigma").join(sub)));
     }
     let mut rules = Vec::new();
     for f in &files {

@@ -23,7 +23,7 @@ fn engine_matches(engine: &Engine, ev: &dyn engine::Event) -> Vec<(usize, usize)
 
 #[test]
 fn windows_rules_on_regression_events() {
-    let Some(data) = support::data_dir("windows_rules_on_regression_events") else {
+    let Some(data) = testkit::data_root("windows_rules_on_regression_events") else {
         return;
     };
     let rules = support::load_rules(&data.join("sigma/rules/windows"));
@@ -56,7 +56,7 @@ fn windows_rules_on_regression_events() {
 
 #[test]
 fn windows_rules_on_security_datasets_lines() {
-    let Some(data) = support::data_dir("windows_rules_on_security_datasets_lines") else {
+    let Some(data) = testkit::data_root("windows_rules_on_security_datasets_lines") else {
         return;
     };
     let rules = support::load_rules(&data.join("sigma/rules/windows"));
@@ -67,7 +67,7 @@ fn windows_rules_on_security_datasets_lines() {
     let per_file = if cfg!(debug_assertions) { 2 } else { 200 };
     let mut scanner = engine.line_scanner();
     let (mut events, mut total) = (0, 0);
-    for f in support::files(&data.join("security-datasets"), "gz") {
+    for f in testkit::files(&data.join("security-datasets"), &["gz"]) {
         let file = std::fs::File::open(&f).expect("readable dataset");
         let reader = BufReader::new(flate2::read::GzDecoder::new(file));
         for line in reader.split(b'\n').take(per_file) {

@@ -13,7 +13,7 @@ use engine::naive::Naive;
 
 #[test]
 fn regression_cases_detect() {
-    let Some(data) = support::data_dir("regression_cases_detect") else {
+    let Some(data) = testkit::data_root("regression_cases_detect") else {
         return;
     };
     let rules = support::load_rules(&data.join("sigma/rules"));

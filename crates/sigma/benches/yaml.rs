@@ -8,29 +8,14 @@
 //! Run: `SIGWATCH_DATA=/work/shared/data cargo bench -p sigwatch-sigma --bench yaml`
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml") {
-            out.push(p);
-        }
-    }
-}
-
 fn corpus() -> Option<Vec<String>> {
-    let root = PathBuf::from(std::env::var_os("SIGWATCH_DATA")?).join("sigma");
+    let root = testkit::data_root("YAML benchmark")?.join("sigma");
     let mut paths = Vec::new();
     for d in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        collect(&root.join(d), &mut paths);
+        paths.extend(testkit::files(&root.join(d), &["yml"]));
     }
     paths.sort();
     Some(
@@ -43,7 +28,6 @@ fn corpus() -> Option<Vec<String>> {
 
 fn bench(c: &mut Criterion) {
     let Some(texts) = corpus() else {
-        eprintln!("SIGWATCH_DATA is not set: skipping the YAML benchmark");
         return;
     };
     let bytes: usize = texts.iter().map(String::len).sum();

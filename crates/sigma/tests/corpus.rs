@@ -3,36 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
-
-fn data_root() -> Option<PathBuf> {
-    match std::env::var_os("SIGWATCH_DATA") {
-        Some(p) if Path::new(&p).join("sigma").is_dir() => Some(PathBuf::from(p)),
-        _ => {
-            assert!(
-                std::env::var_os("SIGWATCH_REQUIRE_DATA").is_none(),
-                "SIGWATCH_REQUIRE_DATA is set but SIGWATCH_DATA does not point at the corpus"
-            );
-            eprintln!("skipped: SIGWATCH_DATA not set");
-            None
-        }
-    }
-}
-
-fn yml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(p);
-        }
-    }
-}
+use std::path::Path;
 
 struct Totals {
     files: usize,
@@ -41,8 +12,7 @@ struct Totals {
 }
 
 fn load_dir(dir: &Path) -> Totals {
-    let mut files = Vec::new();
-    yml_files(dir, &mut files);
+    let files = testkit::rule_files(dir);
     let mut t = Totals {
         files: files.len(),
         rules: 0,
@@ -72,7 +42,9 @@ fn load_dir(dir: &Path) -> Totals {
 
 #[test]
 fn every_published_rule_loads_without_errors() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma corpus") else {
+        return;
+    };
     let sigma = root.join("sigma");
     let mut total = 0;
     for dir in [
@@ -106,9 +78,10 @@ fn every_published_rule_loads_without_errors() {
 
 #[test]
 fn unsupported_rules_parse_or_get_a_located_diagnostic() {
-    let Some(root) = data_root() else { return };
-    let mut files = Vec::new();
-    yml_files(&root.join("sigma/unsupported"), &mut files);
+    let Some(root) = testkit::data_root("sigma corpus") else {
+        return;
+    };
+    let files = testkit::rule_files(&root.join("sigma/unsupported"));
     assert!(!files.is_empty());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();

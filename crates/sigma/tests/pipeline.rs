@@ -4,7 +4,7 @@
 //! corpus from `SIGWATCH_DATA` and skip (with a note) when it is unset, unless
 //! `SIGWATCH_REQUIRE_DATA=1`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use sigma::pipeline::{self, Chain, Pipeline, ResolvedRule, builtin, native, render};
@@ -47,20 +47,6 @@ fn all_fields(r: &ResolvedRule) -> Vec<String> {
         }
     }
     out
-}
-
-fn data_root() -> Option<PathBuf> {
-    match std::env::var_os("SIGWATCH_DATA") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            assert!(
-                std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-                "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-            );
-            eprintln!("note: SIGWATCH_DATA not set; skipping corpus test");
-            None
-        }
-    }
 }
 
 fn read_pipeline(path: &Path, sigmac: bool) -> Pipeline {
@@ -626,7 +612,9 @@ fn corpus_rule(root: &Path, rel: &str) -> Rule {
 
 #[test]
 fn every_sigmac_config_loads() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     let dir = root.join("sigmac-config");
     let mut files = Vec::new();
     for sub in [dir.clone(), dir.join("generic")] {
@@ -650,7 +638,9 @@ fn every_sigmac_config_loads() {
 
 #[test]
 fn helk_and_winlogbeat_configs_resolve_corpus_rules() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     let cfg = |n: &str| read_pipeline(&root.join("sigmac-config").join(n), true);
 
     // A sysmon service rule: HELK's index and the EventID-conditional name.
@@ -736,7 +726,9 @@ fn helk_and_winlogbeat_configs_resolve_corpus_rules() {
 
 #[test]
 fn snapshots_of_sigmahq_rules() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     let cfg = |n: &str| read_pipeline(&root.join("sigmac-config").join(n), true);
     let mut chains: Vec<(&str, Chain)> = builtin::NAMES
         .iter()
@@ -769,7 +761,9 @@ fn snapshots_of_sigmahq_rules() {
 
 #[test]
 fn every_corpus_rule_resolves_under_every_builtin() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     let chains: Vec<Chain> = builtin::NAMES.iter().map(|n| builtin_chain(&[n])).collect();
     let mut rules = 0;
     let mut stack = vec![root.join("sigma/rules")];
@@ -803,7 +797,9 @@ fn every_corpus_rule_resolves_under_every_builtin() {
 fn windows_flat_fields_exist_in_security_datasets() {
     use std::collections::{BTreeMap, BTreeSet};
     use std::io::BufRead;
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     // Field names of Sysmon EventID 1 events.
     let mut present: BTreeSet<String> = BTreeSet::new();
     let mut stack = vec![root.join("security-datasets")];
@@ -921,7 +917,9 @@ fn case_prefix_map_and_logsource_conditional_mappings() {
 /// the pipeline names.
 #[test]
 fn evtx_routes_every_regression_event_to_its_rule() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     let chain = builtin_chain(&["evtx"]);
     let base = root.join("regression_data");
     let mut stack = vec![base.join("rules")];
@@ -1011,7 +1009,9 @@ fn holds(c: &sigma::rule::DetectionItem, ev: &serde_json::Value) -> bool {
 /// The built-in `helk` is sigmac's helk.yml in our model: the same normalised content.
 #[test]
 fn builtin_helk_is_helk_yml() {
-    let Some(root) = data_root() else { return };
+    let Some(root) = testkit::data_root("sigma pipeline corpus") else {
+        return;
+    };
     let from_file = read_pipeline(&root.join("sigmac-config/helk.yml"), true);
     let builtin = builtin::get("helk").expect("listed").expect("loads");
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Differential test over the SigmaHQ corpus: wherever the fast path reads a file, it must give
 //! exactly what the complete (saphyr) path gives: values, styles, spans and errors.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sigma::yaml::{Documents, Node, Value, parse, parse_fast_only, parse_with_fallback_only};
 
@@ -50,34 +50,11 @@ fn docs_diff(a: &Documents, b: &Documents) -> Option<String> {
     (a.errors != b.errors).then(|| format!("errors {:?} vs {:?}", a.errors, b.errors))
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-            out.push(p);
-        }
-    }
-}
-
 /// All YAML files under `$SIGWATCH_DATA/sigma`, or `None` (with a note) when the corpus is not
 /// configured. With `SIGWATCH_REQUIRE_DATA=1` a missing corpus fails the test.
 fn corpus_files() -> Option<Vec<PathBuf>> {
-    let Some(root) = std::env::var_os("SIGWATCH_DATA") else {
-        assert!(
-            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-        );
-        eprintln!("SIGWATCH_DATA is not set: skipping the corpus test");
-        return None;
-    };
-    let mut files = Vec::new();
-    collect(&PathBuf::from(root).join("sigma"), &mut files);
-    files.sort();
+    let root = testkit::data_root("YAML corpus")?;
+    let files = testkit::rule_files(&root.join("sigma"));
     assert!(
         !files.is_empty(),
         "no YAML files under $SIGWATCH_DATA/sigma"

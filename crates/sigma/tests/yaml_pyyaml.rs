@@ -13,20 +13,6 @@ use std::process::{Command, Stdio};
 use serde_json::{Value as J, json};
 use sigma::yaml::{Documents, Node, Value, parse};
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-            out.push(p);
-        }
-    }
-}
-
 fn pyyaml_available() -> bool {
     Command::new("python3")
         .args(["-c", "import yaml"])
@@ -204,9 +190,7 @@ fn fixtures_read_like_pyyaml() {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yaml_fixtures");
-    let mut files = Vec::new();
-    collect(&dir, &mut files);
-    files.sort();
+    let files = testkit::rule_files(&dir);
     assert!(files.len() >= 30, "fixtures missing");
     let views = oracle(&files);
     assert_eq!(views.len(), files.len());
@@ -250,21 +234,14 @@ fn fixtures_read_like_pyyaml() {
 
 #[test]
 fn corpus_reads_like_pyyaml() {
-    let Some(root) = std::env::var_os("SIGWATCH_DATA") else {
-        assert!(
-            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-        );
-        eprintln!("SIGWATCH_DATA is not set: skipping the PyYAML oracle test");
+    let Some(root) = testkit::data_root("PyYAML oracle") else {
         return;
     };
     if !pyyaml_available() {
         eprintln!("python3 with PyYAML is not available: skipping the PyYAML oracle test");
         return;
     }
-    let mut files = Vec::new();
-    collect(&PathBuf::from(root).join("sigma"), &mut files);
-    files.sort();
+    let files = testkit::rule_files(&root.join("sigma"));
     assert!(!files.is_empty());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyyaml_oracle.py");
 

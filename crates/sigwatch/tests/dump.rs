@@ -222,12 +222,7 @@ fn a_closed_pipe_ends_quietly() {
 
 #[test]
 fn evtx_samples_dump_with_record_order_kept() {
-    let Some(data) = std::env::var_os("SIGWATCH_DATA") else {
-        assert!(
-            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-        );
-        eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
+    let Some(data) = testkit::data_root("evtx_samples_dump_with_record_order_kept") else {
         return;
     };
     let folder = Path::new(&data).join("evtx-attack-samples/Lateral Movement");

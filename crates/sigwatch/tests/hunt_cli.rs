@@ -450,15 +450,9 @@ fn help_states_time_order_and_window_semantics() {
 
 #[test]
 fn evtx_file_from_the_corpus() {
-    let Some(data) = std::env::var_os("SIGWATCH_DATA") else {
-        assert!(
-            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-        );
-        eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
+    let Some(data) = testkit::data_root("evtx_file_from_the_corpus") else {
         return;
     };
-    let data = PathBuf::from(data);
     let case = data.join(
         "regression_data/rules/windows/file/file_event/file_event_win_creation_system_dll_files",
     );

@@ -8,28 +8,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use sigma::pipeline::{Chain, Variant};
 use sigma::rule::DetectionItem;
 use sigma::value::{Part, Value as SigmaValue};
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
 
 /// Values of a dotted path in the evtx crate's JSON (`#text` of attribute objects, arrays).
 fn lookup<'a>(v: &'a Value, path: &[&str], out: &mut Vec<&'a Value>) {
@@ -102,21 +86,11 @@ fn variant_holds(v: &Variant, event: &Value) -> bool {
 
 #[test]
 fn every_detection_meets_its_rules_log_source() {
-    let Some(data) = std::env::var_os("SIGWATCH_DATA").map(PathBuf::from) else {
-        assert!(
-            std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-            "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-        );
-        eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
+    let Some(data) = testkit::data_root("no log-source confusion") else {
         return;
     };
     let rules_dir = data.join("sigma/rules/windows");
-    let mut files = Vec::new();
-    walk(&data.join("evtx-attack-samples"), &mut files);
-    let logs: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "evtx"))
-        .collect();
+    let logs = testkit::files(&data.join("evtx-attack-samples"), &["evtx"]);
     assert!(logs.len() > 200);
 
     let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
@@ -138,8 +112,7 @@ fn every_detection_meets_its_rules_log_source() {
         sigma::pipeline::builtin::get("evtx").unwrap().unwrap(),
     ])
     .unwrap();
-    let mut rule_files = Vec::new();
-    walk(&rules_dir, &mut rule_files);
+    let rule_files = testkit::files(&rules_dir, &[]);
     let mut variants: HashMap<String, Vec<Variant>> = HashMap::new();
     for f in rule_files {
         let text = std::fs::read_to_string(&f).unwrap();

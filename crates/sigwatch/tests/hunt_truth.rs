@@ -7,35 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn data_root() -> Option<PathBuf> {
-    match std::env::var_os("SIGWATCH_DATA") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            assert!(
-                std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-                "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-            );
-            eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
-            None
-        }
-    }
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 /// One case of info.yml: rule id, the test log (relative to the data root), match_count.
 #[derive(Debug)]
 struct Case {
@@ -84,8 +55,7 @@ fn read_case(info: &Path) -> Case {
 
 /// Rule id → rule file, over every rule folder of the SigmaHQ snapshot.
 fn rule_index(sigma: &Path) -> HashMap<String, PathBuf> {
-    let mut files = Vec::new();
-    walk(sigma, &mut files);
+    let files = testkit::files(sigma, &["yml"]);
     let mut index = HashMap::new();
     for f in files {
         if f.extension().is_none_or(|e| e != "yml") {
@@ -141,9 +111,10 @@ const MORE_THAN_MATCH_COUNT: &[(&str, u64)] = &[
 
 #[test]
 fn every_regression_case_detects_from_evtx_and_from_json() {
-    let Some(data) = data_root() else { return };
-    let mut files = Vec::new();
-    walk(&data.join("regression_data"), &mut files);
+    let Some(data) = testkit::data_root("regression cases") else {
+        return;
+    };
+    let files = testkit::files(&data.join("regression_data"), &[]);
     let cases: Vec<Case> = files
         .iter()
         .filter(|p| p.file_name().is_some_and(|n| n == "info.yml"))

@@ -1,5 +1,5 @@
-//! Shared helpers for the corpus tests and the benchmark: finding the corpus, loading rules,
-//! the built-in pipelines, reading the regression cases.
+//! Shared helpers for the engine's corpus tests and benchmark: loading rules, the built-in
+//! pipelines, reading the regression cases (`testkit` finds the corpus).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -8,48 +8,10 @@ use serde_json::Value;
 use sigma::Rule;
 use sigma::pipeline::{Chain, ResolvedRule};
 
-/// The corpus root from `SIGWATCH_DATA`, or `None` (test skipped) when unset; with
-/// `SIGWATCH_REQUIRE_DATA=1` a missing corpus fails the test.
-pub fn data_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("SIGWATCH_DATA") {
-        Some(d) if Path::new(&d).join("sigma").is_dir() => Some(PathBuf::from(d)),
-        _ => {
-            if std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() == Ok("1") {
-                panic!(
-                    "{test}: SIGWATCH_DATA is not set to the corpus but SIGWATCH_REQUIRE_DATA=1"
-                );
-            }
-            eprintln!("{test}: skipped (set SIGWATCH_DATA to the shared corpus to run it)");
-            None
-        }
-    }
-}
-
-/// Every file under `dir` with the extension, sorted.
-pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Load every rule below a directory (files that fail to load are skipped).
 pub fn load_rules(dir: &Path) -> Vec<Rule> {
     let mut rules = Vec::new();
-    for f in files(dir, "yml") {
+    for f in testkit::files(dir, &["yml"]) {
         let Ok(text) = std::fs::read_to_string(&f) else {
             continue;
         };
@@ -101,7 +63,7 @@ pub struct Case {
 /// Every regression case (folders with an `info.yml`).
 pub fn regression_cases(data: &Path) -> Vec<Case> {
     let mut out = Vec::new();
-    for info in files(&data.join("regression_data"), "yml") {
+    for info in testkit::files(&data.join("regression_data"), &["yml"]) {
         if info.file_name().is_none_or(|n| n != "info.yml") {
             continue;
         }
@@ -120,7 +82,7 @@ pub fn regression_cases(data: &Path) -> Vec<Case> {
             }
         }
         let dir = info.parent().expect("info.yml has a folder").to_path_buf();
-        let events = files(&dir, "json")
+        let events = testkit::files(&dir, &["json"])
             .iter()
             .flat_map(|j| read_json_stream(j))
             .collect();

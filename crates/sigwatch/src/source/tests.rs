@@ -17,22 +17,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The shared corpus, or `None` (with a note) when `SIGWATCH_DATA` is not set; with
-/// `SIGWATCH_REQUIRE_DATA=1` a missing corpus fails the test.
-fn data_dir() -> Option<PathBuf> {
-    match std::env::var_os("SIGWATCH_DATA") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            assert!(
-                std::env::var("SIGWATCH_REQUIRE_DATA").as_deref() != Ok("1"),
-                "SIGWATCH_REQUIRE_DATA=1 but SIGWATCH_DATA is not set"
-            );
-            eprintln!("note: SIGWATCH_DATA not set, skipping a corpus test");
-            None
-        }
-    }
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
     encoder.write_all(bytes).unwrap();
@@ -466,7 +450,9 @@ fn write_json_validates_and_compacts() {
 /// them. One `.json` was edited by hand ([`EDITED_REGRESSION_JSON`]).
 #[test]
 fn evtx_regression_files_match_their_json() {
-    let Some(data) = data_dir() else { return };
+    let Some(data) = testkit::data_root("source corpus test") else {
+        return;
+    };
     let root = data.join("regression_data");
     let found = discover(&[Input::Path(root)]).unwrap();
     let mut checked = 0;
@@ -579,7 +565,9 @@ fn evtx_with_chunks(data: &Path, chunks: u64) -> PathBuf {
 
 #[test]
 fn a_corrupt_evtx_chunk_is_skipped_and_the_others_still_come_out() {
-    let Some(data) = data_dir() else { return };
+    let Some(data) = testkit::data_root("source corpus test") else {
+        return;
+    };
     let original_path = evtx_with_chunks(&data, 4);
     let original = std::fs::read(&original_path).unwrap();
     let progress = Progress::new();
@@ -628,7 +616,9 @@ fn a_corrupt_evtx_chunk_is_skipped_and_the_others_still_come_out() {
 
 #[test]
 fn evtx_through_gzip_reads_the_same() {
-    let Some(data) = data_dir() else { return };
+    let Some(data) = testkit::data_root("source corpus test") else {
+        return;
+    };
     let path = evtx_with_chunks(&data, 2);
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("log.evtx.gz");
@@ -681,7 +671,9 @@ fn arbitrary_bytes_never_panic() {
 /// the end ignored; and each record's text is what the crate renders for it.
 #[test]
 fn evtx_chunk_walk_and_text_match_the_crate() {
-    let Some(data) = data_dir() else { return };
+    let Some(data) = testkit::data_root("source corpus test") else {
+        return;
+    };
     let original = std::fs::read(evtx_with_chunks(&data, 3)).unwrap();
     let chunk = |n: usize| &original[4096 + n * 65536..4096 + (n + 1) * 65536];
     let chunks = (original.len() - 4096) / 65536;
