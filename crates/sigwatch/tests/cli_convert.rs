@@ -2,24 +2,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::Command;
+
+use common::{run, run_env};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../convert/tests/fixtures/rules"
 );
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn fixture(name: &str) -> String {
     format!("{FIXTURES}/{name}")
@@ -118,23 +110,6 @@ const ALERTING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../convert/tests/fixtures/alerting"
 );
-
-fn run_env(args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> (i32, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sigwatch"));
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    for k in unset {
-        c.env_remove(k);
-    }
-    let out = c.output().expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The files of a folder: name -> content.
 fn files(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {

@@ -1,23 +1,13 @@
 //! `sigwatch pipeline`, `sigwatch resolve` and `check -p`: exit codes and output.
 
-use std::process::Command;
+mod common;
+
+use common::run;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../sigma/tests/fixtures/pipeline"
 );
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn fixture(name: &str) -> String {
     format!("{FIXTURES}/{name}")
