@@ -124,3 +124,36 @@ fn check_warns_about_rules_a_pipeline_cannot_map() {
     assert!(out.contains("warning[pipeline-unmapped]"), "{out}");
     assert!(out.contains("1 warning"), "{out}");
 }
+
+#[test]
+fn every_command_that_takes_pipelines_shows_their_warnings() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        "title: t\norder: 20\nlogsources:\n  nothing:\nfieldmappings:\n  Image: process.executable\n",
+    )
+    .expect("written");
+    let config = config.to_str().expect("UTF-8 path");
+    let rule = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../convert/tests/fixtures/rules/01_exact_case.yml"
+    );
+    let log = dir.path().join("empty.jsonl");
+    std::fs::write(&log, "").expect("written");
+    let log = log.to_str().expect("UTF-8 path");
+    for args in [
+        vec!["check", "-c", config, rule],
+        vec!["resolve", "-c", config, rule],
+        vec!["fields", "-c", config, rule],
+        vec!["convert", "-t", "lucene", "-c", config, rule],
+        vec!["hunt", "-q", "-c", config, "-r", rule, log],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            err.contains("warning[pipeline-empty]: log source 'nothing' is empty"),
+            "{args:?}: {err}"
+        );
+    }
+}

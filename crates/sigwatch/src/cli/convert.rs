@@ -205,20 +205,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::from(super::EXIT_USAGE));
     }
-    let chain = match args.pipelines.chain() {
-        // Queries do not show what the pipelines changed (`resolve` does).
-        Ok(c) => c.without_descriptions(),
-        Err(e) => {
-            eprint!("{}", e.render());
-            return Ok(ExitCode::from(super::EXIT_USAGE));
-        }
+    let Some(chain) = args.pipelines.chain_reported() else {
+        return Ok(ExitCode::from(super::EXIT_USAGE));
     };
-    for p in &chain.pipelines {
-        let text = p.source.as_ref().map_or("", |s| &s.text);
-        for w in &p.warnings {
-            eprint!("{}", w.render(&p.name, text));
-        }
-    }
+    // Queries do not show what the pipelines changed (`resolve` does).
+    let chain = chain.without_descriptions();
 
     let mut loaded = match rules::load(&args.paths) {
         Ok(l) => l,

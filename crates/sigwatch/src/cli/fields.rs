@@ -40,12 +40,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let with_pipelines = !args.pipelines.pipelines.is_empty() || !args.pipelines.configs.is_empty();
-    let chain = match args.pipelines.chain() {
-        Ok(c) => c,
-        Err(e) => {
-            eprint!("{}", e.render());
-            return Ok(ExitCode::from(super::EXIT_USAGE));
-        }
+    let Some(chain) = args.pipelines.chain_reported() else {
+        return Ok(ExitCode::from(super::EXIT_USAGE));
     };
     let loaded = match rules::load(&args.paths) {
         Ok(l) => l,

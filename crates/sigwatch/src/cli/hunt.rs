@@ -266,12 +266,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let user = if args.pipelines.pipelines.is_empty() && args.pipelines.configs.is_empty() {
         None
     } else {
-        match args.pipelines.chain() {
-            Ok(chain) => Some(chain),
-            Err(e) => {
-                eprint!("{}", e.render());
-                return fatal("cannot load the pipelines");
-            }
+        match args.pipelines.chain_reported() {
+            Some(chain) => Some(chain),
+            None => return fatal("cannot load the pipelines"),
         }
     };
     let builtins = match (

@@ -38,6 +38,26 @@ impl PipelineArgs {
         }
         Chain::new(list)
     }
+
+    /// [`chain`](Self::chain), telling the user what they must see: the error (then `None`,
+    /// a usage error for the caller) or the pipelines' warnings.
+    pub fn chain_reported(&self) -> Option<Chain> {
+        match self.chain() {
+            Ok(chain) => {
+                for p in &chain.pipelines {
+                    let text = p.source.as_ref().map_or("", |s| &s.text);
+                    for w in &p.warnings {
+                        eprint!("{}", w.render(&p.name, text));
+                    }
+                }
+                Some(chain)
+            }
+            Err(e) => {
+                eprint!("{}", e.render());
+                None
+            }
+        }
+    }
 }
 
 /// Recover the interleaving of `-p` and `-c` values from the raw arguments; falls back to all

@@ -25,19 +25,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let chain = match args.pipelines.chain() {
-        Ok(c) => c,
-        Err(e) => {
-            eprint!("{}", e.render());
-            return Ok(ExitCode::from(super::EXIT_USAGE));
-        }
+    let Some(chain) = args.pipelines.chain_reported() else {
+        return Ok(ExitCode::from(super::EXIT_USAGE));
     };
-    for p in &chain.pipelines {
-        let text = p.source.as_ref().map_or("", |s| &s.text);
-        for w in &p.warnings {
-            eprint!("{}", w.render(&p.name, text));
-        }
-    }
     let loaded = match rules::load(&args.paths) {
         Ok(l) => l,
         Err(e) => {
