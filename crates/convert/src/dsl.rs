@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use sigma::value::{CmpOp, Part, RefMode, Shape, SigmaString};
 
 use crate::error::{ConvertError, Feature};
-use crate::lucene::{LuceneBuilder, lowercase_field_refusal};
+use crate::lucene::LuceneBuilder;
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
 use crate::{Backend, Format, Output, regex};
@@ -86,12 +86,7 @@ impl<'a> DslBuilder<'a> {
             }
             Pred::Bool(b) => json!({"term": {field: {"value": b}}}),
             Pred::Regex(r) => {
-                if !r.flags.ignore_case
-                    && self.options.case == CaseStrategy::LowercaseField
-                    && r.pattern.chars().any(char::is_alphabetic)
-                {
-                    return Err(lowercase_field_refusal(&r.pattern));
-                }
+                self.options.case.check_cased_regex(r)?;
                 json!({"regexp": {field: {"value": regex::translate_checked(r, self.options.max_states)?}}})
             }
             Pred::Cidr(c) => {
@@ -130,13 +125,7 @@ impl<'a> DslBuilder<'a> {
     fn string(&self, field: &str, s: &SigmaString, cased: bool) -> Result<Json, ConvertError> {
         let letters = regex::has_cased_chars(s);
         let (field, lower, flag) = if cased || !letters {
-            if cased && letters && self.options.case == CaseStrategy::LowercaseField {
-                return Err(ConvertError::new(
-                    Feature::Case,
-                    "a case-sensitive value cannot be matched on a lowercase-normalised field",
-                )
-                .with_detail(s.to_string()));
-            }
+            self.options.case.check_cased_value(s, cased, letters)?;
             (field.to_owned(), false, false)
         } else {
             match &self.options.case {

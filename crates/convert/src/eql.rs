@@ -26,7 +26,7 @@ use sigma::value::{CmpOp, Part, SigmaString};
 
 use crate::aggregate::{self, Measure};
 use crate::error::{ConvertError, Feature};
-use crate::lucene::{canonical_number, lowercase_field_refusal};
+use crate::lucene::canonical_number;
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
 use crate::text::dq_string;
@@ -147,12 +147,7 @@ impl<'a> EqlBuilder<'a> {
             }
             Pred::Bool(b) => format!("{f} == {b}"),
             Pred::Regex(r) => {
-                if !r.flags.ignore_case
-                    && self.options.case == CaseStrategy::LowercaseField
-                    && r.pattern.chars().any(char::is_alphabetic)
-                {
-                    return Err(lowercase_field_refusal(&r.pattern));
-                }
+                self.options.case.check_cased_regex(r)?;
                 let body = regex::translate_checked(r, self.options.max_states)?;
                 format!("{f} regex {}", dq_string(&body))
             }
@@ -189,13 +184,7 @@ impl<'a> EqlBuilder<'a> {
 
     fn string(&self, f: &str, s: &SigmaString, cased: bool) -> Result<String, ConvertError> {
         let letters = regex::has_cased_chars(s);
-        if cased && letters && self.options.case == CaseStrategy::LowercaseField {
-            return Err(ConvertError::new(
-                Feature::Case,
-                "a case-sensitive value cannot be matched on a lowercase-normalised field",
-            )
-            .with_detail(s.to_string()));
-        }
+        self.options.case.check_cased_value(s, cased, letters)?;
         let insensitive = !cased && letters && self.options.case != CaseStrategy::None;
         let mut wildcards = false;
         let mut literal_wildcard = false;

@@ -31,7 +31,7 @@ use sigma::value::{CmpOp, Part, RefMode, SigmaString};
 
 use crate::aggregate::{self, Aggregate, Lowered, Measure};
 use crate::error::{ConvertError, Feature};
-use crate::lucene::{LuceneBuilder, canonical_number, lowercase_field_refusal};
+use crate::lucene::{LuceneBuilder, canonical_number};
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
 use crate::text::{dq_string, number};
@@ -133,12 +133,7 @@ impl<'a> EsqlBuilder<'a> {
             }
             Pred::Bool(b) => format!("TO_STRING({f}) == {}", dq_string(&b.to_string())),
             Pred::Regex(r) => {
-                if !r.flags.ignore_case
-                    && self.options.case == CaseStrategy::LowercaseField
-                    && r.pattern.chars().any(char::is_alphabetic)
-                {
-                    return Err(lowercase_field_refusal(&r.pattern));
-                }
+                self.options.case.check_cased_regex(r)?;
                 let body = regex::translate_checked(r, self.options.max_states)?;
                 format!("{f} RLIKE {}", dq_string(&body))
             }
@@ -184,13 +179,7 @@ impl<'a> EsqlBuilder<'a> {
 
     fn string(&self, name: &str, s: &SigmaString, cased: bool) -> Result<String, ConvertError> {
         let letters = regex::has_cased_chars(s);
-        if cased && letters && self.options.case == CaseStrategy::LowercaseField {
-            return Err(ConvertError::new(
-                Feature::Case,
-                "a case-sensitive value cannot be matched on a lowercase-normalised field",
-            )
-            .with_detail(s.to_string()));
-        }
+        self.options.case.check_cased_value(s, cased, letters)?;
         if matches!(s.parts(), [Part::AnyChars]) {
             return Ok(format!("{} IS NOT NULL", field(name)));
         }

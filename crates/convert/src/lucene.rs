@@ -139,13 +139,8 @@ impl<'a> LuceneBuilder<'a> {
             }
             Pred::Regex(r) => {
                 let body = regex::translate_checked(r, self.options.max_states).map_err(err)?;
-                if r.flags.ignore_case {
-                    // Case classes are explicit in the body: any field works.
-                } else if self.options.case == CaseStrategy::LowercaseField
-                    && r.pattern.chars().any(char::is_alphabetic)
-                {
-                    return Err(err(lowercase_field_refusal(&r.pattern)));
-                }
+                // With `i`, case classes are explicit in the body: any field works.
+                self.options.case.check_cased_regex(r).map_err(err)?;
                 push_field(out, field);
                 out.push_str(&regex::slashed(&body));
                 false
@@ -207,13 +202,7 @@ impl<'a> LuceneBuilder<'a> {
     ) -> Result<(), ConvertError> {
         let letters = regex::has_cased_chars(s);
         if cased || !letters {
-            if cased && letters && self.options.case == CaseStrategy::LowercaseField {
-                return Err(ConvertError::new(
-                    Feature::Case,
-                    "a case-sensitive value cannot be matched on a lowercase-normalised field",
-                )
-                .with_detail(s.to_string()));
-            }
+            self.options.case.check_cased_value(s, cased, letters)?;
             push_field(out, field);
             push_plain(out, s, false);
             return Ok(());
@@ -241,14 +230,6 @@ impl<'a> LuceneBuilder<'a> {
         }
         Ok(())
     }
-}
-
-pub(crate) fn lowercase_field_refusal(pattern: &str) -> ConvertError {
-    ConvertError::new(
-        Feature::Case,
-        "a case-sensitive regular expression cannot be matched on a lowercase-normalised field",
-    )
-    .with_detail(pattern.to_owned())
 }
 
 pub(crate) fn ref_mode(m: RefMode) -> &'static str {

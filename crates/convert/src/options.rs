@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use sigma::rule::Level;
+use sigma::value::{Regex, SigmaString};
+
+use crate::error::{ConvertError, Feature};
 
 /// How case-insensitive string matching (Sigma's default) is expressed on the target.
 ///
@@ -43,6 +46,42 @@ impl CaseStrategy {
                 )),
             },
         }
+    }
+}
+
+impl CaseStrategy {
+    /// A case-sensitive value (`cased`) with letters cannot be matched on lowercase-normalised
+    /// fields: the refusal every builder gives for it. `letters`: the value has cased letters
+    /// ([`crate::regex::has_cased_chars`]).
+    pub(crate) fn check_cased_value(
+        &self,
+        s: &SigmaString,
+        cased: bool,
+        letters: bool,
+    ) -> Result<(), ConvertError> {
+        if cased && letters && *self == CaseStrategy::LowercaseField {
+            return Err(ConvertError::new(
+                Feature::Case,
+                "a case-sensitive value cannot be matched on a lowercase-normalised field",
+            )
+            .with_detail(s.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Likewise for a regular expression without the `i` flag whose pattern has letters.
+    pub(crate) fn check_cased_regex(&self, r: &Regex) -> Result<(), ConvertError> {
+        if !r.flags.ignore_case
+            && *self == CaseStrategy::LowercaseField
+            && r.pattern.chars().any(char::is_alphabetic)
+        {
+            return Err(ConvertError::new(
+                Feature::Case,
+                "a case-sensitive regular expression cannot be matched on a lowercase-normalised field",
+            )
+            .with_detail(r.pattern.clone()));
+        }
+        Ok(())
     }
 }
 
