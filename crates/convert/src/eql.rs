@@ -22,10 +22,11 @@
 
 use sigma::pipeline::ResolvedRule;
 use sigma::rule::RuleBody;
-use sigma::value::{CmpOp, Part, SigmaString};
+use sigma::value::{Part, SigmaString};
 
 use crate::aggregate::{self, Measure};
 use crate::error::{ConvertError, Feature};
+use crate::infix::{self, Infix};
 use crate::lucene::canonical_number;
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
@@ -54,132 +55,17 @@ impl<'a> EqlBuilder<'a> {
 
     /// The condition (what follows `where`).
     pub fn build(&self, q: &Query) -> Result<String, ConvertError> {
-        let mut out = String::new();
-        self.emit(q, false, &mut out)?;
-        Ok(out)
-    }
-
-    fn emit(&self, q: &Query, nested: bool, out: &mut String) -> Result<(), ConvertError> {
-        match q {
-            Query::All => out.push_str("true"),
-            Query::Nothing => out.push_str("false"),
-            Query::And(qs) | Query::Or(qs) => {
-                let op = if matches!(q, Query::And(_)) {
-                    " and "
-                } else {
-                    " or "
-                };
-                if nested {
-                    out.push('(');
-                }
-                for (i, c) in qs.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(op);
-                    }
-                    self.emit(c, true, out)?;
-                }
-                if nested {
-                    out.push(')');
-                }
-            }
-            Query::Not(inner) => match &**inner {
-                Query::Leaf(Leaf {
-                    field: Some(f),
-                    pred: Pred::Exists,
-                }) => out.push_str(&format!("{} == null", self.field(f))),
-                inner => {
-                    out.push_str("not (");
-                    self.emit(inner, false, out)?;
-                    out.push(')');
-                }
-            },
-            Query::Leaf(l) => {
-                let text = self.leaf(l).map_err(|e| e.with_field(l.field.as_deref()))?;
-                out.push_str(&text);
-            }
-        }
-        Ok(())
+        infix::build(self, q)
     }
 
     /// A field name, escaped with backticks when it is not a plain identifier.
     pub fn field(&self, f: &str) -> String {
-        let plain = f
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '@')
-            && f.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@'))
-            && !KEYWORDS.contains(&f.to_ascii_lowercase().as_str());
-        let name = if plain {
-            f.to_owned()
-        } else {
-            format!("`{}`", f.replace('`', "``"))
-        };
+        let name = infix::identifier(f, KEYWORDS);
         if self.optional {
             format!("?{name}")
         } else {
             name
         }
-    }
-
-    fn leaf(&self, l: &Leaf) -> Result<String, ConvertError> {
-        let Some(field) = l.field.as_deref() else {
-            return Err(ConvertError::new(
-                Feature::Keyword,
-                "EQL has no search over every field of an event",
-            ));
-        };
-        let f = self.field(field);
-        Ok(match &l.pred {
-            Pred::Exists => format!("{f} != null"),
-            Pred::Str { value, cased } => self.string(&f, value, *cased)?,
-            Pred::Num(n) => {
-                let canonical = canonical_number(n);
-                if canonical == n.text {
-                    format!("string({f}) : {}", dq_string(&n.text))
-                } else {
-                    format!(
-                        "string({f}) : ({}, {})",
-                        dq_string(&n.text),
-                        dq_string(&canonical)
-                    )
-                }
-            }
-            Pred::Bool(b) => format!("{f} == {b}"),
-            Pred::Regex(r) => {
-                self.options.case.check_cased_regex(r)?;
-                let body = regex::translate_checked(r, self.options.max_states)?;
-                format!("{f} regex {}", dq_string(&body))
-            }
-            Pred::Cidr(c) => {
-                if self.options.is_ip_field(field) {
-                    format!("cidrmatch({f}, {})", dq_string(&c.to_string()))
-                } else {
-                    format!("{f} regex {}", dq_string(&crate::cidr::network_regex(c)))
-                }
-            }
-            Pred::Cmp(op, n) => {
-                let v = canonical_number(n);
-                match op {
-                    CmpOp::Neq => format!("{f} != {v}"),
-                    op => format!("{f} {} {v}", op.symbol()),
-                }
-            }
-            Pred::FieldRef { other, mode, .. } => {
-                return Err(ConvertError::new(
-                    Feature::FieldRef,
-                    "EQL cannot compare two fields of an event",
-                )
-                .with_detail(format!("{} {other}", crate::lucene::ref_mode(*mode))));
-            }
-            Pred::TimePart(p, n) => {
-                return Err(ConvertError::new(
-                    Feature::TimePart,
-                    "time parts are not expressed (they need the engine's time zone)",
-                )
-                .with_detail(format!("{} = {n}", p.as_str())));
-            }
-        })
     }
 
     fn string(&self, f: &str, s: &SigmaString, cased: bool) -> Result<String, ConvertError> {
@@ -221,6 +107,65 @@ impl<'a> EqlBuilder<'a> {
             (false, false) => format!("{f} == {}", dq_string(&text)),
             (false, true) => format!("{f} like {}", dq_string(&text)),
         })
+    }
+}
+
+impl Infix for EqlBuilder<'_> {
+    const TRUE: &'static str = "true";
+    const FALSE: &'static str = "false";
+    const AND: &'static str = " and ";
+    const OR: &'static str = " or ";
+    const REGEX: &'static str = "regex";
+    const CIDR_MATCH: &'static str = "cidrmatch";
+
+    fn options(&self) -> &Options {
+        self.options
+    }
+
+    fn leaf(&self, l: &Leaf) -> Result<String, ConvertError> {
+        let Some(field) = l.field.as_deref() else {
+            return Err(ConvertError::new(
+                Feature::Keyword,
+                "EQL has no search over every field of an event",
+            ));
+        };
+        let f = self.field(field);
+        Ok(match &l.pred {
+            Pred::Exists => format!("{f} != null"),
+            Pred::Str { value, cased } => self.string(&f, value, *cased)?,
+            Pred::Num(n) => {
+                let canonical = canonical_number(n);
+                if canonical == n.text {
+                    format!("string({f}) : {}", dq_string(&n.text))
+                } else {
+                    format!(
+                        "string({f}) : ({}, {})",
+                        dq_string(&n.text),
+                        dq_string(&canonical)
+                    )
+                }
+            }
+            Pred::Bool(b) => format!("{f} == {b}"),
+            Pred::Regex(r) => self.regex_leaf(&f, r)?,
+            Pred::Cidr(c) => self.cidr_leaf(&f, field, c),
+            Pred::Cmp(op, n) => format!("{f} {} {}", op.symbol(), canonical_number(n)),
+            Pred::FieldRef { other, mode, .. } => {
+                return Err(ConvertError::new(
+                    Feature::FieldRef,
+                    "EQL cannot compare two fields of an event",
+                )
+                .with_detail(format!("{} {other}", crate::lucene::ref_mode(*mode))));
+            }
+            Pred::TimePart(p, n) => return Err(infix::time_part_refusal(*p, *n)),
+        })
+    }
+
+    fn missing(&self, field: &str) -> String {
+        format!("{} == null", self.field(field))
+    }
+
+    fn negation(&self, _inner: &Query) -> (&'static str, &'static str) {
+        ("not (", ")")
     }
 }
 

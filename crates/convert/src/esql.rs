@@ -27,10 +27,11 @@
 
 use sigma::pipeline::ResolvedRule;
 use sigma::rule::RuleBody;
-use sigma::value::{CmpOp, Part, RefMode, SigmaString};
+use sigma::value::{Part, RefMode, SigmaString};
 
 use crate::aggregate::{self, Aggregate, Lowered, Measure};
 use crate::error::{ConvertError, Feature};
+use crate::infix::{self, Infix};
 use crate::lucene::{LuceneBuilder, canonical_number};
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
@@ -55,126 +56,7 @@ impl<'a> EsqlBuilder<'a> {
 
     /// The condition (what follows `WHERE`).
     pub fn build(&self, q: &Query) -> Result<String, ConvertError> {
-        let mut out = String::new();
-        self.emit(q, false, &mut out)?;
-        Ok(out)
-    }
-
-    fn emit(&self, q: &Query, nested: bool, out: &mut String) -> Result<(), ConvertError> {
-        match q {
-            Query::All => out.push_str("TRUE"),
-            Query::Nothing => out.push_str("FALSE"),
-            Query::And(qs) | Query::Or(qs) => {
-                let op = if matches!(q, Query::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                if nested {
-                    out.push('(');
-                }
-                for (i, c) in qs.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(op);
-                    }
-                    self.emit(c, true, out)?;
-                }
-                if nested {
-                    out.push(')');
-                }
-            }
-            Query::Not(inner) => match &**inner {
-                Query::Leaf(Leaf {
-                    field: Some(f),
-                    pred: Pred::Exists,
-                }) => out.push_str(&format!("{} IS NULL", field(f))),
-                inner if !nullable(inner) => {
-                    out.push_str("NOT (");
-                    self.emit(inner, false, out)?;
-                    out.push(')');
-                }
-                inner => {
-                    out.push_str("NOT COALESCE(");
-                    self.emit(inner, false, out)?;
-                    out.push_str(", FALSE)");
-                }
-            },
-            Query::Leaf(l) => {
-                let text = self.leaf(l).map_err(|e| e.with_field(l.field.as_deref()))?;
-                out.push_str(&text);
-            }
-        }
-        Ok(())
-    }
-
-    fn leaf(&self, l: &Leaf) -> Result<String, ConvertError> {
-        let Some(name) = l.field.as_deref() else {
-            let text = LuceneBuilder::new(self.options).build(&Query::Leaf(l.clone()))?;
-            return Ok(format!("QSTR({})", dq_string(&text)));
-        };
-        let f = field(name);
-        Ok(match &l.pred {
-            Pred::Exists => format!("{f} IS NOT NULL"),
-            Pred::Str { value, cased } => self.string(name, value, *cased)?,
-            Pred::Num(n) => {
-                let text = &n.text;
-                let canonical = canonical_number(n);
-                let lhs = if text.chars().any(char::is_alphabetic) {
-                    format!("TO_LOWER(TO_STRING({f}))")
-                } else {
-                    format!("TO_STRING({f})")
-                };
-                let first = format!("{lhs} == {}", dq_string(&text.to_lowercase()));
-                if canonical == *text {
-                    first
-                } else {
-                    format!("({first} OR TO_STRING({f}) == {})", dq_string(&canonical))
-                }
-            }
-            Pred::Bool(b) => format!("TO_STRING({f}) == {}", dq_string(&b.to_string())),
-            Pred::Regex(r) => {
-                self.options.case.check_cased_regex(r)?;
-                let body = regex::translate_checked(r, self.options.max_states)?;
-                format!("{f} RLIKE {}", dq_string(&body))
-            }
-            Pred::Cidr(c) => {
-                if self.options.is_ip_field(name) {
-                    format!("CIDR_MATCH({f}, {})", dq_string(&c.to_string()))
-                } else {
-                    format!("{f} RLIKE {}", dq_string(&crate::cidr::network_regex(c)))
-                }
-            }
-            Pred::Cmp(op, n) => {
-                let v = canonical_number(n);
-                match op {
-                    CmpOp::Neq => format!("TO_DOUBLE({f}) != {v}"),
-                    op => format!("TO_DOUBLE({f}) {} {v}", op.symbol()),
-                }
-            }
-            Pred::FieldRef { other, mode, cased } => {
-                let side = |x: &str| {
-                    if *cased {
-                        format!("TO_STRING({})", field(x))
-                    } else {
-                        format!("TO_LOWER(TO_STRING({}))", field(x))
-                    }
-                };
-                let (a, b) = (side(name), side(other));
-                match mode {
-                    RefMode::Equals => format!("{a} == {b}"),
-                    RefMode::StartsWith => format!("STARTS_WITH({a}, {b})"),
-                    RefMode::EndsWith => format!("ENDS_WITH({a}, {b})"),
-                    RefMode::Contains => format!("LOCATE({a}, {b}) > 0"),
-                }
-            }
-            Pred::TimePart(p, n) => {
-                return Err(ConvertError::new(
-                    Feature::TimePart,
-                    "time parts are not expressed (they need the engine's time zone)",
-                )
-                .with_detail(format!("{} = {n}", p.as_str())));
-            }
-        })
+        infix::build(self, q)
     }
 
     fn string(&self, name: &str, s: &SigmaString, cased: bool) -> Result<String, ConvertError> {
@@ -219,6 +101,79 @@ impl<'a> EsqlBuilder<'a> {
     }
 }
 
+impl Infix for EsqlBuilder<'_> {
+    const TRUE: &'static str = "TRUE";
+    const FALSE: &'static str = "FALSE";
+    const AND: &'static str = " AND ";
+    const OR: &'static str = " OR ";
+    const REGEX: &'static str = "RLIKE";
+    const CIDR_MATCH: &'static str = "CIDR_MATCH";
+
+    fn options(&self) -> &Options {
+        self.options
+    }
+
+    fn leaf(&self, l: &Leaf) -> Result<String, ConvertError> {
+        let Some(name) = l.field.as_deref() else {
+            let text = LuceneBuilder::new(self.options).build(&Query::Leaf(l.clone()))?;
+            return Ok(format!("QSTR({})", dq_string(&text)));
+        };
+        let f = field(name);
+        Ok(match &l.pred {
+            Pred::Exists => format!("{f} IS NOT NULL"),
+            Pred::Str { value, cased } => self.string(name, value, *cased)?,
+            Pred::Num(n) => {
+                let text = &n.text;
+                let canonical = canonical_number(n);
+                let lhs = if text.chars().any(char::is_alphabetic) {
+                    format!("TO_LOWER(TO_STRING({f}))")
+                } else {
+                    format!("TO_STRING({f})")
+                };
+                let first = format!("{lhs} == {}", dq_string(&text.to_lowercase()));
+                if canonical == *text {
+                    first
+                } else {
+                    format!("({first} OR TO_STRING({f}) == {})", dq_string(&canonical))
+                }
+            }
+            Pred::Bool(b) => format!("TO_STRING({f}) == {}", dq_string(&b.to_string())),
+            Pred::Regex(r) => self.regex_leaf(&f, r)?,
+            Pred::Cidr(c) => self.cidr_leaf(&f, name, c),
+            Pred::Cmp(op, n) => format!("TO_DOUBLE({f}) {} {}", op.symbol(), canonical_number(n)),
+            Pred::FieldRef { other, mode, cased } => {
+                let side = |x: &str| {
+                    if *cased {
+                        format!("TO_STRING({})", field(x))
+                    } else {
+                        format!("TO_LOWER(TO_STRING({}))", field(x))
+                    }
+                };
+                let (a, b) = (side(name), side(other));
+                match mode {
+                    RefMode::Equals => format!("{a} == {b}"),
+                    RefMode::StartsWith => format!("STARTS_WITH({a}, {b})"),
+                    RefMode::EndsWith => format!("ENDS_WITH({a}, {b})"),
+                    RefMode::Contains => format!("LOCATE({a}, {b}) > 0"),
+                }
+            }
+            Pred::TimePart(p, n) => return Err(infix::time_part_refusal(*p, *n)),
+        })
+    }
+
+    fn missing(&self, f: &str) -> String {
+        format!("{} IS NULL", field(f))
+    }
+
+    fn negation(&self, inner: &Query) -> (&'static str, &'static str) {
+        if nullable(inner) {
+            ("NOT COALESCE(", ", FALSE)")
+        } else {
+            ("NOT (", ")")
+        }
+    }
+}
+
 /// Can the expression be null (a comparison on a missing field)? Existence tests and
 /// full-text searches cannot.
 fn nullable(q: &Query) -> bool {
@@ -232,18 +187,7 @@ fn nullable(q: &Query) -> bool {
 
 /// A field name, in backticks when it is not a plain identifier.
 pub fn field(f: &str) -> String {
-    let plain = f
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '@')
-        && f.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@'))
-        && !KEYWORDS.contains(&f.to_ascii_lowercase().as_str());
-    if plain {
-        f.to_owned()
-    } else {
-        format!("`{}`", f.replace('`', "``"))
-    }
+    infix::identifier(f, KEYWORDS)
 }
 
 fn from(indices: &[String]) -> String {
