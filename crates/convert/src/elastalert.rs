@@ -23,7 +23,7 @@ use crate::meta;
 use crate::options::{AlertValue, Options};
 use crate::query::Query;
 use crate::text::{one_line, yaml_flow, yaml_quote};
-use crate::{Backend, Context, Format, Output};
+use crate::{Backend, Context, Format, Naming, Output};
 
 /// The `elastalert` backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,40 +77,18 @@ impl Backend for ElastAlertBackend {
         };
         let w = Writer { options, dsl };
         if let RuleBody::Correlation(_) = &rule.rule.body {
-            let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;
-            let name = meta::unique_name(rule, None, cx);
-            let text = w.counting(rule, &name, &agg).map_err(fail)?;
-            return Ok(vec![Output {
-                variant: None,
-                indices: options.indices(&agg.indices()),
-                text,
-                file_stem: meta::unique_stem(rule, 0, cx),
-                extension: "yml",
-            }]);
-        }
-        crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
-        if rule.variants.is_empty() {
-            return Err(fail(ConvertError::new(
-                Feature::Structure,
-                "the pipelines mapped the rule to no log source",
-            )));
-        }
-        let mut out = Vec::with_capacity(rule.variants.len());
-        for (i, v) in rule.variants.iter().enumerate() {
-            let name = meta::unique_name(rule, Some(i), cx);
-            let text = match aggregate::lower_counted(rule, i).map_err(fail)? {
-                Lowered::Plain(q) => w.any(rule, &name, &q, &v.indices).map_err(fail)?,
-                Lowered::Counted(agg) => w.counting(rule, &name, &agg).map_err(fail)?,
-            };
-            out.push(Output {
-                variant: v.label.clone(),
-                indices: options.indices(&v.indices),
-                text,
-                file_stem: meta::unique_stem(rule, i, cx),
-                extension: "yml",
+            return crate::correlation_output(self, rule, cx, options, "yml", |agg| {
+                w.counting(rule, &meta::unique_name(rule, None, cx), agg)
             });
         }
-        Ok(out)
+        let naming = Naming::Unique(cx, options);
+        crate::each_variant(self, rule, naming, "yml", |i, v| {
+            let name = meta::unique_name(rule, Some(i), cx);
+            match aggregate::lower_counted(rule, i)? {
+                Lowered::Plain(q) => w.any(rule, &name, &q, &v.indices),
+                Lowered::Counted(agg) => w.counting(rule, &name, &agg),
+            }
+        })
     }
 }
 

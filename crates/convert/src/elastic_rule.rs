@@ -22,7 +22,7 @@ use crate::lucene::LuceneBuilder;
 use crate::meta;
 use crate::options::Options;
 use crate::text::one_line;
-use crate::{Backend, Context, Format, Output};
+use crate::{Backend, Context, Format, Naming, Output};
 
 /// The `elastic-rule-ndjson` backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,19 +59,12 @@ impl Backend for ElasticRuleBackend {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
         crate::single_format(self, options).map_err(fail)?;
         let (interval, from) = schedule(options).map_err(fail)?;
-        crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
-        if rule.variants.is_empty() {
-            return Err(fail(ConvertError::new(
-                Feature::Structure,
-                "the pipelines mapped the rule to no log source",
-            )));
-        }
         let r = &rule.rule;
         let level = meta::level(r);
-        let mut out = Vec::with_capacity(rule.variants.len());
-        for (i, v) in rule.variants.iter().enumerate() {
-            let q = crate::lower::lower_variant(r, v).map_err(fail)?;
-            let query = LuceneBuilder::new(options).build(&q).map_err(fail)?;
+        let naming = Naming::Unique(cx, options);
+        crate::each_variant(self, rule, naming, "ndjson", |i, v| {
+            let q = crate::lower::lower_variant(r, v)?;
+            let query = LuceneBuilder::new(options).build(&q)?;
             let indices = options.indices(&v.indices);
             let name = meta::unique_name(rule, Some(i), cx);
             let description = match r.meta.description.as_deref().map(one_line) {
@@ -105,15 +98,8 @@ impl Backend for ElasticRuleBackend {
             if let (Some(l), Some(m)) = (&r.meta.license, obj.as_object_mut()) {
                 m.insert("license".into(), Json::String(l.clone()));
             }
-            out.push(Output {
-                variant: v.label.clone(),
-                indices,
-                text: obj.to_string(),
-                file_stem: meta::unique_stem(rule, i, cx),
-                extension: "ndjson",
-            });
-        }
-        Ok(out)
+            Ok(obj.to_string())
+        })
     }
 }
 

@@ -230,15 +230,9 @@ impl Backend for EqlBackend {
         crate::single_format(self, options).map_err(fail)?;
         let b = EqlBuilder::new(options);
         if let RuleBody::Correlation(_) = &rule.rule.body {
-            let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;
-            let text = sequence(&b, &agg).map_err(fail)?;
-            return Ok(vec![Output {
-                variant: None,
-                indices: options.indices(&agg.indices()),
-                text,
-                file_stem: meta::unique_stem(rule, 0, cx),
-                extension: "eql",
-            }]);
+            return crate::correlation_output(self, rule, cx, options, "eql", |agg| {
+                sequence(&b, agg)
+            });
         }
         let cat = category(rule, options);
         let mut out = crate::per_variant(
@@ -247,6 +241,8 @@ impl Backend for EqlBackend {
             |q| Ok(format!("{cat} where {}", b.build(q)?)),
             "eql",
         )?;
+        // Stems unique in the run, but the variants' own index patterns (not defaulted like
+        // the correlation's): `Naming::Unique` would change `indices` in `--json`.
         for (i, o) in out.iter_mut().enumerate() {
             o.file_stem = meta::unique_stem(rule, i, cx);
         }

@@ -36,7 +36,7 @@ use crate::lucene::{LuceneBuilder, canonical_number};
 use crate::options::{CaseStrategy, Options};
 use crate::query::{Leaf, Pred, Query};
 use crate::text::{dq_string, number};
-use crate::{Backend, Context, Format, Output, meta, regex};
+use crate::{Backend, Context, Format, Naming, Output, regex};
 
 /// Builds ES|QL boolean expressions.
 #[derive(Debug, Clone, Copy)]
@@ -332,42 +332,21 @@ impl Backend for EsqlBackend {
         crate::single_format(self, options).map_err(fail)?;
         let b = EsqlBuilder::new(options);
         if let RuleBody::Correlation(_) = &rule.rule.body {
-            let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;
-            let text = counting(&b, &agg, options).map_err(fail)?;
-            return Ok(vec![Output {
-                variant: None,
-                indices: options.indices(&agg.indices()),
-                text,
-                file_stem: meta::unique_stem(rule, 0, cx),
-                extension: "esql",
-            }]);
+            return crate::correlation_output(self, rule, cx, options, "esql", |agg| {
+                counting(&b, agg, options)
+            });
         }
-        crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
-        if rule.variants.is_empty() {
-            return Err(fail(ConvertError::new(
-                Feature::Structure,
-                "the pipelines mapped the rule to no log source",
-            )));
-        }
-        let mut out = Vec::with_capacity(rule.variants.len());
-        for (i, v) in rule.variants.iter().enumerate() {
-            let text = match aggregate::lower_counted(rule, i).map_err(fail)? {
+        let naming = Naming::Unique(cx, options);
+        crate::each_variant(self, rule, naming, "esql", |i, v| {
+            Ok(match aggregate::lower_counted(rule, i)? {
                 Lowered::Plain(q) => format!(
                     "{}\n| WHERE {}",
                     from(&options.indices(&v.indices)),
-                    b.build(&q).map_err(fail)?
+                    b.build(&q)?
                 ),
-                Lowered::Counted(agg) => counting(&b, &agg, options).map_err(fail)?,
-            };
-            out.push(Output {
-                variant: v.label.clone(),
-                indices: options.indices(&v.indices),
-                text,
-                file_stem: meta::unique_stem(rule, i, cx),
-                extension: "esql",
-            });
-        }
-        Ok(out)
+                Lowered::Counted(agg) => counting(&b, &agg, options)?,
+            })
+        })
     }
 }
 

@@ -10,9 +10,9 @@ use sigma::pipeline::ResolvedRule;
 use sigma::rule::{DetectionItem, RuleBody};
 use sigma::value::Value;
 
-use crate::error::{ConvertError, Feature};
+use crate::error::ConvertError;
 use crate::options::Options;
-use crate::{Backend, Context, Format, Output, aggregate, meta};
+use crate::{Backend, Context, Format, Naming, Output, aggregate};
 
 /// The `fieldlist` backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,32 +49,26 @@ impl Backend for FieldListBackend {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
         crate::single_format(self, options).map_err(fail)?;
         if let RuleBody::Correlation(_) = &rule.rule.body {
-            let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;
-            let mut fields: BTreeSet<String> = agg.group_by.iter().cloned().collect();
-            match &agg.measure {
-                aggregate::Measure::Distinct(f)
-                | aggregate::Measure::Sum(f)
-                | aggregate::Measure::Avg(f)
-                | aggregate::Measure::Min(f)
-                | aggregate::Measure::Max(f) => {
-                    fields.insert(f.clone());
+            return crate::correlation_output(self, rule, cx, options, "txt", |agg| {
+                let mut fields: BTreeSet<String> = agg.group_by.iter().cloned().collect();
+                match &agg.measure {
+                    aggregate::Measure::Distinct(f)
+                    | aggregate::Measure::Sum(f)
+                    | aggregate::Measure::Avg(f)
+                    | aggregate::Measure::Min(f)
+                    | aggregate::Measure::Max(f) => {
+                        fields.insert(f.clone());
+                    }
+                    aggregate::Measure::Count | aggregate::Measure::Rules => {}
                 }
-                aggregate::Measure::Count | aggregate::Measure::Rules => {}
-            }
-            return Ok(vec![Output {
-                variant: None,
-                indices: options.indices(&agg.indices()),
-                text: lines(&fields),
-                file_stem: meta::unique_stem(rule, 0, cx),
-                extension: "txt",
-            }]);
+                Ok(lines(&fields))
+            });
         }
+        // Not `each_variant`, which refuses filter rules: the fields of a filter are listed too.
         if rule.variants.is_empty() {
-            return Err(fail(ConvertError::new(
-                Feature::Structure,
-                "the pipelines mapped the rule to no log source",
-            )));
+            return Err(fail(crate::no_log_source()));
         }
+        let naming = Naming::Unique(cx, options);
         Ok(rule
             .variants
             .iter()
@@ -95,13 +89,7 @@ impl Backend for FieldListBackend {
                         }
                     }
                 }
-                Output {
-                    variant: v.label.clone(),
-                    indices: options.indices(&v.indices),
-                    text: lines(&fields),
-                    file_stem: meta::unique_stem(rule, i, cx),
-                    extension: "txt",
-                }
+                naming.output(rule, i, lines(&fields), "txt")
             })
             .collect())
     }

@@ -9,12 +9,12 @@
 use serde_json::json;
 use sigma::pipeline::ResolvedRule;
 
-use crate::error::{ConvertError, Feature};
+use crate::error::ConvertError;
 use crate::lucene::LuceneBuilder;
 use crate::meta;
 use crate::options::Options;
 use crate::text::one_line;
-use crate::{Backend, Context, Format, Output};
+use crate::{Backend, Context, Format, Naming, Output};
 
 /// The `kibana-ndjson` backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,18 +52,11 @@ impl Backend for KibanaBackend {
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
         crate::single_format(self, options).map_err(fail)?;
-        crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
-        if rule.variants.is_empty() {
-            return Err(fail(ConvertError::new(
-                Feature::Structure,
-                "the pipelines mapped the rule to no log source",
-            )));
-        }
         let r = &rule.rule;
-        let mut out = Vec::with_capacity(rule.variants.len());
-        for (i, v) in rule.variants.iter().enumerate() {
-            let q = crate::lower::lower_variant(r, v).map_err(fail)?;
-            let query = LuceneBuilder::new(options).build(&q).map_err(fail)?;
+        let naming = Naming::Unique(cx, options);
+        crate::each_variant(self, rule, naming, "ndjson", |i, v| {
+            let q = crate::lower::lower_variant(r, v)?;
+            let query = LuceneBuilder::new(options).build(&q)?;
             let indices = options.indices(&v.indices);
             let pattern = indices.join(",");
             let source = json!({
@@ -101,15 +94,8 @@ impl Backend for KibanaBackend {
                     "type": "index-pattern",
                 }],
             });
-            out.push(Output {
-                variant: v.label.clone(),
-                indices,
-                text: obj.to_string(),
-                file_stem: meta::unique_stem(rule, i, cx),
-                extension: "ndjson",
-            });
-        }
-        Ok(out)
+            Ok(obj.to_string())
+        })
     }
 }
 

@@ -40,7 +40,7 @@ pub mod regex;
 pub mod registry;
 pub mod text;
 
-use sigma::pipeline::ResolvedRule;
+use sigma::pipeline::{ResolvedRule, Variant};
 use sigma::rule::Rule;
 
 pub use context::Context;
@@ -161,35 +161,108 @@ pub fn sanitize(s: &str) -> String {
     if out.is_empty() { "rule".into() } else { out }
 }
 
-/// Convert every variant of a rule with a query-producing function: lowering, naming of the
-/// outputs and the rule in errors are shared by every query backend.
+/// How a target names its outputs.
+#[derive(Debug, Clone, Copy)]
+pub enum Naming<'c, 'a> {
+    /// [`file_stem`]s and the variants' own index patterns (possibly none): the query targets,
+    /// which convert rules one at a time.
+    Plain,
+    /// Stems no other output of the run has ([`meta::unique_stem`]) and index patterns
+    /// defaulted by the options (`-O index`, else `*`): the targets that write rule files.
+    Unique(&'c Context<'a>, &'c Options),
+}
+
+impl Naming<'_, '_> {
+    /// The output of variant `i` of a rule.
+    pub fn output(
+        &self,
+        rule: &ResolvedRule,
+        i: usize,
+        text: String,
+        extension: &'static str,
+    ) -> Output {
+        let v = &rule.variants[i];
+        let (indices, file_stem) = match self {
+            Naming::Plain => (v.indices.clone(), file_stem(rule, i)),
+            Naming::Unique(cx, options) => {
+                (options.indices(&v.indices), meta::unique_stem(rule, i, cx))
+            }
+        };
+        Output {
+            variant: v.label.clone(),
+            indices,
+            text,
+            file_stem,
+            extension,
+        }
+    }
+}
+
+/// The refusal of a rule the pipelines mapped to no log source: it has no variant to convert.
+pub fn no_log_source() -> ConvertError {
+    ConvertError::new(
+        Feature::Structure,
+        "the pipelines mapped the rule to no log source",
+    )
+}
+
+/// Convert every variant of a detection rule, in order: the checks every target makes (a
+/// detection rule, at least one log source), then `text` (given the variant's position and the
+/// variant) writes each output. Errors name the rule and the target.
+pub fn each_variant(
+    backend: &dyn Backend,
+    rule: &ResolvedRule,
+    naming: Naming<'_, '_>,
+    extension: &'static str,
+    mut text: impl FnMut(usize, &Variant) -> Result<String, ConvertError>,
+) -> Result<Vec<Output>, ConvertError> {
+    let fail = |e: ConvertError| e.for_rule(rule, backend.name());
+    lower::check_rule_kind(&rule.rule).map_err(fail)?;
+    if rule.variants.is_empty() {
+        return Err(fail(no_log_source()));
+    }
+    let mut out = Vec::with_capacity(rule.variants.len());
+    for (i, v) in rule.variants.iter().enumerate() {
+        let text = text(i, v).map_err(fail)?;
+        out.push(naming.output(rule, i, text, extension));
+    }
+    Ok(out)
+}
+
+/// Convert every variant of a rule with a query-producing function ([`each_variant`] with
+/// each variant lowered, named [`Naming::Plain`]).
 pub fn per_variant(
     backend: &dyn Backend,
     rule: &ResolvedRule,
     build: impl Fn(&query::Query) -> Result<String, ConvertError>,
     extension: &'static str,
 ) -> Result<Vec<Output>, ConvertError> {
+    each_variant(backend, rule, Naming::Plain, extension, |_, v| {
+        build(&lower::lower_variant(&rule.rule, v)?)
+    })
+}
+
+/// The one output of a correlation rule: `text` writes it from the rule as an
+/// [`aggregate::Aggregate`] (the rules it refers to come from `cx`). Errors name the rule and
+/// the target.
+pub fn correlation_output(
+    backend: &dyn Backend,
+    rule: &ResolvedRule,
+    cx: &Context<'_>,
+    options: &Options,
+    extension: &'static str,
+    text: impl FnOnce(&aggregate::Aggregate<'_>) -> Result<String, ConvertError>,
+) -> Result<Vec<Output>, ConvertError> {
     let fail = |e: ConvertError| e.for_rule(rule, backend.name());
-    lower::check_rule_kind(&rule.rule).map_err(fail)?;
-    if rule.variants.is_empty() {
-        return Err(fail(ConvertError::new(
-            Feature::Structure,
-            "the pipelines mapped the rule to no log source",
-        )));
-    }
-    let mut out = Vec::with_capacity(rule.variants.len());
-    for (i, v) in rule.variants.iter().enumerate() {
-        let q = lower::lower_variant(&rule.rule, v).map_err(fail)?;
-        let text = build(&q).map_err(fail)?;
-        out.push(Output {
-            variant: v.label.clone(),
-            indices: v.indices.clone(),
-            text,
-            file_stem: file_stem(rule, i),
-            extension,
-        });
-    }
-    Ok(out)
+    let agg = aggregate::from_correlation(rule, cx).map_err(fail)?;
+    let text = text(&agg).map_err(fail)?;
+    Ok(vec![Output {
+        variant: None,
+        indices: options.indices(&agg.indices()),
+        text,
+        file_stem: meta::unique_stem(rule, 0, cx),
+        extension,
+    }])
 }
 
 /// The error for a `-f` format the backend does not have.

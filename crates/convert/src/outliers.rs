@@ -20,11 +20,11 @@ use serde_json::json;
 use sigma::pipeline::ResolvedRule;
 
 use crate::dsl::DslBuilder;
-use crate::error::{ConvertError, Feature};
+use crate::error::ConvertError;
 use crate::meta;
 use crate::options::Options;
 use crate::text::one_line;
-use crate::{Backend, Context, Format, Output};
+use crate::{Backend, Context, Format, Naming, Output};
 
 /// The `ee-outliers` backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,13 +64,6 @@ impl Backend for OutliersBackend {
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
         crate::single_format(self, options).map_err(fail)?;
-        crate::lower::check_rule_kind(&rule.rule).map_err(fail)?;
-        if rule.variants.is_empty() {
-            return Err(fail(ConvertError::new(
-                Feature::Structure,
-                "the pipelines mapped the rule to no log source",
-            )));
-        }
         let r = &rule.rule;
         let tags = meta::attack_tags(r);
         let outlier_type = if tags.is_empty() {
@@ -78,10 +71,10 @@ impl Backend for OutliersBackend {
         } else {
             tags.join(", ")
         };
-        let mut out = Vec::with_capacity(rule.variants.len());
-        for (i, v) in rule.variants.iter().enumerate() {
-            let q = crate::lower::lower_variant(r, v).map_err(fail)?;
-            let filter = json!({"query": DslBuilder::new(options).build(&q).map_err(fail)?});
+        let naming = Naming::Unique(cx, options);
+        crate::each_variant(self, rule, naming, "conf", |i, v| {
+            let q = crate::lower::lower_variant(r, v)?;
+            let filter = json!({"query": DslBuilder::new(options).build(&q)?});
             let stem = meta::unique_stem(rule, i, cx);
             let name = meta::unique_name(rule, Some(i), cx);
             let mut s = String::new();
@@ -99,15 +92,8 @@ impl Backend for OutliersBackend {
             };
             s.push_str(&format!("outlier_summary = {}\n", value(&summary)));
             s.push_str("run_model = 1\ntest_model = 0\n");
-            out.push(Output {
-                variant: v.label.clone(),
-                indices: options.indices(&v.indices),
-                text: s,
-                file_stem: stem,
-                extension: "conf",
-            });
-        }
-        Ok(out)
+            Ok(s)
+        })
     }
 }
 
