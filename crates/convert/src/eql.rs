@@ -289,37 +289,39 @@ mod tests {
     use super::*;
     use sigma::value::SigmaString;
 
-    fn leaf(field: &str, value: &str, cased: bool) -> Query {
-        Query::leaf(
-            Some(field),
-            Pred::Str {
-                value: SigmaString::parse(value),
-                cased,
-            },
-        )
-    }
-
     #[test]
     fn case_rules() {
         let o = Options::default();
         let b = EqlBuilder::new(&o);
-        assert_eq!(b.build(&leaf("a", "Cmd", false)).unwrap(), r#"a : "Cmd""#);
         assert_eq!(
-            b.build(&leaf("a", "*\\cmd.exe", false)).unwrap(),
+            b.build(&Query::str_leaf("a", "Cmd", false)).unwrap(),
+            r#"a : "Cmd""#
+        );
+        assert_eq!(
+            b.build(&Query::str_leaf("a", "*\\cmd.exe", false)).unwrap(),
             r#"a : "*\\cmd.exe""#
         );
-        assert_eq!(b.build(&leaf("a", "Cmd", true)).unwrap(), r#"a == "Cmd""#);
         assert_eq!(
-            b.build(&leaf("a", "Cmd*", true)).unwrap(),
+            b.build(&Query::str_leaf("a", "Cmd", true)).unwrap(),
+            r#"a == "Cmd""#
+        );
+        assert_eq!(
+            b.build(&Query::str_leaf("a", "Cmd*", true)).unwrap(),
             r#"a like "Cmd*""#
         );
-        assert_eq!(b.build(&leaf("a", "123", false)).unwrap(), r#"a == "123""#);
+        assert_eq!(
+            b.build(&Query::str_leaf("a", "123", false)).unwrap(),
+            r#"a == "123""#
+        );
         // A literal star cannot be written in an EQL pattern: a regular expression.
         assert_eq!(
-            b.build(&leaf("a", "x\\*y", false)).unwrap(),
+            b.build(&Query::str_leaf("a", "x\\*y", false)).unwrap(),
             r#"a regex "[xX]\\*[yY]""#
         );
-        assert_eq!(b.build(&leaf("a", "*", false)).unwrap(), "a != null");
+        assert_eq!(
+            b.build(&Query::str_leaf("a", "*", false)).unwrap(),
+            "a != null"
+        );
         assert_eq!(
             b.build(&Query::not(Query::leaf(Some("a"), Pred::Exists)))
                 .unwrap(),
@@ -331,7 +333,7 @@ mod tests {
         };
         assert_eq!(
             EqlBuilder::new(&none)
-                .build(&leaf("a", "Cmd", false))
+                .build(&Query::str_leaf("a", "Cmd", false))
                 .unwrap(),
             r#"a == "Cmd""#
         );
@@ -348,8 +350,11 @@ mod tests {
             "`where`"
         );
         let q = Query::and([
-            leaf("a", "x", false),
-            Query::or([leaf("b", "y", false), Query::not(leaf("c", "z", false))]),
+            Query::str_leaf("a", "x", false),
+            Query::or([
+                Query::str_leaf("b", "y", false),
+                Query::not(Query::str_leaf("c", "z", false)),
+            ]),
         ]);
         assert_eq!(
             b.build(&q).unwrap(),

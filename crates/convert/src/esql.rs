@@ -374,36 +374,25 @@ mod tests {
 #[cfg(test)]
 mod builder_tests {
     use super::*;
-    use sigma::value::SigmaString;
-
-    fn leaf(field: &str, value: &str, cased: bool) -> Query {
-        Query::leaf(
-            Some(field),
-            Pred::Str {
-                value: SigmaString::parse(value),
-                cased,
-            },
-        )
-    }
 
     #[test]
     fn case_rules_and_escapes() {
         let o = Options::default();
         let b = EsqlBuilder::new(&o);
         assert_eq!(
-            b.build(&leaf("a", "Cmd", false)).unwrap(),
+            b.build(&Query::str_leaf("a", "Cmd", false)).unwrap(),
             r#"TO_LOWER(a) == "cmd""#
         );
         assert_eq!(
-            b.build(&leaf("a", "*\\Cmd.exe", false)).unwrap(),
+            b.build(&Query::str_leaf("a", "*\\Cmd.exe", false)).unwrap(),
             r#"TO_LOWER(a) LIKE "*\\\\cmd.exe""#
         );
         assert_eq!(
-            b.build(&leaf("a", "C\\*md*", true)).unwrap(),
+            b.build(&Query::str_leaf("a", "C\\*md*", true)).unwrap(),
             r#"a LIKE "C\\*md*""#
         );
         assert_eq!(
-            b.build(&leaf("a", "C\\*md", true)).unwrap(),
+            b.build(&Query::str_leaf("a", "C\\*md", true)).unwrap(),
             r#"a == "C*md""#
         );
         let sub = Options {
@@ -412,7 +401,7 @@ mod builder_tests {
         };
         assert_eq!(
             EsqlBuilder::new(&sub)
-                .build(&leaf("a", "Cmd", false))
+                .build(&Query::str_leaf("a", "Cmd", false))
                 .unwrap(),
             r#"a.caseless == "cmd""#
         );
@@ -423,7 +412,8 @@ mod builder_tests {
         let o = Options::default();
         let b = EsqlBuilder::new(&o);
         assert_eq!(
-            b.build(&Query::not(leaf("a", "x", false))).unwrap(),
+            b.build(&Query::not(Query::str_leaf("a", "x", false)))
+                .unwrap(),
             r#"NOT COALESCE(TO_LOWER(a) == "x", FALSE)"#
         );
         assert_eq!(

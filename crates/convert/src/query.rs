@@ -185,6 +185,20 @@ impl Query {
     }
 }
 
+/// A string leaf as a rule writes the value (`*`, `?`, `\` escapes), for the builders' tests.
+#[cfg(test)]
+impl Query {
+    pub(crate) fn str_leaf(field: &str, value: &str, cased: bool) -> Query {
+        Query::leaf(
+            Some(field),
+            Pred::Str {
+                value: SigmaString::parse(value),
+                cased,
+            },
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
