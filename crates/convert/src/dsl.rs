@@ -250,11 +250,7 @@ impl Backend for DslBackend {
         _cx: &crate::Context<'_>,
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
-        let compact = match options.format.as_deref() {
-            None | Some("default") => false,
-            Some("compact") => true,
-            Some(f) => return Err(crate::unknown_format(self, f).for_rule(rule, self.name())),
-        };
+        let compact = crate::format(self, rule, options)? == "compact";
         crate::per_variant(
             self,
             rule,

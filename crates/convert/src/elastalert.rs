@@ -69,12 +69,7 @@ impl Backend for ElastAlertBackend {
         cx: &Context<'_>,
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
-        let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        let dsl = match options.format.as_deref() {
-            None | Some("default") => false,
-            Some("dsl") => true,
-            Some(f) => return Err(fail(crate::unknown_format(self, f))),
-        };
+        let dsl = crate::format(self, rule, options)? == "dsl";
         let w = Writer { options, dsl };
         if let RuleBody::Correlation(_) = &rule.rule.body {
             return crate::correlation_output(self, rule, cx, options, "yml", |agg| {

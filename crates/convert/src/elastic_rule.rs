@@ -57,7 +57,7 @@ impl Backend for ElasticRuleBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        crate::single_format(self, options).map_err(fail)?;
+        crate::format(self, rule, options)?;
         let (interval, from) = schedule(options).map_err(fail)?;
         let r = &rule.rule;
         let level = meta::level(r);

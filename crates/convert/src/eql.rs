@@ -226,8 +226,7 @@ impl Backend for EqlBackend {
         cx: &Context<'_>,
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
-        let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        crate::single_format(self, options).map_err(fail)?;
+        crate::format(self, rule, options)?;
         let b = EqlBuilder::new(options);
         if let RuleBody::Correlation(_) = &rule.rule.body {
             return crate::correlation_output(self, rule, cx, options, "eql", |agg| {

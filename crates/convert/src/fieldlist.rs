@@ -47,7 +47,7 @@ impl Backend for FieldListBackend {
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
         let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        crate::single_format(self, options).map_err(fail)?;
+        crate::format(self, rule, options)?;
         if let RuleBody::Correlation(_) = &rule.rule.body {
             return crate::correlation_output(self, rule, cx, options, "txt", |agg| {
                 let mut fields: BTreeSet<String> = agg.group_by.iter().cloned().collect();

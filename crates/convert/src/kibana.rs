@@ -50,8 +50,7 @@ impl Backend for KibanaBackend {
         cx: &Context<'_>,
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
-        let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        crate::single_format(self, options).map_err(fail)?;
+        crate::format(self, rule, options)?;
         let r = &rule.rule;
         let naming = Naming::Unique(cx, options);
         crate::each_variant(self, rule, naming, "ndjson", |i, v| {

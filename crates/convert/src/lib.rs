@@ -265,15 +265,25 @@ pub fn correlation_output(
     }])
 }
 
-/// The error for a `-f` format the backend does not have.
-/// For a backend with only the `default` format: an error when another format was asked for.
-pub fn single_format(backend: &dyn Backend, options: &Options) -> Result<(), ConvertError> {
+/// The name of the output format asked for with `-f`: the backend's first (`default`) when none
+/// was; for a format the backend does not have, an error naming the rule.
+pub fn format(
+    backend: &dyn Backend,
+    rule: &ResolvedRule,
+    options: &Options,
+) -> Result<&'static str, ConvertError> {
+    let formats = backend.formats();
     match options.format.as_deref() {
-        None | Some("default") => Ok(()),
-        Some(f) => Err(unknown_format(backend, f)),
+        None => Ok(formats.first().map_or("default", |f| f.name)),
+        Some(asked) => formats
+            .iter()
+            .find(|f| f.name == asked)
+            .map(|f| f.name)
+            .ok_or_else(|| unknown_format(backend, asked).for_rule(rule, backend.name())),
     }
 }
 
+/// The error for a `-f` format the backend does not have.
 pub fn unknown_format(backend: &dyn Backend, format: &str) -> ConvertError {
     let names: Vec<&str> = backend.formats().iter().map(|f| f.name).collect();
     ConvertError::new(Feature::Option, "unknown output format").with_detail(format!(
@@ -281,4 +291,42 @@ pub fn unknown_format(backend: &dyn Backend, format: &str) -> ConvertError {
         backend.name(),
         names.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_asked_for() {
+        let loaded = sigma::load_str(
+            "title: T\nid: 0e95725d-7320-415d-80f7-004da920fc11\nlogsource:\n  product: windows\ndetection:\n  s:\n    a: b\n  condition: s\n",
+            "r.yml",
+        );
+        let rule = sigma::pipeline::resolve_identity(&loaded.rules[0]);
+        let asking = |f: Option<&str>| Options {
+            format: f.map(str::to_owned),
+            ..Options::default()
+        };
+        let (dsl, eql) = (backend("es-dsl").unwrap(), backend("eql").unwrap());
+        assert_eq!(format(dsl, &rule, &asking(None)).unwrap(), "default");
+        assert_eq!(
+            format(dsl, &rule, &asking(Some("compact"))).unwrap(),
+            "compact"
+        );
+        assert_eq!(
+            format(eql, &rule, &asking(Some("default"))).unwrap(),
+            "default"
+        );
+        let e = format(eql, &rule, &asking(Some("compact"))).unwrap_err();
+        assert_eq!(
+            (e.feature, e.reason),
+            (Feature::Option, "unknown output format")
+        );
+        assert_eq!(e.detail.as_deref(), Some("compact; eql has default"));
+        assert_eq!(
+            (e.target, &*e.rule),
+            ("eql", "0e95725d-7320-415d-80f7-004da920fc11")
+        );
+    }
 }

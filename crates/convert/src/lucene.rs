@@ -403,7 +403,7 @@ impl crate::Backend for LuceneBackend {
         _cx: &crate::Context<'_>,
         options: &Options,
     ) -> Result<Vec<crate::Output>, ConvertError> {
-        crate::single_format(self, options).map_err(|e| e.for_rule(rule, self.name()))?;
+        crate::format(self, rule, options)?;
         crate::per_variant(
             self,
             rule,

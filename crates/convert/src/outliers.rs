@@ -62,8 +62,7 @@ impl Backend for OutliersBackend {
         cx: &Context<'_>,
         options: &Options,
     ) -> Result<Vec<Output>, ConvertError> {
-        let fail = |e: ConvertError| e.for_rule(rule, self.name());
-        crate::single_format(self, options).map_err(fail)?;
+        crate::format(self, rule, options)?;
         let r = &rule.rule;
         let tags = meta::attack_tags(r);
         let outlier_type = if tags.is_empty() {
