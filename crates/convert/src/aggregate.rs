@@ -104,6 +104,16 @@ impl<'a> Aggregate<'a> {
         }
     }
 
+    /// The refusal of a target that cannot express this aggregate: the reason, with the kind
+    /// and the condition (`event_count: gte 10`) as detail.
+    pub fn refusal(&self, reason: &'static str) -> ConvertError {
+        ConvertError::new(Feature::Correlation, reason).with_detail(format!(
+            "{}: {}",
+            self.kind,
+            self.condition_text()
+        ))
+    }
+
     /// The time window, or a refusal for targets that need one.
     pub fn window(&self) -> Result<Timespan, ConvertError> {
         self.window.ok_or_else(|| {

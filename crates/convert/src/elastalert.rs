@@ -17,7 +17,7 @@ use sigma::rule::RuleBody;
 
 use crate::aggregate::{self, Aggregate, Lowered, Measure};
 use crate::dsl::DslBuilder;
-use crate::error::{ConvertError, Feature};
+use crate::error::ConvertError;
 use crate::lucene::LuceneBuilder;
 use crate::meta;
 use crate::options::{AlertValue, Options};
@@ -175,21 +175,12 @@ impl Writer<'_> {
         name: &str,
         agg: &Aggregate<'_>,
     ) -> Result<String, ConvertError> {
-        let refuse = |reason: &'static str| {
-            Err(
-                ConvertError::new(Feature::Correlation, reason).with_detail(format!(
-                    "{}: {}",
-                    agg.kind,
-                    agg.condition_text()
-                )),
-            )
-        };
         let body = match &agg.measure {
             Measure::Count => {
                 let Some(n) = agg.least_count() else {
-                    return refuse(
+                    return Err(agg.refusal(
                         "ElastAlert's frequency type alerts on at least N events; the condition is not a lower bound",
-                    );
+                    ));
                 };
                 format!(
                     "type: frequency\nnum_events: {}\ntimeframe:\n  {}\n",
@@ -199,9 +190,9 @@ impl Writer<'_> {
             }
             Measure::Distinct(field) => {
                 let Some(n) = agg.least_count() else {
-                    return refuse(
+                    return Err(agg.refusal(
                         "ElastAlert's cardinality type alerts when the number of values exceeds max_cardinality; the condition is not a lower bound",
-                    );
+                    ));
                 };
                 format!(
                     "type: cardinality\ncardinality_field: {}\nmax_cardinality: {}\ntimeframe:\n  {}\n",
@@ -211,14 +202,14 @@ impl Writer<'_> {
                 )
             }
             Measure::Rules => {
-                return refuse(
+                return Err(agg.refusal(
                     "ElastAlert has no rule type for events of several rules within a time window",
-                );
+                ));
             }
             Measure::Sum(_) | Measure::Avg(_) | Measure::Min(_) | Measure::Max(_) => {
-                return refuse(
+                return Err(agg.refusal(
                     "ElastAlert's metric_aggregation computes over fixed buffer_time windows, not over the rule's sliding window",
-                );
+                ));
             }
         };
         let mut y = self.head(rule, name, &agg.query(), &agg.indices())?;

@@ -251,25 +251,16 @@ impl Backend for EqlBackend {
 
 /// A `temporal_ordered` correlation as a sequence.
 fn sequence(b: &EqlBuilder<'_>, agg: &aggregate::Aggregate<'_>) -> Result<String, ConvertError> {
-    let refuse = |reason: &'static str| {
-        Err(
-            ConvertError::new(Feature::Correlation, reason).with_detail(format!(
-                "{}: {}",
-                agg.kind,
-                agg.condition_text()
-            )),
-        )
-    };
     if agg.measure != Measure::Rules || !agg.ordered {
-        return refuse(
+        return Err(agg.refusal(
             "EQL cannot count events or values; only temporal_ordered correlations become sequences",
-        );
+        ));
     }
     let n = agg.sources.len() as i64;
     if agg.least_count() != Some(n) {
-        return refuse(
+        return Err(agg.refusal(
             "an EQL sequence needs every referenced rule in order; the condition asks for another number of rules",
-        );
+        ));
     }
     let mut s = String::from("sequence");
     if !agg.group_by.is_empty() {
