@@ -13,9 +13,10 @@
 //! backends ([`registry`]) wrap the builders, name the outputs and report what they refuse.
 //! The alerting and rule-file targets ([`elastalert`], [`outliers`], [`kibana`],
 //! [`elastic_rule`]) reuse the builders for their filters; [`eql`] and [`esql`] have builders of
-//! their own, one walk of the query tree (`infix`) with the words and leaves of each language. Correlation rules and legacy aggregations become an [`aggregate::Aggregate`]
-//! (what is counted, over which rules, grouped how, in which window, compared how), which the
-//! targets that can count (ElastAlert, ES|QL, EQL sequences) express or refuse.
+//! their own, one walk of the query tree (`infix`) with the words and leaves of each language.
+//! Correlation rules and legacy aggregations become an [`aggregate::Aggregate`] (what is
+//! counted, over which rules, grouped how, in which window, compared how), which the targets
+//! that can count (ElastAlert, ES|QL, EQL sequences) express or refuse.
 
 pub mod aggregate;
 pub mod automaton;
