@@ -9,7 +9,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::modifier::{self, ErrorAt, MODIFIER_NAMES, Modifier, RawValue};
 use crate::rule::*;
 use crate::span::{Pos, Span};
-use crate::value::{CmpOp, Number, NumberValue};
+use crate::value::CmpOp;
 use crate::yaml::{self, Node, ScalarStyle, Value as Y};
 
 /// The rules of one file and what was found wrong with them.
@@ -897,19 +897,9 @@ fn raw_values(nodes: &[&Node], d: &mut Doc) -> Option<Vec<RawValue>> {
     let mut out = Vec::with_capacity(nodes.len());
     let mut ok = true;
     for n in nodes {
-        out.push(match &n.value {
-            Y::Str(s, _) => RawValue::Str(s.clone()),
-            Y::Int(i, t) => RawValue::Num(Number {
-                value: NumberValue::Int(*i),
-                text: t.to_string(),
-            }),
-            Y::Float(f, t) => RawValue::Num(Number {
-                value: NumberValue::Float(*f),
-                text: t.to_string(),
-            }),
-            Y::Bool(b, _) => RawValue::Bool(*b),
-            Y::Null => RawValue::Null,
-            Y::Seq(_) | Y::Map(_) => {
+        match RawValue::of_scalar(n) {
+            Some(v) => out.push(v),
+            None => {
                 d.error(
                     "invalid-value",
                     n.span,
@@ -919,9 +909,8 @@ fn raw_values(nodes: &[&Node], d: &mut Doc) -> Option<Vec<RawValue>> {
                     ),
                 );
                 ok = false;
-                continue;
             }
-        });
+        }
     }
     ok.then_some(out)
 }

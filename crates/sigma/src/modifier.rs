@@ -156,6 +156,28 @@ pub enum RawValue {
     Null,
 }
 
+impl RawValue {
+    /// The value of a YAML scalar (numbers keep their text); `None` for a sequence or a map,
+    /// which the caller reports in its own words.
+    pub fn of_scalar(n: &crate::yaml::Node) -> Option<RawValue> {
+        use crate::yaml::Value as Y;
+        Some(match &n.value {
+            Y::Str(s, _) => RawValue::Str(s.clone()),
+            Y::Int(i, t) => RawValue::Num(Number {
+                value: NumberValue::Int(*i),
+                text: t.to_string(),
+            }),
+            Y::Float(f, t) => RawValue::Num(Number {
+                value: NumberValue::Float(*f),
+                text: t.to_string(),
+            }),
+            Y::Bool(b, _) => RawValue::Bool(*b),
+            Y::Null => RawValue::Null,
+            Y::Seq(_) | Y::Map(_) => return None,
+        })
+    }
+}
+
 /// How the values of one detection item combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Link {

@@ -5,7 +5,6 @@ use super::error::PipelineError;
 use super::model::{CondSpec, LsPattern};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::modifier::{self, MODIFIER_NAMES, Modifier, RawValue};
-use crate::value::{Number, NumberValue};
 use crate::yaml::{Node, Value as Y};
 
 /// Collects diagnostics while reading one file.
@@ -306,29 +305,17 @@ impl<'a> Reader<'a> {
     }
 
     pub fn raw_value(&mut self, n: &Node) -> Option<RawValue> {
-        Some(match &n.value {
-            Y::Str(s, _) => RawValue::Str(s.clone()),
-            Y::Int(i, t) => RawValue::Num(Number {
-                value: NumberValue::Int(*i),
-                text: t.to_string(),
-            }),
-            Y::Float(f, t) => RawValue::Num(Number {
-                value: NumberValue::Float(*f),
-                text: t.to_string(),
-            }),
-            Y::Bool(b, _) => RawValue::Bool(*b),
-            Y::Null => RawValue::Null,
-            Y::Seq(_) | Y::Map(_) => {
-                self.error(
-                    "invalid-value",
-                    n,
-                    format!(
-                        "a condition value must be a string, number, boolean or null, not {}",
-                        n.kind_name()
-                    ),
-                );
-                return None;
-            }
-        })
+        let v = RawValue::of_scalar(n);
+        if v.is_none() {
+            self.error(
+                "invalid-value",
+                n,
+                format!(
+                    "a condition value must be a string, number, boolean or null, not {}",
+                    n.kind_name()
+                ),
+            );
+        }
+        v
     }
 }
