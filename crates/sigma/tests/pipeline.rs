@@ -411,6 +411,21 @@ fn a_mapping_that_is_not_a_map_is_an_error() {
 }
 
 #[test]
+fn a_condition_value_must_be_a_scalar() {
+    let text = "logsources:\n  x:\n    product: windows\n    conditions:\n      EventID:\n        - {a: 1}\n";
+    assert_eq!(
+        error_of("c.yml", text),
+        "c.yml:6:11: a condition value must be a string, number, boolean or null, not a map"
+    );
+    let text =
+        "logsources:\n  x:\n    product: windows\n    conditions:\n      EventID: [4688, [1]]\n";
+    assert_eq!(
+        error_of("c.yml", text),
+        "c.yml:5:23: a condition value must be a string, number, boolean or null, not a list"
+    );
+}
+
+#[test]
 fn a_condition_on_an_unknown_log_source_key_is_an_error() {
     let text = "transformations:\n  - type: field_name_prefix\n    prefix: x.\n    rule_conditions:\n      - type: logsource\n        categroy: process_creation\n";
     assert_eq!(
