@@ -13,6 +13,7 @@ use crate::event::{Event, FieldPath, Scalar};
 use crate::explain::Explanation;
 use crate::jsonline::{JsonError, LineScanner, ScanPlan};
 use crate::matcher::{FieldView, Kind, Val};
+use crate::par::par_map;
 use crate::prefilter::Prefilter;
 use crate::route::{RouteSlot, Router, bit_words};
 use crate::semantics::{fold_into, number_text_into, parse_number};
@@ -104,6 +105,9 @@ thread_local! {
 
 /// Thread-local scratches kept per thread (one per engine recently used).
 const SCRATCH_CACHE: usize = 4;
+/// A thread looks for literal sets to build in parallel ([`Engine::prebuild`]) only in
+/// its first events: by then the sets a log needs are built.
+const PREBUILD_EVENTS: u32 = 4096;
 
 #[inline]
 fn set_bit(bits: &mut [u64], i: u32) {
@@ -345,6 +349,9 @@ impl Engine {
         for rs in &self.router.slots {
             self.route(rs, ev, s);
         }
+        if s.epoch < PREBUILD_EVENTS {
+            self.prebuild(ev, s);
+        }
         for w in 0..s.pslots.len() {
             let mut bits = s.pslots[w];
             while bits != 0 {
@@ -407,6 +414,44 @@ impl Engine {
                     );
                 });
             }
+        }
+    }
+
+    /// Builds, on all cores at once, the literal sets this event will search that are not built
+    /// yet, when there are several: the first events of a log need a dozen, and built one after
+    /// the other as the search reaches them they kept one core busy and the other idle for most
+    /// of a small hunt's start-up. (A set another thread is building is left to it.)
+    #[cold]
+    fn prebuild<E: Event + ?Sized>(&self, ev: &E, s: &mut Scratch) {
+        let mut unbuilt = Vec::new();
+        for w in 0..s.pslots.len() {
+            let mut bits = s.pslots[w];
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                let ps = &self.pre.slots[w * 64 + b as usize];
+                let set = match (&ps.raw, &ps.ac) {
+                    (Some(raw), _) if ev.raw_text().is_some() => raw,
+                    (_, Some(ac)) => {
+                        // Only fields the event has are searched.
+                        s.fetch(&self.prog, ev, ps.slot);
+                        let (a, e) = s.slot_range[ps.slot as usize];
+                        if a == e {
+                            continue;
+                        }
+                        ac
+                    }
+                    _ => continue,
+                };
+                if !set.is_built() {
+                    unbuilt.push(set);
+                }
+            }
+        }
+        if unbuilt.len() > 1 {
+            par_map(&unbuilt, 1, |_, set| {
+                set.try_build();
+            });
         }
     }
 
@@ -706,5 +751,41 @@ impl<'e> Worker<'e> {
     pub fn explain_json(&mut self, rule: usize, text: &[u8]) -> Result<Explanation, JsonError> {
         let ev = self.scanner.scan(text)?;
         Ok(self.engine.explain(rule, &ev))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Engine;
+
+    /// Selecting an event builds the literal sets of the fields it has (here two, so together,
+    /// see `Engine::prebuild`), and not the set of a field it lacks.
+    #[test]
+    fn an_event_builds_the_literal_sets_of_its_fields() {
+        let rule = |n: u32, field: &str| {
+            format!(
+                "title: R{n}\nid: 00000000-0000-4000-8000-00000000000{n}\nlogsource: {{product: windows}}\ndetection:\n  s:\n    {field}|contains: [alpha{n}, bravo{n}, charlie{n}, delta{n}, echo{n}, foxtrot{n}]\n  condition: s\n"
+            )
+        };
+        let mut resolved = Vec::new();
+        for (n, field) in [(1, "CommandLine"), (2, "Image"), (3, "ParentImage")] {
+            let loaded = sigma::load_str(&rule(n, field), "t.yml");
+            resolved.extend(loaded.rules.iter().map(sigma::pipeline::resolve_identity));
+        }
+        let engine = Engine::compile(resolved);
+        let built = |field: &str| {
+            let slot = engine.prog.fields.iter().position(|f| f.name() == field);
+            let slot = slot.expect("a field of the rules") as u32;
+            let ps = engine.pre.slots.iter().find(|p| p.slot == slot);
+            ps.and_then(|p| p.ac.as_ref())
+                .expect("a literal set")
+                .is_built()
+        };
+        assert!(!built("CommandLine") && !built("Image") && !built("ParentImage"));
+        let event = serde_json::json!({"CommandLine": "x echo1 y", "Image": "C:\\bravo2.exe"});
+        let matched: Vec<usize> = engine.matches(&event).map(|m| m.rule).collect();
+        assert_eq!(matched, [0, 1]);
+        assert!(built("CommandLine") && built("Image"));
+        assert!(!built("ParentImage"), "no ParentImage in the event");
     }
 }

@@ -281,10 +281,15 @@ impl LazySet {
         }
     }
 
+    /// Whether the set is built (or known not to be buildable).
+    pub fn is_built(&self) -> bool {
+        self.built.get().is_some()
+    }
+
     /// Build the set unless another thread is building it (`None`: it is, do without).
     #[cold]
     #[inline(never)]
-    fn try_build(&self) -> Option<&Option<LiteralSet>> {
+    pub(crate) fn try_build(&self) -> Option<&Option<LiteralSet>> {
         let _guard = match self.building.try_lock() {
             Ok(guard) => guard,
             // A build that panicked left nothing behind: build it here.
