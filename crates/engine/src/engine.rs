@@ -119,6 +119,18 @@ fn get_bit(bits: &[u64], i: u32) -> bool {
     bits[(i / 64) as usize] & (1 << (i % 64)) != 0
 }
 
+/// The positions of the set bits of `word`, lowest first.
+#[inline]
+fn ones(mut word: u64) -> impl Iterator<Item = u32> {
+    std::iter::from_fn(move || {
+        (word != 0).then(|| {
+            let b = word.trailing_zeros();
+            word &= word - 1;
+            b
+        })
+    })
+}
+
 impl Engine {
     /// Compile resolved rules (detection rules, and filter rules that apply to them;
     /// correlation rules are ignored here). Rules that cannot be compiled are listed in
@@ -302,10 +314,7 @@ impl Engine {
         self.select(ev, s);
         let mut last_rule = u32::MAX;
         for w in 0..s.cand.len() {
-            let mut bits = s.cand[w] & !(self.needs_mask(s, w));
-            while bits != 0 {
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
+            for b in ones(s.cand[w] & !(self.needs_mask(s, w))) {
                 let v = (w as u32) * 64 + b;
                 let var = &self.prog.variants[v as usize];
                 if var.rule == last_rule {
@@ -353,10 +362,7 @@ impl Engine {
             self.prebuild(ev, s);
         }
         for w in 0..s.pslots.len() {
-            let mut bits = s.pslots[w];
-            while bits != 0 {
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
+            for b in ones(s.pslots[w]) {
                 let ps = &self.pre.slots[w * 64 + b as usize];
                 if let (Some(raw_ac), Some(text)) = (&ps.raw, ev.raw_text()) {
                     // Lower-cased once, then searched case-sensitively: the SIMD searchers
@@ -425,10 +431,7 @@ impl Engine {
     fn prebuild<E: Event + ?Sized>(&self, ev: &E, s: &mut Scratch) {
         let mut unbuilt = Vec::new();
         for w in 0..s.pslots.len() {
-            let mut bits = s.pslots[w];
-            while bits != 0 {
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
+            for b in ones(s.pslots[w]) {
                 let ps = &self.pre.slots[w * 64 + b as usize];
                 let set = match (&ps.raw, &ps.ac) {
                     (Some(raw), _) if ev.raw_text().is_some() => raw,
@@ -539,10 +542,7 @@ impl Engine {
         self.select(ev, s);
         let mut out = Vec::new();
         for w in 0..s.cand.len() {
-            let mut bits = s.cand[w] & !self.needs_mask(s, w);
-            while bits != 0 {
-                let b = bits.trailing_zeros();
-                bits &= bits - 1;
+            for b in ones(s.cand[w] & !self.needs_mask(s, w)) {
                 let v = w * 64 + b as usize;
                 out.push((
                     self.prog.variants[v].rule as usize,
