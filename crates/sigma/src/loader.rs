@@ -55,7 +55,8 @@ pub fn load_str(text: &str, path: &str) -> LoadedFile {
         .filter(|e| !e.fatal)
         .map(|e| e.span)
         .collect();
-    if parsed.docs.is_empty() && parsed.errors.iter().any(|e| e.fatal) {
+    let stopped_early = parsed.errors.iter().any(|e| e.fatal);
+    if parsed.docs.is_empty() && stopped_early {
         // Nothing readable: the file counts as one broken rule.
         out.documents = 1;
         out.broken = 1;
@@ -114,6 +115,12 @@ pub fn load_str(text: &str, path: &str) -> LoadedFile {
         // Kept for a later `action: repeat` (moved, not cloned: cloning every document was a
         // tenth of loading a rule folder).
         previous = Some(doc);
+    }
+    if stopped_early {
+        // The parser stopped at a fatal error after the documents above: what follows it
+        // is one more rule that could not be read (not a silently shorter file).
+        out.documents += 1;
+        out.broken += 1;
     }
     out
 }

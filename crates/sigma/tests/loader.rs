@@ -319,6 +319,22 @@ fn one_bad_rule_does_not_stop_the_others() {
 }
 
 #[test]
+fn a_broken_last_document_is_a_broken_rule() {
+    // The parser stops at the syntax error: the rule before it loads, the rest counts as one
+    // rule that could not be read (it used to vanish without being counted).
+    let text = format!(
+        "{}---\ngarbage: [\n",
+        rule("    sel:\n        a: 1\n    condition: sel\n")
+    );
+    let f = load(&text);
+    assert_eq!(f.rules.len(), 1);
+    assert_eq!(f.documents, 2);
+    assert_eq!(f.broken, 1);
+    assert_eq!(errors(&f).len(), 1);
+    assert_eq!(errors(&f)[0].0, "yaml-syntax");
+}
+
+#[test]
 fn wrong_types_of_metadata_are_warnings() {
     let f = load(&format!(
         "{HEAD}level: severe\nstatus: sure\ntags: [Attack.T1234, attack.t1059]\ndate: 2020/01/01\ndetection:\n    sel: a\n    condition: sel\n"

@@ -302,7 +302,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     for f in &loaded.files {
         counts.broken += f.loaded.broken as u64;
-        if f.loaded.broken > 0 && !args.quiet {
+        // Rules left out are skipped input: reported even with --quiet.
+        if f.loaded.broken > 0 {
             let first = f
                 .loaded
                 .diagnostics
