@@ -13,8 +13,10 @@
 //! Field resolution is the same as for [`serde_json::Value`] (see [`crate::event`]): flat
 //! dotted keys and nested objects, arrays, `#text`.
 //!
-//! Validation: the structure, strings (escapes, including surrogate pairs), numbers and
-//! literals are checked, as is UTF-8. Raw control characters inside strings are accepted.
+//! Validation: the structure, strings (escapes), numbers and literals are checked, as is
+//! UTF-8. Raw control characters inside strings are accepted. A `\u` escape of a surrogate
+//! that is not part of a pair is read as U+FFFD, as the `evtx` crate renders one: the JSON
+//! grammar allows it, and the rest of the event is still worth matching.
 //! An object with duplicate keys gives the values of all of them (a `Value` keeps the last).
 
 use std::borrow::Cow;
@@ -496,6 +498,23 @@ pub struct LineEvent<'a> {
     value: OnceCell<Option<Value>>,
 }
 
+/// Checks that `text` is one JSON object as the scanner reads it, that is, an event `hunt`
+/// accepts, without locating any field (for `dump`, so that it writes and refuses exactly the
+/// lines `hunt` does).
+pub fn check(text: &str) -> Result<(), JsonError> {
+    thread_local! {
+        static CHECKER: RefCell<LineScanner> =
+            RefCell::new(LineScanner::new(Arc::new(ScanPlan::new(&[], 0))));
+    }
+    CHECKER.with(|checker| match checker.try_borrow_mut() {
+        Ok(mut checker) => checker.scan_str(text).map(|_| ()),
+        // Only if a check ever ran inside another on this thread.
+        Err(_) => LineScanner::new(Arc::new(ScanPlan::new(&[], 0)))
+            .scan_str(text)
+            .map(|_| ()),
+    })
+}
+
 impl LineScanner {
     pub fn new(plan: Arc<ScanPlan>) -> LineScanner {
         LineScanner {
@@ -536,7 +555,14 @@ impl LineScanner {
         let mut c = Cursor::new(text, 0);
         c.ws();
         if c.peek() != Some(b'{') {
-            return Err(c.err("a JSON line must be an object"));
+            return Err(c.err(match c.peek() {
+                Some(b'[') => "a JSON line must be an object, not an array",
+                Some(b'"') => "a JSON line must be an object, not a string",
+                Some(b't' | b'f') => "a JSON line must be an object, not a boolean",
+                Some(b'n') => "a JSON line must be an object, not null",
+                Some(b'-' | b'0'..=b'9') => "a JSON line must be an object, not a number",
+                _ => "a JSON line must be an object",
+            }));
         }
         let mut sc = Scan {
             plan: &self.plan,
@@ -871,21 +897,9 @@ impl<'a> Cursor<'a> {
                 }
                 Some(b'u') => {
                     plain = false;
-                    let cp = Cursor::hex_escape(b, i)?;
+                    Cursor::hex_escape(b, i)?;
+                    // A surrogate, paired or not, is decoded later ([`unescape_bytes`]).
                     i += 6;
-                    if (0xD800..0xDC00).contains(&cp) {
-                        // A high surrogate must be followed by a low one.
-                        if b.get(i..i + 2) != Some(b"\\u") {
-                            return Err(Cursor::at(i, "lone surrogate in \\u escape"));
-                        }
-                        let lo = Cursor::hex_escape(b, i)?;
-                        if !(0xDC00..0xE000).contains(&lo) {
-                            return Err(Cursor::at(i, "lone surrogate in \\u escape"));
-                        }
-                        i += 6;
-                    } else if (0xDC00..0xE000).contains(&cp) {
-                        return Err(Cursor::at(i, "lone surrogate in \\u escape"));
-                    }
                 }
                 _ => return Err(Cursor::at(i, "bad escape")),
             }
@@ -1157,21 +1171,20 @@ fn unescape_bytes(raw: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
             b'u' => {
                 let hi = hex4(raw.get(i..i + 4).ok_or("bad \\u escape")?);
                 i += 4;
-                let ch = if (0xD800..0xDC00).contains(&hi) {
-                    if raw.get(i..i + 2) != Some(b"\\u") {
-                        return Err("lone surrogate in \\u escape");
+                // A high surrogate followed by the escape of a low one is a pair; any other
+                // surrogate stands alone and becomes U+FFFD (what follows it is read on its
+                // own).
+                let low = (0xD800..0xDC00)
+                    .contains(&hi)
+                    .then(|| low_surrogate_at(raw, i))
+                    .flatten();
+                let ch = match low {
+                    Some(lo) => {
+                        i += 6;
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                            .ok_or("bad \\u escape")?
                     }
-                    let lo = hex4(raw.get(i + 2..i + 6).ok_or("bad \\u escape")?);
-                    if !(0xDC00..0xE000).contains(&lo) {
-                        return Err("lone surrogate in \\u escape");
-                    }
-                    i += 6;
-                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-                        .ok_or("bad \\u escape")?
-                } else if (0xDC00..0xE000).contains(&hi) {
-                    return Err("lone surrogate in \\u escape");
-                } else {
-                    char::from_u32(hi).ok_or("bad \\u escape")?
+                    None => char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER),
                 };
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -1181,6 +1194,15 @@ fn unescape_bytes(raw: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
         };
         out.push(b);
     }
+}
+
+/// The low surrogate whose `\\uXXXX` escape is at `raw[i..]`, if there is one.
+fn low_surrogate_at(raw: &[u8], i: usize) -> Option<u32> {
+    let hex = raw.get(i..i + 6)?.strip_prefix(b"\\u")?;
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    Some(hex4(hex)).filter(|lo| (0xDC00..0xE000).contains(lo))
 }
 
 /// Append `raw[from..to]`: a short run (most runs between escapes are) as one fixed 16-byte
@@ -1474,7 +1496,7 @@ mod tests {
             "{\"a\":01}",
             "{\"a\":\"x}",
             "{\"a\":\"\\x\"}",
-            "{\"a\":\"\\ud800\"}",
+            "{\"a\":\"\\ud80x\"}",
             "{\"a\":1} x",
             "{\"a\":-}",
             "{\"a\":1.}",
@@ -1535,13 +1557,28 @@ mod tests {
         );
         assert_eq!(sc.scan_str(r#"{"n":1.5}"#).unwrap().raw_text(), None);
 
-        // A pair cut short, a low surrogate alone, a bad hex digit: errors at the escape.
+        // A pair cut short or a low surrogate alone is U+FFFD, and what follows it is read on
+        // its own (serde refuses these lines; the evtx crate writes U+FFFD for them).
+        let names5 = ["n", "\u{fffd}"];
+        let mut sc5 = LineScanner::new(plan(&names5));
+        for (lone, want_n) in [
+            (r#"{"n":"ab\ud83d"}"#, "ab\u{fffd}"),
+            (r#"{"n":"ab\ud83dx\ude00"}"#, "ab\u{fffd}x\u{fffd}"),
+            (r#"{"n":"\ud83d\u0041"}"#, "\u{fffd}A"),
+            (r#"{"n":"\ud83d\ud83d\ude00"}"#, "\u{fffd}\u{1f600}"),
+            (r#"{"n":"\ude00"}"#, "\u{fffd}"),
+        ] {
+            let ev = sc5.scan_str(lone).unwrap();
+            assert_eq!(values(&ev, &names5, 0), want(want_n), "{lone}");
+        }
+        let ev = sc5.scan_str(r#"{"\ude00":1}"#).unwrap();
+        assert_eq!(
+            values(&ev, &names5, 1),
+            Some(vec!["Num(Int(1))".to_owned()])
+        );
+        // A bad hex digit or a cut escape: errors at the escape.
         for (bad, at) in [
-            (r#"{"n":"ab\ud83d"}"#, 14),
-            (r#"{"n":"ab\ud83dx\ude00"}"#, 14),
-            (r#"{"n":"\ud83d\u0041"}"#, 12),
-            (r#"{"n":"\ude00"}"#, 12),
-            (r#"{"\ude00":1}"#, 8),
+            (r#"{"n":"\ud83d\u00g0"}"#, 12),
             (r#"{"n":"\u00g0"}"#, 6),
             (r#"{"n":"\u00"}"#, 6),
         ] {
@@ -1757,7 +1794,9 @@ mod tests {
     const ERROR_CASES: &[(&str, usize, &str)] = &[
         ("", 0, "a JSON line must be an object"),
         ("  ", 2, "a JSON line must be an object"),
-        (" [] ", 1, "a JSON line must be an object"),
+        (" [] ", 1, "a JSON line must be an object, not an array"),
+        ("\"s\"", 0, "a JSON line must be an object, not a string"),
+        ("-1", 0, "a JSON line must be an object, not a number"),
         ("{", 1, "expected a key"),
         ("{ ", 2, "expected a key"),
         ("{ \"a\" ", 6, "expected ':'"),
@@ -1792,13 +1831,7 @@ mod tests {
         ("{\"a\":\"\\x\"}", 6, "bad escape"),
         ("{\"a\":\"abc\\q\"}", 9, "bad escape"),
         ("{\"a\":\"\\u12\"}", 6, "bad \\u escape"),
-        ("{\"a\":\"\\ud800\"}", 12, "lone surrogate in \\u escape"),
-        (
-            "{\"a\":\"\\ud800\\u0041\"}",
-            12,
-            "lone surrogate in \\u escape",
-        ),
-        ("{\"a\":\"\\udc00\"}", 12, "lone surrogate in \\u escape"),
+        ("{\"a\":\"\\ud800\\u12\"}", 12, "bad \\u escape"),
         ("{\"a\\q\":1}", 3, "bad escape"),
         ("{\"a\":1} x", 8, "trailing characters after the object"),
         ("{\"a\":1}}", 7, "trailing characters after the object"),

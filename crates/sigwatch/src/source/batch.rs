@@ -184,21 +184,14 @@ impl Record<'_> {
 
 impl Record<'_> {
     /// Appends the event as one line of compact JSON, without building a `Value`: JSON text is
-    /// validated, then copied with the blanks outside strings left out (escapes and numbers
-    /// stay as written); a text line becomes `{"message":"..."}`. `Err` says why the record is
-    /// not an event, and nothing is appended then.
+    /// checked by the engine's scanner (so that `dump` accepts and refuses exactly what `hunt`
+    /// does, with the same reasons), then copied with the blanks outside strings left out
+    /// (escapes and numbers stay as written); a text line becomes `{"message":"..."}`. `Err`
+    /// says why the record is not an event, and nothing is appended then.
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), String> {
         match self.data {
             RecordData::Json(text) => {
-                if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-                    return Err(format!("invalid JSON: {err}"));
-                }
-                if !text.starts_with('{') {
-                    return Err(format!(
-                        "not a JSON object (found {})",
-                        kind_of_text(text.as_bytes())
-                    ));
-                }
+                engine::jsonline::check(text).map_err(|err| err.to_string())?;
                 compact_into(text.as_bytes(), out);
                 Ok(())
             }
@@ -236,15 +229,34 @@ fn compact_into(json: &[u8], out: &mut Vec<u8>) {
     while i < json.len() {
         match json[i] {
             b'"' => {
+                let open = i;
+                let mut lone = false;
                 i += 1;
                 // To the closing quote, stepping over escaped characters.
                 while let Some(k) = memchr::memchr2(b'"', b'\\', &json[i..]) {
                     if json[i + k] == b'\\' {
-                        i += k + 2;
+                        let at = i + k;
+                        i = at + 2;
+                        if json.get(at + 1) == Some(&b'u') {
+                            match surrogate_escape(json, at) {
+                                Some(Surrogate::Pair) => i = at + 12,
+                                Some(Surrogate::Lone) => lone = true,
+                                None => {}
+                            }
+                        }
                     } else {
                         i += k + 1;
                         break;
                     }
+                }
+                // The engine reads a surrogate escape that is not half of a pair as U+FFFD and
+                // lets raw control characters inside strings pass (some writers leave tabs
+                // unescaped): the line is written as the engine reads it, in strict JSON.
+                let string = &json[open..i.min(json.len())];
+                if lone || string.iter().any(|&b| b < 0x20) {
+                    out.extend_from_slice(&json[copied..open]);
+                    write_strict(string, out);
+                    copied = i.min(json.len());
                 }
             }
             b' ' | b'\t' | b'\n' | b'\r' => {
@@ -258,14 +270,59 @@ fn compact_into(json: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&json[copied.min(json.len())..]);
 }
 
-/// What kind of JSON value a valid JSON text is, from its first byte.
-fn kind_of_text(json: &[u8]) -> &'static str {
-    match json.first() {
-        Some(b'[') => "an array",
-        Some(b'"') => "a string",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
+enum Surrogate {
+    Pair,
+    Lone,
+}
+
+/// Whether the `\uXXXX` escape at `at` is a surrogate, and if so whether a low surrogate's
+/// escape follows a high one.
+fn surrogate_escape(json: &[u8], at: usize) -> Option<Surrogate> {
+    let unit = |at: usize| {
+        let hex = json.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        let text = std::str::from_utf8(hex).ok()?;
+        u16::from_str_radix(text, 16).ok()
+    };
+    let first = unit(at)?;
+    match first {
+        0xD800..=0xDBFF => match unit(at + 6) {
+            Some(0xDC00..=0xDFFF) => Some(Surrogate::Pair),
+            _ => Some(Surrogate::Lone),
+        },
+        0xDC00..=0xDFFF => Some(Surrogate::Lone),
+        _ => None,
+    }
+}
+
+/// Appends a string token with its raw control characters written as `\u00XX` escapes and
+/// each surrogate escape that is not half of a pair as `\ufffd`.
+fn write_strict(string: &[u8], out: &mut Vec<u8>) {
+    let hex = b"0123456789abcdef";
+    let mut i = 0;
+    while i < string.len() {
+        let b = string[i];
+        if b < 0x20 {
+            out.extend_from_slice(b"\\u00");
+            out.push(hex[usize::from(b >> 4)]);
+            out.push(hex[usize::from(b & 0xf)]);
+            i += 1;
+        } else if b == b'\\' {
+            let len = match (string.get(i + 1), surrogate_escape(string, i)) {
+                (Some(b'u'), Some(Surrogate::Pair)) => 12,
+                (Some(b'u'), Some(Surrogate::Lone)) => {
+                    out.extend_from_slice(b"\\ufffd");
+                    i += 6;
+                    continue;
+                }
+                _ => 2,
+            };
+            let end = (i + len).min(string.len());
+            out.extend_from_slice(&string[i..end]);
+            i = end;
+        } else {
+            out.push(b);
+            i += 1;
+        }
     }
 }
 

@@ -428,10 +428,35 @@ fn write_json_validates_and_compacts() {
         r#"{"a":[1,2],"b":"x y\" z"}"#
     );
     assert!(record("{\"a\":").write_json(&mut out).is_err());
+    // Refused as `hunt` refuses it, with the same reason.
     assert_eq!(
         record("\"s\"").write_json(&mut out),
-        Err("not a JSON object (found a string)".to_owned())
+        Err("invalid JSON at byte 0: a JSON line must be an object, not a string".to_owned())
     );
+    let deep = format!("{{\"a\":{}", "[".repeat(600));
+    let refused = record(&deep).write_json(&mut out).unwrap_err();
+    assert!(refused.ends_with(": nested too deeply"), "{refused}");
+    // Accepted as `hunt` accepts it, and written as the engine reads it, in strict JSON: a
+    // surrogate escape that is not half of a pair is U+FFFD, raw control characters in strings
+    // are escaped; pairs and other escapes stay as written.
+    out.clear();
+    record(concat!(
+        r#"{"a":"x\ud800","b":"tab"#,
+        "\t",
+        r#"here"#,
+        "\u{1}",
+        r#"", "c":"\udc00\ud83d\ude00\u0041\ud83d\"\\","d":"\ud83d\u00e9"}"#
+    ))
+    .write_json(&mut out)
+    .unwrap();
+    let written = String::from_utf8(out.clone()).unwrap();
+    assert_eq!(
+        written,
+        r#"{"a":"x\ufffd","b":"tab\u0009here\u0001","c":"\ufffd\ud83d\ude00\u0041\ufffd\"\\","d":"\ufffd\u00e9"}"#
+    );
+    // Strict parsers take it.
+    let value: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(value["c"], "\u{fffd}\u{1f600}A\u{fffd}\"\\");
     let text = Record {
         number: 1,
         data: RecordData::Text("say \"hi\"\t"),
