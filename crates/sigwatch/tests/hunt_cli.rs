@@ -722,3 +722,49 @@ fn quiet_hunts_still_report_rules_not_loaded() {
     assert!(stderr.contains("regex.yml:"), "{stderr}");
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
 }
+
+/// A rule the engine cannot compile is counted in the summary with its reason, and named
+/// (title and file) so that it can be found.
+#[test]
+fn the_summary_names_a_rule_that_was_not_compiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let good = std::fs::read_to_string(f("rules/proc_cmd_whoami.yml")).unwrap();
+    std::fs::write(rules.join("good.yml"), &good).unwrap();
+    std::fs::write(
+        rules.join("expand.yml"),
+        good.replace("Whoami Via Cmd", "Needs A Placeholder")
+            .replace(
+                "id: 6b1b6b02-0000-4000-8000-000000000001",
+                "id: 6b1b6b02-0000-4000-8000-0000000000e1",
+            )
+            .replace(
+                "CommandLine|contains: 'whoami'",
+                "CommandLine|expand: '%admins%'",
+            ),
+    )
+    .unwrap();
+    let logs = dir.path().join("e.jsonl");
+    std::fs::write(
+        &logs,
+        "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Image\":\"C:\\\\x\\\\cmd.exe\",\"CommandLine\":\"whoami\"}\n",
+    )
+    .unwrap();
+    let out = hunt(&["-r", rules.to_str().unwrap(), logs.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("placeholder %admins%"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.trim_start().starts_with("1 × "), "{line}");
+    assert!(
+        line.ends_with(&format!(
+            "(Needs A Placeholder, {})",
+            rules.join("expand.yml").display()
+        )),
+        "{line}"
+    );
+    assert!(stderr.contains("detections: 1 (1 rule)"), "{stderr}");
+}

@@ -86,22 +86,28 @@ pub fn render(
         let na: u64 = c.not_applicable.values().sum();
         let _ = writeln!(
             s,
-            "  pipeline {}: {} rules run; {} not applicable (log source not mapped), {} refused by the pipeline, {} not compiled ({:.0} ms)",
+            "  pipeline {}: {} run; {} not applicable (log source not mapped), {} refused by the pipeline, {} not compiled ({:.0} ms)",
             c.name,
-            c.usable,
+            plural(c.usable, "rule", "rules"),
             na,
             c.refused.len(),
             c.errors.len(),
             c.took.as_secs_f64() * 1000.0
         );
-        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-        for (_, why) in c.refused.iter().chain(&c.errors) {
-            *reasons.entry(shorten_reason(why)).or_default() += 1;
+        // Grouped by reason (quoted names left out), each with its first rule as an example,
+        // so that a rule left out can be found (`sigwatch resolve` shows it whole).
+        let mut reasons: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+        for (rule, why) in c.refused.iter().chain(&c.errors) {
+            reasons.entry(shorten_reason(why)).or_insert((0, *rule)).0 += 1;
         }
-        let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (why, n) in reasons.iter().take(5) {
-            let _ = writeln!(s, "    {n} × {why}");
+        let mut reasons: Vec<(String, (u64, usize))> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+        for (why, (n, rule)) in reasons.iter().take(5) {
+            let example = c.engine.rules().get(*rule).map_or(String::new(), |r| {
+                let (first, rule) = (if *n == 1 { "" } else { "first: " }, &r.rule);
+                format!(" ({first}{}, {})", rule.title(), rule.origin.path)
+            });
+            let _ = writeln!(s, "    {n} × {why}{example}");
         }
     }
     for e in &rules.correlation_errors {
@@ -139,7 +145,11 @@ pub fn render(
             *per_tactic.entry(t).or_default() += n;
         }
     }
-    let _ = write!(s, "detections: {total} ({} rules", tally.per_rule.len());
+    let _ = write!(
+        s,
+        "detections: {total} ({}",
+        plural(tally.per_rule.len() as u64, "rule", "rules")
+    );
     if tally.correlation_detections > 0 {
         let _ = write!(s, ", {} from correlations", tally.correlation_detections);
     }
