@@ -768,3 +768,30 @@ fn the_summary_names_a_rule_that_was_not_compiled() {
     );
     assert!(stderr.contains("detections: 1 (1 rule)"), "{stderr}");
 }
+
+/// Two rules with one id are both run, with a warning naming the second and the first.
+#[test]
+fn rules_sharing_an_id_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let good = std::fs::read_to_string(f("rules/proc_cmd_whoami.yml")).unwrap();
+    std::fs::write(rules.join("a.yml"), &good).unwrap();
+    std::fs::write(rules.join("b.yml"), good.replace("Whoami Via Cmd", "Copy")).unwrap();
+    let logs = dir.path().join("e.jsonl");
+    std::fs::write(
+        &logs,
+        "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Image\":\"C:\\\\x\\\\cmd.exe\",\"CommandLine\":\"whoami\"}\n",
+    )
+    .unwrap();
+    let out = hunt(&["-r", rules.to_str().unwrap(), logs.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let warning = format!(
+        "warning: {}:2: the id '6b1b6b02-0000-4000-8000-000000000001' is also used by 'Whoami Via Cmd' ({})",
+        rules.join("b.yml").display(),
+        rules.join("a.yml").display()
+    );
+    assert!(stderr.contains(&warning), "{stderr}");
+    assert!(stderr.contains("detections: 2 (2 rules)"), "{stderr}");
+}

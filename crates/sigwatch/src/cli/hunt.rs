@@ -319,6 +319,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let (set, _) = loaded.into_rule_set();
+    if !args.quiet {
+        // Two rules with one id: a correlation or filter naming it reaches only the first, and
+        // the detections of both carry the same rule_id.
+        for d in set.check() {
+            if matches!(d.diagnostic.code, "duplicate-id" | "duplicate-name") {
+                eprintln!(
+                    "warning: {}:{}: {}",
+                    set.rules[d.rule].origin.path,
+                    d.diagnostic.span.start.line,
+                    d.diagnostic.message
+                );
+            }
+        }
+    }
     for rule in &set.rules {
         match rule.body {
             RuleBody::Detection(_) => counts.detection += 1,
