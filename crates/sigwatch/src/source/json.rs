@@ -63,6 +63,9 @@ enum State {
         depth: u32,
         in_string: bool,
         escape: bool,
+        /// The element's object or array has closed: a `{` or `[` now starts the next
+        /// element (a comma left out).
+        closed: bool,
     },
     /// After the closing `]`.
     AfterArray,
@@ -236,6 +239,7 @@ impl<R: Read> ArrayElements<R> {
                             depth: 0,
                             in_string: false,
                             escape: false,
+                            closed: false,
                         };
                     }
                     _ => {
@@ -276,6 +280,7 @@ impl<R: Read> ArrayElements<R> {
                             depth: 0,
                             in_string: false,
                             escape: false,
+                            closed: false,
                         };
                     }
                 },
@@ -284,6 +289,7 @@ impl<R: Read> ArrayElements<R> {
                     mut depth,
                     mut in_string,
                     mut escape,
+                    mut closed,
                 } => {
                     // Run through the element until it ends or the bytes run out.
                     let mut end = None;
@@ -309,19 +315,28 @@ impl<R: Read> ArrayElements<R> {
                         }
                         match self.pending[i] {
                             b'"' => in_string = true,
+                            b'{' | b'[' if closed => {
+                                // `} {`: the next element, its comma left out. Read as one
+                                // element, both objects would be lost.
+                                end = Some((i, false, false));
+                                break;
+                            }
                             b'{' | b'[' => depth += 1,
                             b'}' | b']' if self.sequence && depth <= 1 => {
                                 // The object ends with this brace, which it includes.
-                                end = Some((i + 1, false));
+                                end = Some((i + 1, false, false));
                                 break;
                             }
                             b']' if depth == 0 => {
-                                end = Some((i, true));
+                                end = Some((i, true, true));
                                 break;
                             }
-                            b'}' | b']' => depth = depth.saturating_sub(1),
+                            b'}' | b']' => {
+                                depth = depth.saturating_sub(1);
+                                closed = depth == 0;
+                            }
                             b',' if depth == 0 => {
-                                end = Some((i, false));
+                                end = Some((i, false, true));
                                 break;
                             }
                             _ => {}
@@ -346,9 +361,12 @@ impl<R: Read> ArrayElements<R> {
                                 depth,
                                 in_string,
                                 escape,
+                                closed,
                             };
                         }
-                        Some((at, closes_array)) => {
+                        // Where the element ends, whether the array ends there too, and
+                        // whether the byte there (`,` or `]`) is passed over.
+                        Some((at, closes_array, consumed)) => {
                             if let Some(begin) = start {
                                 self.finish_element(begin, at);
                             }
@@ -358,12 +376,16 @@ impl<R: Read> ArrayElements<R> {
                             } else {
                                 State::BeforeElement { first: false }
                             };
-                            i = if self.sequence { at } else { at + 1 };
+                            i = if consumed { at + 1 } else { at };
                         }
                     }
                 }
                 State::AfterArray => {
                     if self.pending[i].is_ascii_whitespace() {
+                        i += 1;
+                    } else if self.pending[i] == b'[' {
+                        // Arrays one after the other (a file appended to): elements go on.
+                        self.state = State::BeforeElement { first: true };
                         i += 1;
                     } else {
                         let skip = self.skip(
@@ -482,13 +504,46 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_comma_between_objects_loses_neither() {
+        let input = br#"[{"a":"}"} {"b":[1]}[2] ,{"c":{}}  {"d":1} x, {"e":1}]"#;
+        for step in [1, 3, 4096] {
+            let (elements, skips) = split(input, 1 << 20, step);
+            let texts: Vec<&str> = elements.iter().map(|(_, t)| t.as_str()).collect();
+            assert_eq!(
+                texts,
+                [
+                    r#"{"a":"}"}"#,
+                    r#"{"b":[1]}"#,
+                    r#"{"c":{}}"#,
+                    r#"{"d":1} x"#,
+                    r#"{"e":1}"#
+                ],
+                "step {step}"
+            );
+            // `[2]` is an element of its own, not an object.
+            let locations: Vec<_> = skips.iter().map(|s| s.location).collect();
+            assert_eq!(locations, [Location::Element(3)], "{skips:?}");
+        }
+    }
+
+    #[test]
     fn truncated_arrays_and_trailing_data_are_reported() {
         let (elements, skips) = split(br#"[{"a":1}, {"b": "unterminated"#, 1 << 20, 4);
         assert_eq!(elements, [(1, r#"{"a":1}"#.into())]);
         assert_eq!(skips.len(), 1);
         assert_eq!(skips[0].location, Location::Element(2));
 
-        let (elements, skips) = split(br#"[{"a":1}] [{"b":2}]"#, 1 << 20, 4);
+        // Arrays one after the other go on (a file appended to); anything else after the
+        // array is reported.
+        for step in [1, 4, 4096] {
+            let (elements, skips) = split(br#"[{"a":1}] [{"b":2}]"#, 1 << 20, step);
+            assert_eq!(
+                elements,
+                [(1, r#"{"a":1}"#.into()), (2, r#"{"b":2}"#.into())]
+            );
+            assert!(skips.is_empty(), "{skips:?}");
+        }
+        let (elements, skips) = split(br#"[{"a":1}] x"#, 1 << 20, 4);
         assert_eq!(elements.len(), 1);
         assert_eq!(skips[0].location, Location::File);
 
