@@ -377,6 +377,13 @@ fn fatal_errors_exit_1() {
     // A missing input, a missing rule path, a bad pipeline.
     let out = hunt(&["-r", &f("rules"), &f("logs/nope.jsonl")]);
     assert_eq!(out.status.code(), Some(1));
+    // The message says why, as `dump`'s does (it used to be the bare path).
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("error: {}: ", f("logs/nope.jsonl")))
+            && stderr.contains("No such file or directory"),
+        "{stderr}"
+    );
     let out = hunt(&["-r", &f("nope"), &f("logs")]);
     assert_eq!(out.status.code(), Some(1));
     let out = hunt(&["-r", &f("rules"), &f("logs"), "-p", "no-such-pipeline"]);

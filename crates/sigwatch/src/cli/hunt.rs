@@ -380,7 +380,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let log_inputs: Vec<Input> = args.logs.iter().cloned().map(Input::from_arg).collect();
     let discovery = match source::discover(&log_inputs) {
         Ok(d) => d,
-        Err(e) => return fatal(format!("{e:#}")),
+        // `SourceError::Input` displays the path; the reason is its source, which only
+        // anyhow's `{:#}` adds (as `dump` prints it).
+        Err(e) => return fatal(format!("{:#}", anyhow::Error::new(e))),
     };
     for skip in &discovery.skips {
         eprintln!("{skip}");
