@@ -194,6 +194,94 @@ fn nothing_readable_exits_1() {
     assert_eq!(out.status.code(), Some(0));
 }
 
+/// Runs `sigwatch dump args`, killing it after 20 s (a hang fails the test, not the run).
+fn dump_within_time(args: &[&str]) -> Output {
+    let mut child = sigwatch()
+        .arg("dump")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sigwatch runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("waits");
+            panic!("sigwatch dump {args:?} hung; stderr: {}", text(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("waits")
+}
+
+fn mkfifo(path: &Path) -> bool {
+    let made = Command::new("mkfifo").arg(path).status();
+    if !made.is_ok_and(|status| status.success()) {
+        eprintln!("mkfifo not available; FIFO test not run");
+        return false;
+    }
+    true
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_a_folder_is_skipped_and_counted_and_a_named_one_is_read() {
+    // Found by fuzzing (dir_with_fifo): the walk opened the FIFO and waited for a writer.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("events.jsonl"), dir.path().join("a.jsonl")).unwrap();
+    let fifo = dir.path().join("z.jsonl");
+    if !mkfifo(&fifo) {
+        return;
+    }
+    let out = dump_within_time(&[dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 3);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: not a regular file (a FIFO); skipped\n",
+            fifo.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        summary(&stderr).starts_with("dump: 2 files (1 unreadable), 3 events, 3 skipped"),
+        "{stderr}"
+    );
+
+    // Named on the command line, the FIFO is read: that is how logs are piped in.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, b"{\"piped\":1}\n"))
+    };
+    let out = dump_within_time(&[fifo.to_str().unwrap()]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "{\"piped\":1}\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn broken_links_in_a_folder_count_as_unreadable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("cisco.log"), dir.path().join("a.log")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("b.log")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("c.log"), dir.path().join("c.log")).unwrap();
+    let out = dump(&[dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("b.log: cannot read file information: "),
+        "{stderr}"
+    );
+    assert!(
+        summary(&stderr).starts_with("dump: 3 files (2 unreadable), 2 events, 2 skipped"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();

@@ -53,6 +53,7 @@ pub(crate) fn open<'a>(
             true,
             false,
         ),
+        InputKind::Unreadable { reason } => Err(reason.clone()),
         InputKind::Path { path, seekable } => {
             let handle = File::open(path).map_err(|err| format!("cannot open: {err}"))?;
             let evtx_name = has_extension(path, "evtx");

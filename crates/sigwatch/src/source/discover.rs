@@ -28,6 +28,12 @@ impl Discovery {
 /// `.` inside a folder are left out (a hidden file named on the command line is read). Symbolic
 /// links are followed, each folder once. A named input that does not exist (or cannot be looked
 /// at) is an error; problems below a named folder are skips.
+///
+/// Inside a folder only regular files are read. A FIFO there would block the run waiting for
+/// a writer, and a device could never end, so such an entry, and one that cannot be looked at
+/// (a broken link, a link loop), is listed as [`InputKind::Unreadable`]: reported and counted
+/// as an unreadable file when its turn comes. A FIFO named on the command line is read (that is
+/// how logs are piped in).
 pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
     let mut found = Discovery::default();
     for input in inputs {
@@ -103,14 +109,49 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, found: &mut Discovery) {
         let path = dir.join(&name);
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk(&path, visited, found),
-            Ok(meta) => found.files.push(file_entry(path, &meta)),
-            Err(err) => found.skips.push(Skip {
-                path: Arc::from(path.display().to_string()),
-                location: Location::File,
-                reason: format!("cannot read file information: {err}"),
-            }),
+            Ok(meta) if meta.is_file() => found.files.push(file_entry(path, &meta)),
+            Ok(meta) => found.files.push(unreadable(
+                &path,
+                format!("not a regular file ({}); skipped", file_kind(&meta)),
+            )),
+            Err(err) => found.files.push(unreadable(
+                &path,
+                format!("cannot read file information: {err}"),
+            )),
         }
     }
+}
+
+fn unreadable(path: &Path, reason: String) -> InputFile {
+    InputFile {
+        name: path.display().to_string().into(),
+        kind: InputKind::Unreadable { reason },
+        size: Some(0),
+    }
+}
+
+/// What a file that is neither a folder nor a regular file is, in words.
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    "a special file"
 }
 
 #[cfg(test)]
@@ -128,6 +169,7 @@ mod tests {
                     .to_string_lossy()
                     .into_owned(),
                 InputKind::Stdin => "-".to_owned(),
+                InputKind::Unreadable { reason } => format!("!{}: {reason}", f.name),
             })
             .collect()
     }
@@ -193,6 +235,50 @@ mod tests {
         std::os::unix::fs::symlink(root, root.join("sub/loop")).unwrap();
         let found = discover(&[Input::Path(root.to_path_buf())]).unwrap();
         assert_eq!(names(&found, root), ["sub/f"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_and_broken_links_in_folders_are_unreadable_files() {
+        // Found by fuzzing: a FIFO in a folder made the run wait for a writer forever.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("a.log"), "x").unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("b.sock")).unwrap();
+        std::os::unix::fs::symlink(root.join("nowhere"), root.join("c.dangling")).unwrap();
+        std::os::unix::fs::symlink(root.join("d.loop"), root.join("d.loop")).unwrap();
+        let found = discover(&[Input::Path(root.to_path_buf())]).unwrap();
+        assert!(found.skips.is_empty());
+        let kinds: Vec<_> = found
+            .files
+            .iter()
+            .map(|f| match &f.kind {
+                InputKind::Unreadable { reason } => {
+                    format!("{}: {reason}", f.name.rsplit('/').next().unwrap_or(""))
+                }
+                _ => f.name.rsplit('/').next().unwrap_or("").to_owned(),
+            })
+            .collect();
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+        assert_eq!(kinds[0], "a.log");
+        assert_eq!(kinds[1], "b.sock: not a regular file (a socket); skipped");
+        assert!(
+            kinds[2].starts_with("c.dangling: cannot read file information: "),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds[3].starts_with("d.loop: cannot read file information: "),
+            "{kinds:?}"
+        );
+        // Named on the command line, a special file is read as a stream.
+        let named = discover(&[Input::Path(root.join("b.sock"))]).unwrap();
+        assert!(matches!(
+            named.files[0].kind,
+            InputKind::Path {
+                seekable: false,
+                ..
+            }
+        ));
     }
 
     #[test]

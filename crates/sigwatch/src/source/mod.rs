@@ -93,6 +93,9 @@ pub enum InputKind {
     Path { path: PathBuf, seekable: bool },
     /// Standard input.
     Stdin,
+    /// Found in a folder but not to be read, for `reason` (a FIFO or a device, which could
+    /// block or never end; a broken link): reported and counted as an unreadable file.
+    Unreadable { reason: String },
 }
 
 impl InputFile {

@@ -583,7 +583,7 @@ fn evtx_with_chunks(data: &Path, chunks: u64) -> PathBuf {
         .min_by_key(|f| (f.size, f.name.clone()))
         .map(|f| match &f.kind {
             InputKind::Path { path, .. } => path.clone(),
-            InputKind::Stdin => unreachable!(),
+            InputKind::Stdin | InputKind::Unreadable { .. } => unreachable!(),
         })
         .expect("a multi-chunk sample")
 }
