@@ -172,6 +172,16 @@ fn blank_line_end(bytes: &[u8]) -> bool {
         .any(|&b| b == b'\n')
 }
 
+/// Bytes at the start of `head` before its content: a UTF-8 byte order mark and blanks.
+fn padding_len(head: &[u8]) -> usize {
+    let bom = if head.starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
+    };
+    head.len() - skip_blank(&head[bom..]).len()
+}
+
 fn skip_blank(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
@@ -188,8 +198,11 @@ fn read_prefix(reader: &mut impl Read, want: usize) -> io::Result<Vec<u8>> {
 }
 
 /// Reads the first bytes of a stream to tell its format: up to [`SNIFF_BYTES`], or for a pipe
-/// just enough to see the first non-blank character (a live stream must not wait). A read error
-/// is kept to be returned after the bytes that came before it.
+/// up to the end of the first line with content. A live stream must not wait for more than
+/// that, and nothing can be read from it before its first line has come anyway; less than a
+/// line (the first read after the two bytes looked at for gzip, say) is too little to tell
+/// text from binary data. A read error is kept to be returned after the bytes that came before
+/// it.
 fn sniff(reader: &mut dyn Read, streaming: bool) -> (Vec<u8>, Option<io::Error>) {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut chunk = [0u8; SNIFF_BYTES];
@@ -206,11 +219,10 @@ fn sniff(reader: &mut dyn Read, streaming: bool) -> (Vec<u8>, Option<io::Error>)
             Err(err) => return (head, Some(err)),
         };
         head.extend_from_slice(&chunk[..n]);
-        let content = !skip_blank(head.strip_prefix(UTF8_BOM).unwrap_or(&head)).is_empty();
-        // A stream goes on as soon as its kind is clear: past the first characters, unless
-        // they could still be the start of the EVTX magic.
+        let start = padding_len(&head);
+        let content = start < head.len();
         let enough = head.len() >= SNIFF_BYTES
-            || (streaming && (head.len() >= EVTX_MAGIC.len() || !EVTX_MAGIC.starts_with(&head)));
+            || (streaming && memchr::memchr(b'\n', &head[start..]).is_some());
         if (content && enough) || head.len() >= MAX_BLANK_PREFIX {
             return (head, None);
         }
@@ -276,6 +288,47 @@ mod tests {
         }
         assert!(guess(b"PK\x03\x04\0\0", false).is_err());
         assert_eq!(guess(b"{}", true), Ok(Format::Evtx));
+    }
+
+    /// A live stream: hands out `chunks` one per read, then fails the test if read again
+    /// (nothing more has been sent).
+    struct Live(Vec<&'static [u8]>);
+
+    impl Read for Live {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            assert!(!self.0.is_empty(), "read past what the stream has sent");
+            let chunk = self.0.remove(0);
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            if n < chunk.len() {
+                self.0.insert(0, &chunk[n..]);
+            }
+            Ok(n)
+        }
+    }
+
+    fn stream_format(chunks: Vec<&'static [u8]>) -> Result<Format, String> {
+        match open_stream(Box::new(Live(chunks)), None, true, false)? {
+            Opened::Stream { format, .. } => Ok(format),
+            Opened::Evtx(_) => Ok(Format::Evtx),
+        }
+    }
+
+    #[test]
+    fn a_stream_is_sniffed_up_to_its_first_line_end() {
+        // Found by fuzzing (`dump - < t.bin`): a pipe was judged by the two bytes read to look
+        // for gzip, so an ELF file through stdin became a text event while the same file by
+        // name was rejected.
+        let elf: &[u8] = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0\n";
+        assert!(stream_format(vec![elf]).is_err());
+        // A live stream is not read past its first line.
+        let first: &[u8] = b"{\"a\":1}\n";
+        assert_eq!(stream_format(vec![first]), Ok(Format::JsonLines));
+        assert_eq!(
+            stream_format(vec![b"\n", b"  {\"a\"", b":1}\n"]),
+            Ok(Format::JsonLines)
+        );
+        assert_eq!(stream_format(vec![b"Jan  1 host x\n"]), Ok(Format::Text));
     }
 
     #[test]
