@@ -282,6 +282,64 @@ fn broken_links_in_a_folder_count_as_unreadable_files() {
     );
 }
 
+fn json_lines(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("{{\"EventID\":{i},\"Message\":\"{}\"}}\n", "m".repeat(300)))
+        .collect()
+}
+
+#[test]
+fn nul_bytes_in_a_json_lines_file_cost_only_the_bad_line() {
+    // Found by fuzzing: one line of NULs (keep/nul_one_line.jsonl) or the NULs copytruncate
+    // leaves at the start (keep/nul_prefix_copytruncate.jsonl) made the file binary data.
+    let dir = tempfile::tempdir().unwrap();
+    let lines = json_lines(40);
+    let (first, rest) = lines.split_at(lines.find('\n').unwrap() + 1);
+    let junk_line = dir.path().join("junk_line.jsonl");
+    std::fs::write(
+        &junk_line,
+        [first.as_bytes(), b"\0\0\0\0\n", rest.as_bytes()].concat(),
+    )
+    .unwrap();
+    let out = dump(&[junk_line.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 40);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("{}:2: invalid JSON", junk_line.display())),
+        "{stderr}"
+    );
+    assert!(summary(&stderr).starts_with("dump: 1 files, 40 events, 1 skipped"));
+
+    let padded = dir.path().join("padded.jsonl");
+    std::fs::write(
+        &padded,
+        [vec![0u8; 8192], lines.clone().into_bytes()].concat(),
+    )
+    .unwrap();
+    let out = dump(&[padded.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 40);
+    assert!(stdout.starts_with("{\"EventID\":1,"));
+    assert!(summary(&text(&out.stderr)).starts_with("dump: 1 files, 40 events, 0 skipped"));
+
+    // The same bytes through a pipe.
+    let mut child = sigwatch()
+        .args(["dump", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(&padded).unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(text(&out.stdout).lines().count(), 40);
+}
+
 #[test]
 fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! Opening an input and finding out what it holds: gzip is undone first (by its magic bytes),
 //! then EVTX is recognised by its magic (or a `.evtx` name), JSON by its first non-blank
-//! characters, and the rest is text.
+//! characters, and the rest is text. NUL bytes make a file binary data, unless they are
+//! padding (see [`guess`]).
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
@@ -16,8 +17,12 @@ const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// How much of a file is looked at to tell its format, and to tell text from binary data.
 const SNIFF_BYTES: usize = 8 * 1024;
-/// A file that starts with more blank bytes than this is read as lines without looking further.
+/// How much is looked at when NUL bytes turn up: enough lines to tell JSON lines with a bad
+/// line from binary data.
+const NUL_SNIFF_BYTES: usize = 64 * 1024;
+/// A file that starts with more blank (or NUL) bytes than this is judged by them alone.
 const MAX_BLANK_PREFIX: usize = 1 << 20;
+const BINARY: &str = "binary data (not EVTX, gzip, JSON or text)";
 /// Read buffer for plain (uncompressed) streams.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -135,19 +140,95 @@ fn open_stream<'a>(
 }
 
 /// Tells the format from the first bytes of a file's (decompressed) content.
+///
+/// Text has no NUL bytes, so a head with some is binary data, except when they are padding: a
+/// file truncated by copytruncate log rotation (while the writer kept its offset) starts with
+/// NULs, and a crash can leave a run of them in the middle of a log. So a run of NULs at the
+/// start of a line is passed over (the line readers drop it too), and a line of nothing else
+/// is not counted; if every other line is clean the file is judged by its first characters as
+/// usual. A line still holding a NUL or a control character after that is junk, and one junk
+/// line is enough to make a file binary, unless at least two lines and three quarters of them
+/// are JSON objects (`{"...}`): then it is JSON lines whose bad lines are reported one by one.
+/// An ELF or PNG file has NULs and control characters in nearly every line.
 fn guess(head: &[u8], evtx_name: bool) -> Result<Format, String> {
     if evtx_name {
         // Named .evtx but gzip inside: the EVTX parser says what is wrong if it is not EVTX.
         return Ok(Format::Evtx);
     }
-    if head.contains(&0) {
-        return Err("binary data (not EVTX, gzip, JSON or text)".to_owned());
+    if memchr::memchr(0, head).is_none() {
+        return Ok(first_characters(head));
     }
+    let rest = &head[padding_len(head)..];
+    if rest.is_empty() {
+        return Err(if head.len() >= MAX_BLANK_PREFIX {
+            format!(
+                "{BINARY}: the first {} bytes are NUL bytes and blanks; --format reads it anyway",
+                head.len()
+            )
+        } else {
+            "nothing but NUL bytes and blanks".to_owned()
+        });
+    }
+    let census = LineCensus::of(rest);
+    if census.junk == 0 {
+        return Ok(first_characters(rest));
+    }
+    if census.json >= 2 && census.json >= 3 * (census.junk + census.other) {
+        return Ok(Format::JsonLines);
+    }
+    Err(BINARY.to_owned())
+}
+
+/// What the non-blank lines of a sniffed head are, NUL padding at their start passed over.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct LineCensus {
+    /// Clean lines holding one JSON object each (as far as the first and last characters
+    /// tell).
+    json: usize,
+    /// Other clean lines.
+    other: usize,
+    /// Lines with a NUL or another control character (tab, CR, form feed and escape aside).
+    junk: usize,
+}
+
+impl LineCensus {
+    fn of(text: &[u8]) -> LineCensus {
+        let mut census = LineCensus::default();
+        let mut lines = text.split(|&b| b == b'\n').peekable();
+        while let Some(line) = lines.next() {
+            // The last line may be cut where sniffing stopped.
+            let cut = lines.peek().is_none();
+            let line = &line[leading_padding(line)..];
+            let line = &line[..line.len() - trailing_blanks(line)];
+            let Some((&first, after)) = line.split_first() else {
+                continue;
+            };
+            let junk = line
+                .iter()
+                .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | 0x0c | 0x1b)) || b == 0x7f);
+            if junk {
+                census.junk += 1;
+            } else if first == b'{'
+                && matches!(skip_blank(after).first(), Some(b'"' | b'}'))
+                && (cut || line.ends_with(b"}"))
+            {
+                census.json += 1;
+            } else {
+                census.other += 1;
+            }
+        }
+        census
+    }
+}
+
+/// Chooses the format by the first non-blank characters (of a head without NUL bytes, or of
+/// the content after its padding).
+fn first_characters(head: &[u8]) -> Format {
     let mut rest = head.strip_prefix(UTF8_BOM).unwrap_or(head);
     rest = skip_blank(rest);
     // Arrays of events and objects are told from text that merely starts with a bracket (an
     // Apache error log starts with `[Mon ...`) by the character that follows.
-    let format = match rest.split_first() {
+    match rest.split_first() {
         Some((b'[', after)) => match skip_blank(after).first() {
             None | Some(b'{' | b']') => Format::JsonArray,
             Some(_) => Format::Text,
@@ -160,8 +241,7 @@ fn guess(head: &[u8], evtx_name: bool) -> Result<Format, String> {
             Some(_) => Format::Text,
         },
         _ => Format::Text,
-    };
-    Ok(format)
+    }
 }
 
 /// Whether the blanks at the start of `bytes` include a line end.
@@ -172,14 +252,31 @@ fn blank_line_end(bytes: &[u8]) -> bool {
         .any(|&b| b == b'\n')
 }
 
-/// Bytes at the start of `head` before its content: a UTF-8 byte order mark and blanks.
+/// Bytes at the start of `head` before its content: a UTF-8 byte order mark, blanks and NULs.
 fn padding_len(head: &[u8]) -> usize {
     let bom = if head.starts_with(UTF8_BOM) {
         UTF8_BOM.len()
     } else {
         0
     };
-    head.len() - skip_blank(&head[bom..]).len()
+    bom + leading_padding(&head[bom..])
+}
+
+/// Blanks and NULs at the start of `bytes`.
+fn leading_padding(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0))
+        .unwrap_or(bytes.len())
+}
+
+/// Blanks at the end of `bytes`.
+fn trailing_blanks(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .count()
 }
 
 fn skip_blank(bytes: &[u8]) -> &[u8] {
@@ -197,15 +294,19 @@ fn read_prefix(reader: &mut impl Read, want: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Reads the first bytes of a stream to tell its format: up to [`SNIFF_BYTES`], or for a pipe
-/// up to the end of the first line with content. A live stream must not wait for more than
-/// that, and nothing can be read from it before its first line has come anyway; less than a
-/// line (the first read after the two bytes looked at for gzip, say) is too little to tell
-/// text from binary data. A read error is kept to be returned after the bytes that came before
-/// it.
+/// Reads the first bytes of a stream to tell its format: [`SNIFF_BYTES`] past the padding
+/// (blanks, NULs) at its start, or [`NUL_SNIFF_BYTES`] when NUL bytes turn up. For a pipe, up
+/// to the end of the first line with content: a live stream must not wait for more than that,
+/// and nothing can be read from it before its first line has come anyway; less than a line
+/// (the first read after the two bytes looked at for gzip, say) is too little to tell text
+/// from binary data. At most [`MAX_BLANK_PREFIX`] bytes of padding are read. A read error is
+/// kept to be returned after the bytes that came before it.
 fn sniff(reader: &mut dyn Read, streaming: bool) -> (Vec<u8>, Option<io::Error>) {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut chunk = [0u8; SNIFF_BYTES];
+    // Where the content starts, as far as known (the padding is passed over as it comes).
+    let mut start = 0;
+    let mut nul = false;
     loop {
         let want = if head.len() < SNIFF_BYTES {
             SNIFF_BYTES - head.len()
@@ -218,12 +319,27 @@ fn sniff(reader: &mut dyn Read, streaming: bool) -> (Vec<u8>, Option<io::Error>)
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return (head, Some(err)),
         };
+        let old = head.len();
         head.extend_from_slice(&chunk[..n]);
-        let start = padding_len(&head);
+        nul = nul || memchr::memchr(0, &chunk[..n]).is_some();
+        if start == old {
+            // All padding so far. A byte order mark is looked for only at the very start.
+            start = if old < UTF8_BOM.len() {
+                padding_len(&head)
+            } else {
+                old + leading_padding(&head[old..])
+            };
+        }
         let content = start < head.len();
-        let enough = head.len() >= SNIFF_BYTES
-            || (streaming && memchr::memchr(b'\n', &head[start..]).is_some());
-        if (content && enough) || head.len() >= MAX_BLANK_PREFIX {
+        let body = head.len() - start;
+        let enough = if streaming {
+            body >= SNIFF_BYTES || memchr::memchr(b'\n', &head[start..]).is_some()
+        } else if nul {
+            body >= NUL_SNIFF_BYTES
+        } else {
+            body >= SNIFF_BYTES
+        };
+        if (content && enough) || start >= MAX_BLANK_PREFIX {
             return (head, None);
         }
     }
@@ -288,6 +404,110 @@ mod tests {
         }
         assert!(guess(b"PK\x03\x04\0\0", false).is_err());
         assert_eq!(guess(b"{}", true), Ok(Format::Evtx));
+    }
+
+    fn json_lines(n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| {
+                format!("{{\"EventID\": {i}, \"Image\": \"C:\\\\x.exe\"}}\r\n").into_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nul_padding_and_a_junk_line_do_not_make_a_log_binary() {
+        // Found by fuzzing: keep/nul_prefix_copytruncate.jsonl (8 KiB of NULs, then JSON lines)
+        // and keep/nul_one_line.jsonl (one line of NULs among 122 JSON lines) were binary data.
+        let mut padded = vec![0u8; 8192];
+        padded.extend(json_lines(5));
+        assert_eq!(guess(&padded, false), Ok(Format::JsonLines));
+        let mut padded_text = vec![0u8; 100];
+        padded_text.extend(b"Jan  1 host sshd[1]: x\n");
+        assert_eq!(guess(&padded_text, false), Ok(Format::Text));
+        let mut padded_array = b"\0\0\0".to_vec();
+        padded_array.extend(b"[{\"a\": 1}]");
+        assert_eq!(guess(&padded_array, false), Ok(Format::JsonArray));
+
+        // NUL lines, and NUL runs starting a line, in the middle (a crash).
+        let mut holed = json_lines(2);
+        holed.extend(b"\0\0\0\0\n\0\0\0");
+        holed.extend(json_lines(2));
+        assert_eq!(guess(&holed, false), Ok(Format::JsonLines));
+        let holed_text = b"Jan  1 a\n\0\0\0\0\nJan  1 b\n\0\0Jan  1 c\n";
+        assert_eq!(guess(holed_text, false), Ok(Format::Text));
+
+        // A junk line among mostly JSON lines, even where the window cuts the last one.
+        let mut junk = json_lines(3);
+        junk.extend(b"\x01\0garbage\0\n");
+        junk.extend(&json_lines(2)[..20]);
+        assert_eq!(guess(&junk, false), Ok(Format::JsonLines));
+
+        // Not mostly JSON: binary.
+        let mut few = json_lines(1);
+        few.extend(b"\x01\0garbage\0\n");
+        assert_eq!(guess(&few, false), Err(BINARY.to_owned()));
+        let mut text_junk = b"Jan  1 a\nJan  1 b\n".to_vec();
+        text_junk.extend(b"x\0y\n");
+        assert_eq!(guess(&text_junk, false), Err(BINARY.to_owned()));
+        // Array elements, one per line, end in commas: not JSON lines.
+        let mut elements = b"[\n".to_vec();
+        for _ in 0..6 {
+            elements.extend(b"{\"a\": 1},\n");
+        }
+        elements.extend(b"\0\x01\0\n");
+        assert_eq!(guess(&elements, false), Err(BINARY.to_owned()));
+        // NULs and nothing else.
+        assert_eq!(
+            guess(&[0; 100], false),
+            Err("nothing but NUL bytes and blanks".to_owned())
+        );
+        assert!(guess(&[0; MAX_BLANK_PREFIX], false).is_err());
+        // A NUL run, then control characters.
+        assert_eq!(
+            guess(b"\0\x01\x02\x03garbage", false),
+            Err(BINARY.to_owned())
+        );
+    }
+
+    #[test]
+    fn binary_files_stay_binary() {
+        // Headers of real formats, with what typically follows them.
+        let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0".to_vec();
+        elf.extend((0..4096u32).flat_map(|i| i.wrapping_mul(2654435761).to_le_bytes()));
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0\0\0\x01\0\x08\x06\0\0\0".to_vec();
+        png.extend((0..4096u32).flat_map(|i| (i.wrapping_mul(40503) ^ 0x5a5a).to_be_bytes()));
+        let mut zip = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+        zip.extend(json_lines(3));
+        let mut tar = b"logs/a.jsonl".to_vec();
+        tar.resize(100, 0);
+        tar.extend(b"0000644\x000001750\x000001750\x0000000001234\x00");
+        tar.resize(512, 0);
+        tar.extend(b"Jan  1 a\nJan  1 b\n");
+        for (name, head) in [("elf", elf), ("png", png), ("zip", zip), ("tar", tar)] {
+            assert_eq!(guess(&head, false), Err(BINARY.to_owned()), "{name}");
+        }
+        // The census behind it.
+        assert_eq!(
+            LineCensus::of(b"{\"a\":1}\n\0\0\n\0{\"b\":2}\nx\ny\x01\n{\"c\""),
+            LineCensus {
+                json: 3,
+                other: 1,
+                junk: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_file_is_sniffed_past_its_nul_padding() {
+        let mut input = vec![0u8; 3 * SNIFF_BYTES];
+        input.extend(json_lines(4000));
+        let (head, pending) = sniff(&mut Cursor::new(&input), false);
+        assert!(pending.is_none());
+        assert_eq!(head.len(), 3 * SNIFF_BYTES + NUL_SNIFF_BYTES);
+        let (head, _) = sniff(&mut Cursor::new(json_lines(4000)), false);
+        assert_eq!(head.len(), SNIFF_BYTES);
+        let (head, _) = sniff(&mut Cursor::new(vec![0u8; 2 * MAX_BLANK_PREFIX]), false);
+        assert_eq!(head.len(), MAX_BLANK_PREFIX);
     }
 
     /// A live stream: hands out `chunks` one per read, then fails the test if read again

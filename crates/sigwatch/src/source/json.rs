@@ -214,7 +214,8 @@ impl<R: Read> ArrayElements<R> {
                     let rest = &self.pending[i..];
                     if i == 0 && rest.starts_with(b"\xEF\xBB\xBF") {
                         i += 3;
-                    } else if rest[0].is_ascii_whitespace() {
+                    } else if rest[0].is_ascii_whitespace() || rest[0] == 0 {
+                        // NULs before the array are padding (see `split_lines`).
                         i += 1;
                     } else if rest[0] == b'[' {
                         self.state = State::BeforeElement { first: true };

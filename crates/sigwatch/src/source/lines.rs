@@ -273,7 +273,9 @@ pub(crate) fn read_some(
 
 /// The non-blank lines of a block with their numbers, as byte ranges without the line end (and
 /// without a trailing `\r`). With `trim`, leading and trailing blanks are cut too. A UTF-8 byte
-/// order mark at the start of line 1 is dropped.
+/// order mark at the start of line 1 is dropped, and so is a run of NUL bytes before a line's
+/// content: padding that copytruncate log rotation or a crash leaves, not part of the line. A
+/// line of nothing but NULs (and blanks) is kept whole, to be reported or shown as it is.
 pub(crate) fn split_lines(
     buf: &[u8],
     first_line: u64,
@@ -304,6 +306,16 @@ pub(crate) fn split_lines(
             }
             if buf[range.clone()].ends_with(b"\r") {
                 range.end -= 1;
+            }
+            if buf.get(range.start) == Some(&0) {
+                let line = &buf[range.clone()];
+                let nuls = line.iter().position(|&b| b != 0).unwrap_or(line.len());
+                if !line[nuls..]
+                    .iter()
+                    .all(|&b| b == 0 || b.is_ascii_whitespace())
+                {
+                    range.start += nuls;
+                }
             }
             let line = &buf[range.clone()];
             if trim {
@@ -436,5 +448,23 @@ mod tests {
         );
         assert_eq!(lines(b"  x \r\n\r\n", false), [(1, "  x ".to_owned())]);
         assert!(lines(b"", true).is_empty());
+    }
+
+    #[test]
+    fn nul_padding_before_a_line_is_dropped_and_a_nul_line_kept() {
+        // What copytruncate leaves at the start of a file (keep/nul_prefix_copytruncate.jsonl)
+        // and a crash in the middle of one.
+        let input = b"\0\0\0{\"a\":1}\n\0\0\0\0\n\0\0  x\r\n\0 \0\nend";
+        assert_eq!(
+            lines(input, true),
+            [
+                (1, "{\"a\":1}".to_owned()),
+                (2, "\0\0\0\0".to_owned()),
+                (3, "x".to_owned()),
+                (4, "\0 \0".to_owned()),
+                (5, "end".to_owned())
+            ]
+        );
+        assert_eq!(lines(b"\0\0  x\n", false), [(1, "  x".to_owned())]);
     }
 }
