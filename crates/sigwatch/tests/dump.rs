@@ -341,6 +341,27 @@ fn nul_bytes_in_a_json_lines_file_cost_only_the_bad_line() {
 }
 
 #[test]
+fn utf16_text_is_read() {
+    // Found by fuzzing: keep/utf16le.log, what `>` writes in Windows PowerShell 5, was binary
+    // data.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ps.log");
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(
+        "line one mimikatz\r\nline two é\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    std::fs::write(&path, bytes).unwrap();
+    let out = dump(&[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"message\":\"line one mimikatz\"}\n{\"message\":\"line two é\"}\n"
+    );
+}
+
+#[test]
 fn a_closed_pipe_ends_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.jsonl");

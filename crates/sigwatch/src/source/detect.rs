@@ -10,6 +10,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use super::progress::Counting;
+use super::utf16;
 use super::{Format, InputFile, InputKind, Progress};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -93,7 +94,8 @@ fn has_extension(path: &Path, ext: &str) -> bool {
         .is_some_and(|found| found.eq_ignore_ascii_case(ext))
 }
 
-/// Undoes gzip if the stream starts with its magic, then looks at the content.
+/// Undoes gzip if the stream starts with its magic, then UTF-16 (see [`utf16::detect`]), then
+/// looks at the content.
 fn open_stream<'a>(
     raw: Box<dyn Read + 'a>,
     forced: Option<Format>,
@@ -102,33 +104,28 @@ fn open_stream<'a>(
 ) -> Result<Opened<'a>, String> {
     let mut raw = BufReader::with_capacity(READ_BUFFER, raw);
     let magic = read_prefix(&mut raw, GZIP_MAGIC.len()).map_err(cannot_read)?;
-    let mut content: Box<dyn Read + 'a> = if magic.starts_with(GZIP_MAGIC) {
+    let content: Box<dyn Read + 'a> = if magic.starts_with(GZIP_MAGIC) {
         Box::new(MultiGzDecoder::new(Cursor::new(magic).chain(raw)))
     } else {
         Box::new(Cursor::new(magic).chain(raw))
     };
 
-    let (head, pending) = sniff(&mut content, streaming);
-    if head.is_empty()
-        && let Some(err) = pending
-    {
-        return Err(cannot_read(err));
+    let mut reader = sniffed(content, streaming)?;
+    let evtx = forced.map_or(evtx_name || reader.head.starts_with(EVTX_MAGIC), |format| {
+        format == Format::Evtx
+    });
+    // UTF-16 is an encoding, undone like gzip whatever the format.
+    if !evtx && let Some(order) = utf16::detect(&reader.head) {
+        reader = sniffed(Box::new(utf16::Decoder::new(reader, order)), streaming)?;
     }
     let format = match forced {
         Some(format) => format,
-        None if head.starts_with(EVTX_MAGIC) => Format::Evtx,
-        None => guess(&head, evtx_name)?,
-    };
-    let reader = Sniffed {
-        head,
-        pos: 0,
-        pending,
-        inner: content,
+        None if evtx => Format::Evtx,
+        None => guess(&reader.head, evtx_name)?,
     };
     if format == Format::Evtx {
         // The parser seeks between chunks: hold the (decompressed) file in memory.
         let mut data = Vec::new();
-        let mut reader = reader;
         reader.read_to_end(&mut data).map_err(cannot_read)?;
         return Ok(Opened::Evtx(Box::new(Cursor::new(data))));
     }
@@ -136,6 +133,25 @@ fn open_stream<'a>(
         format,
         reader: Box::new(reader),
         streaming,
+    })
+}
+
+/// Sniffs `content` (see [`sniff`]), keeping what was sniffed to be read again.
+fn sniffed<'a>(
+    mut content: Box<dyn Read + 'a>,
+    streaming: bool,
+) -> Result<Sniffed<Box<dyn Read + 'a>>, String> {
+    let (head, pending) = sniff(&mut content, streaming);
+    if head.is_empty()
+        && let Some(err) = pending
+    {
+        return Err(cannot_read(err));
+    }
+    Ok(Sniffed {
+        head,
+        pos: 0,
+        pending,
+        inner: content,
     })
 }
 
@@ -549,6 +565,67 @@ mod tests {
             Ok(Format::JsonLines)
         );
         assert_eq!(stream_format(vec![b"Jan  1 host x\n"]), Ok(Format::Text));
+    }
+
+    fn read_all_of(opened: Opened<'_>) -> (Format, String) {
+        let Opened::Stream {
+            format, mut reader, ..
+        } = opened
+        else {
+            panic!("not a stream");
+        };
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        (format, text)
+    }
+
+    #[test]
+    fn utf16_text_is_decoded_before_its_format_is_told() {
+        // Found by fuzzing: keep/utf16le.log, what `>` writes in Windows PowerShell 5, was
+        // binary data.
+        let utf16le = |text: &str, bom: bool| -> Vec<u8> {
+            let mut bytes = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+            bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+            bytes
+        };
+        let log = "line one mimikatz\r\nline two\r\n";
+        for bom in [true, false] {
+            for streaming in [false, true] {
+                let opened = open_stream(
+                    Box::new(Cursor::new(utf16le(log, bom))),
+                    None,
+                    streaming,
+                    false,
+                )
+                .unwrap();
+                assert_eq!(read_all_of(opened), (Format::Text, log.to_owned()));
+            }
+        }
+        // JSON (ConvertTo-Json > file), gzipped, and with a format forced.
+        let json = "[\r\n  {\"EventID\": 4688, \"Image\": \"C:\\\\é.exe\"}\r\n]";
+        let opened = open_stream(
+            Box::new(Cursor::new(gzip(&utf16le(json, true)))),
+            None,
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!(read_all_of(opened), (Format::JsonArray, json.to_owned()));
+        let opened = open_stream(
+            Box::new(Cursor::new(utf16le(json, true))),
+            Some(Format::Text),
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!(read_all_of(opened), (Format::Text, json.to_owned()));
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
     }
 
     #[test]

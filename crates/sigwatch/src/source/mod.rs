@@ -38,6 +38,7 @@ mod progress;
 mod read;
 mod reorder;
 mod text;
+mod utf16;
 
 #[cfg(test)]
 mod tests;
