@@ -34,8 +34,12 @@ impl<T: Read + Seek> ReadSeek for T {}
 /// An opened input, ready for the reader of its format.
 pub(crate) enum Opened<'a> {
     /// An EVTX file: the file itself, or its content in memory when it came through gzip or a
-    /// pipe (the EVTX parser needs to seek).
-    Evtx(Box<dyn ReadSeek + Send + 'a>),
+    /// pipe (the EVTX parser needs to seek). `cut` is the read error that ended such a
+    /// content early (a truncated gzip file): `reader` holds what came before it.
+    Evtx {
+        reader: Box<dyn ReadSeek + Send + 'a>,
+        cut: Option<io::Error>,
+    },
     /// A stream of JSON lines, a JSON array or text lines (decompressed if it was gzip).
     Stream {
         format: Format,
@@ -78,7 +82,10 @@ pub(crate) fn open<'a>(
                 None => head.starts_with(EVTX_MAGIC) || evtx_name,
             };
             if evtx && !gzip {
-                return Ok(Opened::Evtx(Box::new(handle)));
+                return Ok(Opened::Evtx {
+                    reader: Box::new(handle),
+                    cut: None,
+                });
             }
             open_stream(Box::new(handle), forced, false, evtx_name)
         }
@@ -124,10 +131,20 @@ fn open_stream<'a>(
         None => guess(&reader.head, evtx_name)?,
     };
     if format == Format::Evtx {
-        // The parser seeks between chunks: hold the (decompressed) file in memory.
+        // The parser seeks between chunks: hold the (decompressed) file in memory. Content
+        // cut short (a truncated gzip file) keeps what came before the cut, as JSON and text
+        // do: the chunks in it are read.
         let mut data = Vec::new();
-        reader.read_to_end(&mut data).map_err(cannot_read)?;
-        return Ok(Opened::Evtx(Box::new(Cursor::new(data))));
+        let cut = reader.read_to_end(&mut data).err();
+        if data.is_empty()
+            && let Some(err) = cut
+        {
+            return Err(cannot_read(err));
+        }
+        return Ok(Opened::Evtx {
+            reader: Box::new(Cursor::new(data)),
+            cut,
+        });
     }
     Ok(Opened::Stream {
         format,
@@ -546,7 +563,7 @@ mod tests {
     fn stream_format(chunks: Vec<&'static [u8]>) -> Result<Format, String> {
         match open_stream(Box::new(Live(chunks)), None, true, false)? {
             Opened::Stream { format, .. } => Ok(format),
-            Opened::Evtx(_) => Ok(Format::Evtx),
+            Opened::Evtx { .. } => Ok(Format::Evtx),
         }
     }
 

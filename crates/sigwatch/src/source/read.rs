@@ -85,6 +85,8 @@ struct Producer<'a> {
     seq: u64,
     sent_last: bool,
     counted_done: bool,
+    /// The read error that cut an EVTX file's content short, reported after its chunks.
+    evtx_cut: Option<Skip>,
 }
 
 impl<'a> Producer<'a> {
@@ -106,6 +108,7 @@ impl<'a> Producer<'a> {
             seq: 0,
             sent_last: false,
             counted_done: false,
+            evtx_cut: None,
         }
     }
 
@@ -134,10 +137,22 @@ impl<'a> Producer<'a> {
         let pool = Arc::clone(&self.pool);
         let (batch, max) = (self.opts.batch_bytes, self.opts.max_record_bytes);
         self.state = match opened {
-            Opened::Evtx(reader) => {
+            Opened::Evtx { reader, cut } => {
                 self.format = Format::Evtx;
                 let settings = evtx_source::settings();
-                let chunks = EvtxChunks::open(reader, pool)?;
+                let chunks = match (EvtxChunks::open(reader, pool), cut) {
+                    (Ok(chunks), cut) => {
+                        self.evtx_cut = cut.map(|err| Skip {
+                            path: name,
+                            location: Location::File,
+                            reason: format!("read error, rest of input skipped: {err}"),
+                        });
+                        chunks
+                    }
+                    // Cut short before its chunks: the cut is what is wrong.
+                    (Err(_), Some(err)) => return Err(format!("cannot read: {err}")),
+                    (Err(reason), None) => return Err(reason),
+                };
                 State::Evtx {
                     chunks: Box::new(chunks),
                     settings,
@@ -205,19 +220,26 @@ impl<'a> Producer<'a> {
                 },
                 State::Evtx { chunks, settings } => {
                     let settings = Arc::clone(settings);
+                    // A cut is reported after the chunks, in a unit of its own.
+                    let cut = self.evtx_cut.is_some();
                     match chunks.next_chunk() {
                         Some((Ok(chunk), last)) => {
                             return Some(self.work(
-                                last,
+                                last && !cut,
                                 Vec::new(),
                                 WorkKind::Chunk(chunk, settings),
                             ));
                         }
                         Some((Err(err), last)) => {
                             let skip = evtx_source::chunk_read_skip(&self.file.name, &err);
-                            return Some(self.work(last, vec![skip], WorkKind::Nothing));
+                            return Some(self.work(last && !cut, vec![skip], WorkKind::Nothing));
                         }
-                        None => self.state = State::Finished,
+                        None => match self.evtx_cut.take() {
+                            Some(skip) => {
+                                return Some(self.work(true, vec![skip], WorkKind::Nothing));
+                            }
+                            None => self.state = State::Finished,
+                        },
                     }
                 }
                 State::Finished => {

@@ -655,6 +655,65 @@ fn evtx_through_gzip_reads_the_same() {
     assert_eq!(zipped.records, plain.records);
 }
 
+#[test]
+fn a_truncated_evtx_gzip_keeps_its_chunks_and_reports_the_cut() {
+    // Found by fuzzing: keep/trunc_big.evtx.gz said 'cannot read: incomplete deflate stream'
+    // and gave nothing, though the part that decompresses holds whole chunks.
+    let Some(data) = testkit::data_root("source corpus test") else {
+        return;
+    };
+    let path = evtx_with_chunks(&data, 3);
+    let plain = read_path(&path);
+    let compressed = gzip(&std::fs::read(&path).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("cut.evtx.gz");
+    std::fs::write(&gz, &compressed[..compressed.len() * 7 / 10]).unwrap();
+    for threads in [1, 2] {
+        let progress = Progress::new();
+        let files = [InputFile::path(&gz)];
+        let opts = SourceOptions {
+            threads,
+            ..SourceOptions::default()
+        };
+        let batches = Mutex::new(Vec::new());
+        read_all(&files, &opts, &progress, |batch| {
+            batches.lock().unwrap().push(batch);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        let mut batches = batches.into_inner().unwrap();
+        batches.sort_by_key(|b| b.seq);
+        assert!(batches.last().is_some_and(|b| b.last));
+        assert_eq!(batches.iter().filter(|b| b.last).count(), 1);
+        let records: Vec<(u64, String)> = batches
+            .iter()
+            .flat_map(|b| b.records().map(|r| (r.number, r.text().to_owned())))
+            .collect();
+        assert!(!records.is_empty());
+        assert!(records.len() < plain.records.len());
+        // What came out is what the whole file gives, from its start.
+        assert_eq!(records[..], plain.records[..records.len()]);
+        // The cut is reported last, the file is not counted as unreadable.
+        let skip = batches.last().and_then(|b| b.skips.last()).unwrap();
+        assert_eq!(skip.location, Location::File);
+        assert!(
+            skip.reason
+                .starts_with("read error, rest of input skipped: "),
+            "{skip}"
+        );
+        assert_eq!(progress.snapshot().files_failed, 0);
+    }
+    // Cut inside the file header: nothing to read, as before.
+    std::fs::write(&gz, &compressed[..200]).unwrap();
+    let read = read_path(&gz);
+    assert!(read.records.is_empty());
+    assert!(
+        read.skips[0].reason.starts_with("cannot read: "),
+        "{:?}",
+        read.skips
+    );
+}
+
 /// Whatever a file holds, reading it ends, without a panic, with every byte accounted for as
 /// records or skips.
 #[test]
