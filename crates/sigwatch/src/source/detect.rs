@@ -9,6 +9,7 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
+use super::lines::LoneCr;
 use super::progress::Counting;
 use super::utf16;
 use super::{Format, InputFile, InputKind, Progress};
@@ -146,9 +147,19 @@ fn open_stream<'a>(
             cut,
         });
     }
+    // Line ends that are all lone CRs (no LF in sight) are made LFs; JSON arrays take CR as
+    // a blank anyway.
+    let lone_cr = matches!(format, Format::JsonLines | Format::Text)
+        && memchr::memchr(b'\n', &reader.head).is_none()
+        && memchr::memchr(b'\r', &reader.head).is_some();
+    let reader: Box<dyn Read + 'a> = if lone_cr {
+        Box::new(LoneCr::new(reader))
+    } else {
+        Box::new(reader)
+    };
     Ok(Opened::Stream {
         format,
-        reader: Box::new(reader),
+        reader,
         streaming,
     })
 }

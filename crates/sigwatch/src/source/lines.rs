@@ -253,6 +253,56 @@ impl Filling {
     }
 }
 
+/// Reads text whose lines end in a lone CR (classic Mac OS, some device logs) as if they
+/// ended in LF; a CRLF is left as it is. Without it such a file is one line.
+pub(crate) struct LoneCr<R> {
+    inner: R,
+    /// The last read ended in a CR (handed out as LF): a LF starting this one is its pair.
+    after_cr: bool,
+}
+
+impl<R> LoneCr<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        LoneCr {
+            inner,
+            after_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for LoneCr<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut n = self.inner.read(buf)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            if std::mem::take(&mut self.after_cr) && buf[0] == b'\n' {
+                buf.copy_within(1..n, 0);
+                n -= 1;
+                if n == 0 {
+                    continue;
+                }
+            }
+            let data = &mut buf[..n];
+            let mut at = 0;
+            while let Some(found) = memchr::memchr(b'\r', &data[at..]) {
+                let cr = at + found;
+                match data.get(cr + 1) {
+                    Some(b'\n') => {}
+                    Some(_) => data[cr] = b'\n',
+                    None => {
+                        data[cr] = b'\n';
+                        self.after_cr = true;
+                    }
+                }
+                at = cr + 1;
+            }
+            return Ok(n);
+        }
+    }
+}
+
 /// Appends up to `want` bytes from one successful read; 0 means the end of the input.
 pub(crate) fn read_some(
     reader: &mut impl Read,
@@ -448,6 +498,29 @@ mod tests {
         );
         assert_eq!(lines(b"  x \r\n\r\n", false), [(1, "  x ".to_owned())]);
         assert!(lines(b"", true).is_empty());
+    }
+
+    #[test]
+    fn lone_crs_end_lines_and_crlf_stays() {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(self.1).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = b"a\rbb\r\rc\r\nd\r\n\r\ne\r";
+        for step in 1..=input.len() {
+            let mut out = Vec::new();
+            LoneCr::new(Trickle(input, step))
+                .read_to_end(&mut out)
+                .unwrap();
+            // A CRLF cut between two reads comes out as LF: the same line end.
+            let out = String::from_utf8(out).unwrap().replace("\r\n", "\n");
+            assert_eq!(out, "a\nbb\n\nc\nd\n\ne\n", "step {step}");
+        }
     }
 
     #[test]

@@ -656,6 +656,28 @@ fn evtx_through_gzip_reads_the_same() {
 }
 
 #[test]
+fn lines_ended_by_lone_crs_are_lines() {
+    // Found by fuzzing: keep/cr_only.log (200 lines ended by CR) was one text event.
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (1..=200).map(|i| format!("line {i}\r")).collect();
+    let path = dir.path().join("cr.log");
+    std::fs::write(&path, &text).unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.format, Some(Format::Text));
+    assert_eq!(read.records.len(), 200);
+    assert_eq!(read.records[199], (200, "line 200".to_owned()));
+    let json: String = (1..=3).map(|i| format!("{{\"n\":{i}}}\r")).collect();
+    std::fs::write(&path, &json).unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.format, Some(Format::JsonLines));
+    assert_eq!(read.records[2], (3, "{\"n\":3}".to_owned()));
+    // CRLF files are read as before.
+    std::fs::write(&path, "a\r\n\r\nb\r\n").unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.records, [(1, "a".to_owned()), (3, "b".to_owned())]);
+}
+
+#[test]
 fn a_truncated_evtx_gzip_keeps_its_chunks_and_reports_the_cut() {
     // Found by fuzzing: keep/trunc_big.evtx.gz said 'cannot read: incomplete deflate stream'
     // and gave nothing, though the part that decompresses holds whole chunks.
