@@ -23,7 +23,7 @@ use crate::source::{
 /// Print the events of log files as JSON lines, as `hunt` sees them.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Format of the logs; `auto` detects it per file (gzip is always undone).
+    /// Format of the logs; `auto` detects it per file (gzip and UTF-16 are always undone).
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
 
