@@ -105,22 +105,26 @@ fn folders_come_out_in_sorted_order_whatever_the_thread_count() {
     assert!(summary(&text(&one.stderr)).starts_with("dump: 3 files, 7 events, 3 skipped"));
 }
 
-#[test]
-fn reads_stdin_for_dash() {
+/// Runs `sigwatch dump -` with `input` written to its standard input.
+fn dump_stdin(input: Vec<u8>) -> Output {
     let mut child = sigwatch()
         .args(["dump", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"a\": 1}\n\nnot json\n{\"b\": [true, null]}")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .expect("sigwatch runs");
+    let mut stdin = child.stdin.take().expect("piped");
+    // From another thread: a big input would fill the pipe while stdout is not read.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("waits");
+    writer.join().expect("writer ends").expect("input written");
+    out
+}
+
+#[test]
+fn reads_stdin_for_dash() {
+    let out = dump_stdin(b"{\"a\": 1}\n\nnot json\n{\"b\": [true, null]}".to_vec());
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), "{\"a\":1}\n{\"b\":[true,null]}\n");
     let stderr = text(&out.stderr);
@@ -325,18 +329,7 @@ fn nul_bytes_in_a_json_lines_file_cost_only_the_bad_line() {
     assert!(summary(&text(&out.stderr)).starts_with("dump: 1 files, 40 events, 0 skipped"));
 
     // The same bytes through a pipe.
-    let mut child = sigwatch()
-        .args(["dump", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let bytes = std::fs::read(&padded).unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+    let out = dump_stdin(std::fs::read(&padded).unwrap());
     assert_eq!(text(&out.stdout).lines().count(), 40);
 }
 

@@ -386,8 +386,20 @@ pub(crate) fn split_lines(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Hands out its bytes at most `.1` at a time: reads that stop anywhere.
+    pub(crate) struct Trickle<'a>(pub &'a [u8], pub usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.1).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
 
     fn blocks(input: &[u8], target: usize, max_line: usize) -> Vec<LineBlock> {
         let pool = Arc::new(BufferPool::new());
@@ -427,15 +439,6 @@ mod tests {
     fn reused_buffers_holding_old_bytes_give_the_same_blocks() {
         // Buffers come back from the pool with what they held; reads overwrite those bytes,
         // and nothing of them may show in a block, whatever the read sizes and block sizes.
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len().min(self.1).min(self.0.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let input: Vec<u8> = (0..200)
             .flat_map(|i| format!("line {i} {}\n", "y".repeat(i % 37)).into_bytes())
             .collect();
@@ -502,15 +505,6 @@ mod tests {
 
     #[test]
     fn lone_crs_end_lines_and_crlf_stays() {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len().min(self.1).min(self.0.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let input = b"a\rbb\r\rc\r\nd\r\n\r\ne\r";
         for step in 1..=input.len() {
             let mut out = Vec::new();

@@ -152,6 +152,7 @@ impl<R: Read> Read for Decoder<R> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lines::tests::Trickle;
     use super::*;
 
     fn utf16(text: &str, order: Order, bom: bool) -> Vec<u8> {
@@ -169,15 +170,6 @@ mod tests {
 
     /// Decodes `bytes` read `step` bytes at a time.
     fn decode(bytes: &[u8], order: Order, step: usize) -> String {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len().min(self.1).min(self.0.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut text = String::new();
         Decoder::new(Trickle(bytes, step), order)
             .read_to_string(&mut text)
