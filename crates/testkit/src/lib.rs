@@ -1,7 +1,10 @@
-//! What the test suites, benchmarks and examples share: where the shared corpus is, and the
-//! files under a folder. A dev-dependency only; nothing here ships in `sigwatch`.
+//! What the test suites, benchmarks and examples share: where the shared corpus is, the files
+//! under a folder, and small EVTX files built from bytes ([`evtx`]). A dev-dependency only;
+//! nothing here ships in `sigwatch`.
 
 use std::path::{Path, PathBuf};
+
+pub mod evtx;
 
 /// The shared corpus root: `SIGWATCH_DATA`, a folder holding `sigma/` (see the README).
 ///

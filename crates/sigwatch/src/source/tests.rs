@@ -30,6 +30,8 @@ struct Read {
     records: Vec<(u64, String)>,
     skips: Vec<Skip>,
     batches: usize,
+    /// Skipped records as counted by the progress counters.
+    skipped: u64,
 }
 
 impl Read {
@@ -69,6 +71,7 @@ fn read_with(file: &InputFile, opts: &SourceOptions) -> Read {
     }
     out.batches = n;
     let counts = progress.snapshot();
+    out.skipped = counts.skipped;
     assert_eq!(counts.records, out.records.len() as u64);
     assert_eq!(counts.skipped, out.skips.len() as u64);
     assert_eq!(counts.files_done, 1);
@@ -818,4 +821,40 @@ fn evtx_chunk_walk_and_text_match_the_crate() {
         assert!(!expected.is_empty());
         assert_eq!(ours.records, expected, "{name}");
     }
+}
+
+/// Writes `bytes` as an EVTX file and reads it.
+fn read_evtx(bytes: &[u8]) -> Read {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.evtx");
+    std::fs::write(&path, bytes).unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.format, Some(Format::Evtx));
+    read
+}
+
+/// The EventRecordIDs of what was read.
+fn record_ids(read: &Read) -> Vec<u64> {
+    read.records.iter().map(|(n, _)| *n).collect()
+}
+
+/// Skips as `(location, reason)`.
+fn skip_reasons(read: &Read) -> Vec<(Location, String)> {
+    read.skips
+        .iter()
+        .map(|s| (s.location, s.reason.clone()))
+        .collect()
+}
+
+#[test]
+fn evtx_built_from_bytes_reads_whole() {
+    let chunk = testkit::evtx::Chunk::new(1, 3, 10);
+    let read = read_evtx(&testkit::evtx::file(&[chunk]));
+    assert_eq!(
+        read.records,
+        (1..=3)
+            .map(|id| (id, testkit::evtx::event_json(id, 10)))
+            .collect::<Vec<_>>()
+    );
+    assert!(read.skips.is_empty());
 }
