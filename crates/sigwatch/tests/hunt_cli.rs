@@ -802,3 +802,28 @@ fn rules_sharing_an_id_are_warned_about() {
     assert!(stderr.contains(&warning), "{stderr}");
     assert!(stderr.contains("detections: 2 (2 rules)"), "{stderr}");
 }
+
+/// The summary counts skipped records: an EVTX chunk that cannot be parsed counts the records
+/// its header lists. Found by the EVTX fuzz sweep (`rec1_body_ff`).
+#[test]
+fn a_skipped_evtx_chunk_counts_its_records_in_the_summary() {
+    use testkit::evtx::{Chunk, file};
+    let mut chunk = Chunk::new(1, 30, 400);
+    chunk.break_string_table();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.evtx");
+    std::fs::write(&path, file(&[chunk, Chunk::new(31, 5, 10)])).unwrap();
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        path.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("broken.evtx: chunk 0: Failed to build string cache"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("; chunk skipped (30 records)"), "{stderr}");
+    assert!(stderr.contains("5 events read, 30 skipped"), "{stderr}");
+}

@@ -72,6 +72,16 @@ impl Chunk {
         Chunk { bytes, records }
     }
 
+    /// Makes the chunk's string table unreadable: its first entry points at a name past the
+    /// records that claims 65,535 characters, so a reader cannot build the chunk's string
+    /// cache and loses the whole chunk.
+    pub fn break_string_table(&mut self) -> &mut Chunk {
+        let name_at = self.records.last().map_or(CHUNK_HEADER_SIZE, |r| r.2) + 16;
+        // The name's link (4 bytes) and hash (2 bytes), then its length.
+        put_u32(&mut self.bytes, name_at + 4, 0xffff_0000);
+        self.set_u32(chunk_field::STRING_OFFSETS, name_at as u32)
+    }
+
     /// Sets a little-endian `u32` field of the chunk.
     pub fn set_u32(&mut self, offset: usize, value: u32) -> &mut Chunk {
         put_u32(&mut self.bytes, offset, value);

@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::source::{
-    self, Batch, BufferPool, Format, Input, InputKind, Progress, Reorder, SourceOptions,
+    self, Batch, BufferPool, Format, Input, InputKind, Progress, Reorder, Skip, SourceOptions,
 };
 
 /// Print the events of log files as JSON lines, as `hunt` sees them.
@@ -148,7 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writer: BufWriter::with_capacity(1 << 20, sink),
         error: None,
         events: 0,
-        skipped: discovery.skips.len() as u64,
+        skipped: Skip::count_records(&discovery.skips),
         flush_each: discovery.files.iter().any(|file| {
             matches!(
                 file.kind,
@@ -243,6 +243,6 @@ fn render(mut batch: Batch, buffers: &BufferPool) -> Rendered {
         events,
         messages,
         count,
-        skipped: skips.len() as u64,
+        skipped: Skip::count_records(&skips),
     }
 }

@@ -21,7 +21,7 @@ use crate::hunt::summary::{self, RuleCounts, Tally};
 use crate::hunt::time::TimeFields;
 use crate::hunt::{self, BatchOut, Choice, Hunter, PendingHit, correlate, explain};
 use crate::rules;
-use crate::source::{self, Batch, Input, Progress, Reorder, SourceOptions};
+use crate::source::{self, Batch, Input, Progress, Reorder, Skip, SourceOptions};
 
 const LONG_ABOUT: &str = "\
 Run Sigma rules over log files and report every detection.
@@ -464,7 +464,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         error: None,
         tally: Tally {
             files: discovery.files.len() as u64,
-            skipped: discovery.skips.len() as u64,
+            skipped: Skip::count_records(&discovery.skips),
             ..Tally::default()
         },
         hits: vec![Vec::new(); discovery.files.len()],

@@ -30,7 +30,7 @@ use sigma::pipeline::{Chain, NotApplicable, ResolvedRule, resolve_identity};
 use sigma::rule::RuleBody;
 use sigma::ruleset::RuleSet;
 
-use crate::source::{Batch, Format, RecordData};
+use crate::source::{Batch, Format, RecordData, Skip};
 use output::{OutputFormat, RuleInfo};
 pub use shape::Choice;
 use time::TimeFields;
@@ -368,7 +368,7 @@ impl Hunter {
         if skips.len() > found_by_source && batch.format != Format::Evtx {
             skips.sort_by_key(|skip| skip.location.number());
         }
-        out.skipped = skips.len() as u64;
+        out.skipped = Skip::count_records(&skips);
         for skip in &skips {
             let _ = writeln!(out.messages, "{skip}");
         }
@@ -380,7 +380,7 @@ impl Hunter {
         batch: &Batch,
         compiled: &Compiled,
         out: &mut BatchOut,
-        skips: &mut Vec<crate::source::Skip>,
+        skips: &mut Vec<Skip>,
     ) {
         let engine = &compiled.engine;
         with_scanner(engine, |scanner| {
@@ -394,7 +394,7 @@ impl Hunter {
         compiled: &Compiled,
         scanner: &mut LineScanner,
         out: &mut BatchOut,
-        skips: &mut Vec<crate::source::Skip>,
+        skips: &mut Vec<Skip>,
     ) {
         let engine = &compiled.engine;
         let mut text_event = Vec::new();

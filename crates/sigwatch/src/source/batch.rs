@@ -121,6 +121,7 @@ impl Batch {
             path: Arc::clone(&self.source),
             location: self.format.location(number),
             reason: reason.into(),
+            records: 1,
         }
     }
 

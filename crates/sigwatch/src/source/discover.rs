@@ -72,6 +72,7 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, found: &mut Discovery) {
         path: Arc::from(dir.display().to_string()),
         location: Location::File,
         reason,
+        records: 1,
     };
     // Following links could loop; remember each folder by its real path.
     match fs::canonicalize(dir) {

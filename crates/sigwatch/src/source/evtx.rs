@@ -43,6 +43,38 @@ const FILE_HEADER_SIZE: usize = 4096;
 const CHUNK_SIZE: usize = 65536;
 /// Bytes of a chunk header (what is read of every chunk to find the oldest).
 const CHUNK_HEADER_SIZE: usize = 512;
+/// What a chunk starts with.
+const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+/// The most records a chunk has room for (a record takes more than 24 bytes): a header whose
+/// record range is longer says nothing believable about how many records there were.
+const MAX_CHUNK_RECORDS: u64 = (CHUNK_SIZE / 24) as u64;
+
+/// The EventRecordIDs a chunk's header lists, `first..=last`, when the range is plausible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Listed {
+    first: u64,
+    last: u64,
+}
+
+impl Listed {
+    /// From a chunk's first bytes (its header may be cut short): `None` without the chunk
+    /// magic, or when the range is reversed or longer than a chunk has room for.
+    fn from_chunk(chunk: &[u8]) -> Option<Listed> {
+        if !chunk.starts_with(CHUNK_MAGIC) {
+            return None;
+        }
+        let id = |at: usize| {
+            let bytes = chunk.get(at..at + 8)?;
+            Some(u64::from_le_bytes(bytes.try_into().ok()?))
+        };
+        let (first, last) = (id(24)?, id(32)?);
+        (first <= last && last - first < MAX_CHUNK_RECORDS).then_some(Listed { first, last })
+    }
+
+    fn count(self) -> u64 {
+        self.last - self.first + 1
+    }
+}
 
 /// One chunk to render: an EVTX image of the file's header followed by the chunk, which the
 /// crate reads as a file of one chunk.
@@ -51,6 +83,8 @@ pub(crate) struct ChunkImage {
     pub number: u64,
     /// `FILE_HEADER_SIZE + CHUNK_SIZE` bytes, from the pool.
     pub image: Vec<u8>,
+    /// The records the chunk's header lists, what a chunk that cannot be parsed loses.
+    listed: Option<Listed>,
 }
 
 /// The chunks of one EVTX file in record order, one looked ahead so the last is known.
@@ -177,7 +211,12 @@ impl<'a> EvtxChunks<'a> {
             self.pool.give(image);
             return Err(ChunkError::from(err));
         }
-        Ok(Some(ChunkImage { number, image }))
+        let listed = Listed::from_chunk(chunk);
+        Ok(Some(ChunkImage {
+            number,
+            image,
+            listed,
+        }))
     }
 }
 
@@ -243,6 +282,28 @@ pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &EvtxError) -> Skip {
         path: Arc::clone(source),
         location,
         reason: format!("{reason}; chunk skipped"),
+        records: 1,
+    }
+}
+
+/// The reason and record count of a chunk lost whole: the records its header lists, or 1 when
+/// it lists none that are believable.
+fn chunk_skipped(reason: &str, listed: Option<Listed>) -> (String, u64) {
+    match listed {
+        Some(listed) => (
+            format!("{reason}; chunk skipped ({})", records(listed.count())),
+            listed.count(),
+        ),
+        None => (format!("{reason}; chunk skipped"), 1),
+    }
+}
+
+/// `1 record`, `2 records`.
+fn records(n: u64) -> String {
+    if n == 1 {
+        "1 record".to_owned()
+    } else {
+        format!("{n} records")
     }
 }
 
@@ -253,13 +314,22 @@ pub(crate) fn chunk_batch(
     pool: &BufferPool,
     batch: &mut Batch,
 ) {
-    let ChunkImage { number, image } = chunk;
+    let ChunkImage {
+        number,
+        image,
+        listed,
+    } = chunk;
     let mut skips = Vec::new();
     let source = Arc::clone(&batch.source);
-    let skip = |location, reason: String| Skip {
+    let skip = |location, reason: String, records: u64| Skip {
         path: Arc::clone(&source),
         location,
         reason,
+        records,
+    };
+    let whole_chunk = |reason: &str| {
+        let (reason, records) = chunk_skipped(reason, listed);
+        skip(Location::Chunk(number), reason, records)
     };
     // The parser reads bytes from the file: should a malformed chunk ever make it panic, lose
     // that chunk, not the run.
@@ -267,10 +337,7 @@ pub(crate) fn chunk_batch(
         let parser = match EvtxParser::from_read_seek(Cursor::new(image.as_slice())) {
             Ok(parser) => parser,
             Err(err) => {
-                skips.push(skip(
-                    Location::Chunk(number),
-                    format!("{}; chunk skipped", error_chain(&err)),
-                ));
+                skips.push(whole_chunk(&error_chain(&err)));
                 return None;
             }
         };
@@ -281,10 +348,7 @@ pub(crate) fn chunk_batch(
     let rendered = match outcome {
         Ok(rendered) => rendered.unwrap_or_default(),
         Err(_) => {
-            skips.push(skip(
-                Location::Chunk(number),
-                "the EVTX parser failed on this chunk; its records are skipped".to_owned(),
-            ));
+            skips.push(whole_chunk("the EVTX parser failed on this chunk"));
             RenderedChunk::default()
         }
     };
@@ -305,9 +369,12 @@ pub(crate) fn chunk_batch(
                 });
                 start = *end;
             }
+            RenderedChunkItem::Failed(EvtxError::FailedToParseChunk { source, .. }) => {
+                skips.push(whole_chunk(&error_chain(&**source)));
+            }
             RenderedChunkItem::Failed(err) => {
                 let (location, reason) = record_error(number, err);
-                skips.push(skip(location, reason));
+                skips.push(skip(location, reason, 1));
             }
         }
     }
@@ -317,6 +384,7 @@ pub(crate) fn chunk_batch(
         skips.push(skip(
             Location::Record(span.number),
             "rendered record is not valid UTF-8".to_owned(),
+            1,
         ));
         None
     });
@@ -324,8 +392,8 @@ pub(crate) fn chunk_batch(
     batch.set_records(text, spans);
 }
 
-/// Where and why a record (or the chunk) failed. The parser numbers the chunk 0, as the only
-/// one of its image: `chunk` is its number in the file.
+/// Where and why a record failed. The parser numbers the chunk 0, as the only one of its
+/// image: `chunk` is its number in the file.
 fn record_error(chunk: u64, err: &EvtxError) -> (Location, String) {
     match err {
         EvtxError::FailedToParseRecord { record_id, source } => {
@@ -334,10 +402,6 @@ fn record_error(chunk: u64, err: &EvtxError) -> (Location, String) {
         EvtxError::FailedToReadRecordAt { offset, source, .. } => (
             Location::Chunk(chunk),
             format!("record at offset {offset:#x}: {}", error_chain(&**source)),
-        ),
-        EvtxError::FailedToParseChunk { source, .. } => (
-            Location::Chunk(chunk),
-            format!("{}; chunk skipped", error_chain(&**source)),
         ),
         other => (Location::Chunk(chunk), error_chain(other)),
     }

@@ -201,6 +201,7 @@ impl<R: Read> ArrayElements<R> {
             path: Arc::clone(&self.source),
             location,
             reason,
+            records: 1,
         }
     }
 

@@ -171,6 +171,7 @@ impl<R: Read> LineBlocks<R> {
             path: self.source.clone(),
             location,
             reason,
+            records: 1,
         }
     }
 

@@ -260,6 +260,17 @@ pub struct Skip {
     pub location: Location,
     /// Why, in words.
     pub reason: String,
+    /// How many records it stands for in the count of skipped records: 1 for a line, an
+    /// element, a record or a file; for an EVTX chunk, the records lost with it (those its
+    /// header lists, when that is plausible, else 1).
+    pub records: u64,
+}
+
+impl Skip {
+    /// The skipped records `skips` stand for, as summaries count them.
+    pub fn count_records(skips: &[Skip]) -> u64 {
+        skips.iter().map(|skip| skip.records).sum()
+    }
 }
 
 impl fmt::Display for Skip {

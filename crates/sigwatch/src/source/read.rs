@@ -53,7 +53,7 @@ impl Work {
             }
         }
         Progress::add(&progress.records, batch.len() as u64);
-        Progress::add(&progress.skipped, batch.skips.len() as u64);
+        Progress::add(&progress.skipped, Skip::count_records(&batch.skips));
         batch
     }
 }
@@ -146,6 +146,7 @@ impl<'a> Producer<'a> {
                             path: name,
                             location: Location::File,
                             reason: format!("read error, rest of input skipped: {err}"),
+                            records: 1,
                         });
                         chunks
                     }
@@ -190,6 +191,7 @@ impl<'a> Producer<'a> {
                             path: Arc::clone(&self.file.name),
                             location: Location::File,
                             reason,
+                            records: 1,
                         };
                         return Some(self.work(true, vec![skip], WorkKind::Nothing));
                     }

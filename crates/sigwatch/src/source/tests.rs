@@ -73,7 +73,7 @@ fn read_with(file: &InputFile, opts: &SourceOptions) -> Read {
     let counts = progress.snapshot();
     out.skipped = counts.skipped;
     assert_eq!(counts.records, out.records.len() as u64);
-    assert_eq!(counts.skipped, out.skips.len() as u64);
+    assert_eq!(counts.skipped, Skip::count_records(&out.skips));
     assert_eq!(counts.files_done, 1);
     out
 }
@@ -857,4 +857,37 @@ fn evtx_built_from_bytes_reads_whole() {
             .collect::<Vec<_>>()
     );
     assert!(read.skips.is_empty());
+}
+
+/// A chunk that cannot be parsed at all counts the records its header lists, not 1; with an
+/// implausible range it counts 1. Found by the EVTX fuzz sweep (`rec1_body_ff`,
+/// `fz_v1_b_chdr`).
+#[test]
+fn evtx_a_skipped_chunk_counts_the_records_its_header_lists() {
+    use testkit::evtx::{Chunk, chunk_field, file};
+    let mut chunk = Chunk::new(1, 30, 400);
+    chunk.break_string_table();
+    let read = read_evtx(&file(&[chunk.clone(), Chunk::new(31, 5, 10)]));
+    assert_eq!(record_ids(&read), (31..=35).collect::<Vec<_>>());
+    assert_eq!(read.skips.len(), 1, "{:?}", read.skips);
+    assert_eq!(read.skips[0].location, Location::Chunk(0));
+    assert!(
+        read.skips[0]
+            .reason
+            .starts_with("Failed to build string cache")
+    );
+    assert!(
+        read.skips[0]
+            .reason
+            .ends_with("; chunk skipped (30 records)"),
+        "{:?}",
+        read.skips
+    );
+    assert_eq!(read.skipped, 30);
+
+    // A reversed range says nothing about how many records there were.
+    chunk.set_u64(chunk_field::FIRST_RECORD_ID, 40);
+    let read = read_evtx(&file(&[chunk]));
+    assert!(read.skips[0].reason.ends_with("; chunk skipped"));
+    assert_eq!(read.skipped, 1);
 }
