@@ -101,7 +101,7 @@ pub(crate) struct EvtxChunks<'a> {
     reader: Reader<'a>,
     /// The file's header block, put in front of every chunk.
     header: Vec<u8>,
-    /// Chunks the file's size has room for.
+    /// Whole chunks the file's size has room for.
     count: u64,
     /// The next chunk number to look at.
     next: u64,
@@ -119,16 +119,17 @@ impl<'a> EvtxChunks<'a> {
         pool: Arc<BufferPool>,
     ) -> Result<EvtxChunks<'a>, String> {
         // The crate checks the header (and the size against it) as it always has.
-        let header_block_size = EvtxParser::from_read_seek(&mut reader)
-            .map_err(|err| format!("not a readable EVTX file: {}", error_chain(&err)))?
-            .header()
-            .header_block_size;
+        EvtxParser::from_read_seek(&mut reader)
+            .map_err(|err| format!("not a readable EVTX file: {}", error_chain(&err)))?;
         let cannot = |err: std::io::Error| format!("not a readable EVTX file: {err}");
         let mut header = vec![0; FILE_HEADER_SIZE];
         reader.seek(SeekFrom::Start(0)).map_err(cannot)?;
         reader.read_exact(&mut header).map_err(cannot)?;
         let len = reader.seek(SeekFrom::End(0)).map_err(cannot)?;
-        let count = len.saturating_sub(u64::from(header_block_size)) / CHUNK_SIZE as u64;
+        // Chunks are where they are read, FILE_HEADER_SIZE + n × CHUNK_SIZE, whatever the
+        // header's block size says (counting from a larger one left the last chunk out, and a
+        // bad chunk there unreported).
+        let count = len.saturating_sub(FILE_HEADER_SIZE as u64) / CHUNK_SIZE as u64;
         let oldest = oldest_chunk(&mut reader, count);
         let mut chunks = EvtxChunks {
             reader,

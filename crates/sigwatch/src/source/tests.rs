@@ -891,3 +891,29 @@ fn evtx_a_skipped_chunk_counts_the_records_its_header_lists() {
     assert!(read.skips[0].reason.ends_with("; chunk skipped"));
     assert_eq!(read.skipped, 1);
 }
+
+/// Chunks start at 4096 + n × 65536 whatever the file header's block size says, so a larger
+/// block size must not hide a chunk's errors. Found by the EVTX fuzz sweep
+/// (`hbs_8192_gchunk`, `magic_garbage`).
+#[test]
+fn evtx_a_large_header_block_size_does_not_hide_a_bad_chunk() {
+    use testkit::evtx::{CHUNK_SIZE, Chunk, FILE_HEADER_SIZE, HEADER_BLOCK_SIZE_FIELD, file};
+    let mut bytes = file(&[Chunk::new(1, 5, 10)]);
+    bytes[HEADER_BLOCK_SIZE_FIELD..HEADER_BLOCK_SIZE_FIELD + 2]
+        .copy_from_slice(&8192u16.to_le_bytes());
+    let read = read_evtx(&bytes);
+    assert_eq!(record_ids(&read), (1..=5).collect::<Vec<_>>());
+
+    bytes[FILE_HEADER_SIZE..FILE_HEADER_SIZE + CHUNK_SIZE].fill(0x5a);
+    let read = read_evtx(&bytes);
+    assert!(read.records.is_empty());
+    assert_eq!(skip_locations(&read.skips), [Location::Chunk(0)]);
+    assert!(
+        read.skips[0]
+            .reason
+            .contains("Invalid EVTX chunk header magic"),
+        "{:?}",
+        read.skips
+    );
+    assert!(read.skips[0].reason.ends_with("; chunk skipped"));
+}
