@@ -409,3 +409,32 @@ fn evtx_samples_dump_with_record_order_kept() {
         "{stderr}"
     );
 }
+
+/// Skips are counted in records: an EVTX file cut inside its chunk prints the records the cut
+/// left whole, one message for the loss, and the lost records in the summary. Found by the
+/// EVTX fuzz sweep (`trunc_midrec`).
+#[test]
+fn a_cut_evtx_file_counts_its_lost_records() {
+    use testkit::evtx::{Chunk, FILE_HEADER_SIZE, file};
+    let chunk = Chunk::new(1, 40, 400);
+    let cut = chunk.records[30].1 + 100;
+    let bytes = file(&[chunk]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.evtx");
+    std::fs::write(&path, &bytes[..FILE_HEADER_SIZE + cut]).unwrap();
+    let out = dump(&[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 30);
+    let stderr = text(&out.stderr);
+    let messages: Vec<&str> = stderr.lines().collect();
+    assert_eq!(messages.len(), 2, "{stderr}");
+    assert!(
+        messages[0].starts_with(&format!("{}: chunk 0: truncated (", path.display())),
+        "{stderr}"
+    );
+    assert!(messages[0].ends_with(" of 65,536 bytes); 30 records read, 10 skipped"));
+    assert!(
+        summary(&stderr).starts_with("dump: 1 files, 30 events, 10 skipped"),
+        "{stderr}"
+    );
+}

@@ -45,6 +45,12 @@ const CHUNK_SIZE: usize = 65536;
 const CHUNK_HEADER_SIZE: usize = 512;
 /// What a chunk starts with.
 const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+/// Where a chunk header keeps the offset of the chunk's free space (where its records end).
+const FREE_SPACE_OFFSET: usize = 48;
+/// What a record starts with.
+const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
+/// The smallest record: its header (24 bytes), one BinXML byte, the copy of its size.
+const MIN_RECORD_SIZE: usize = 29;
 /// The most records a chunk has room for (a record takes more than 24 bytes): a header whose
 /// record range is longer says nothing believable about how many records there were.
 const MAX_CHUNK_RECORDS: u64 = (CHUNK_SIZE / 24) as u64;
@@ -85,14 +91,40 @@ pub(crate) struct ChunkImage {
     pub image: Vec<u8>,
     /// The records the chunk's header lists, what a chunk that cannot be parsed loses.
     listed: Option<Listed>,
+    /// Bytes of the chunk the file holds: `CHUNK_SIZE` unless the file ends inside it (the
+    /// image is then zero after them).
+    present: usize,
+}
+
+/// A chunk that could not be read: where, why, and what is lost with it.
+#[derive(Debug)]
+pub(crate) struct UnreadableChunk {
+    number: u64,
+    reason: String,
+    /// Bytes of the chunk the file holds, when it ends inside the chunk.
+    truncated: Option<usize>,
+    listed: Option<Listed>,
+}
+
+/// What is at a chunk's place in the file.
+enum Slot {
+    Chunk(ChunkImage),
+    /// All zeros: a chunk never used, or the unwritten rest of a file that ends inside it.
+    Unused,
+    /// Nothing: the file ended before.
+    End,
+    Unreadable(UnreadableChunk),
 }
 
 /// The chunks of one EVTX file in record order, one looked ahead so the last is known.
 ///
 /// The walk is the `evtx` crate's (`EvtxParser::into_chunks`): from the chunk holding the lowest
 /// record ID to the end of the file (past the header's chunk count, for dirty files), then from
-/// the first chunk up to that one; all-zero chunks are passed over; a chunk that cannot be read
-/// whole is an error if it is within the file's computed chunk count, the end otherwise. It is
+/// the first chunk up to that one; all-zero chunks are passed over. Where it differs: a file
+/// that ends inside a chunk (a copy cut short, a log read as it is written) still has that
+/// chunk read, its missing part taken as zeros and its records up to the cut rendered (the
+/// crate takes the cut for the end of the file); only a cut that leaves nothing but zeros of
+/// the chunk ends the walk quietly. It is
 /// done here rather than by the crate so that a chunk is read straight into a pooled buffer
 /// (the crate zeroes a fresh 64 KiB vector before each read and tests it for zeros byte by
 /// byte, a fifth of `dump`'s instructions on evtx-attack-samples, which has many empty
@@ -109,7 +141,7 @@ pub(crate) struct EvtxChunks<'a> {
     oldest: u64,
     wrapped: bool,
     pool: Arc<BufferPool>,
-    peeked: Option<Result<ChunkImage, EvtxError>>,
+    peeked: Option<Result<ChunkImage, UnreadableChunk>>,
 }
 
 impl<'a> EvtxChunks<'a> {
@@ -146,14 +178,14 @@ impl<'a> EvtxChunks<'a> {
     }
 
     /// The next chunk (or why it could not be read), and whether it is the last.
-    pub(crate) fn next_chunk(&mut self) -> Option<(Result<ChunkImage, EvtxError>, bool)> {
+    pub(crate) fn next_chunk(&mut self) -> Option<(Result<ChunkImage, UnreadableChunk>, bool)> {
         let current = self.peeked.take()?;
         self.peeked = self.advance();
         Some((current, self.peeked.is_none()))
     }
 
     /// The next chunk in record order, wrapping around once.
-    fn advance(&mut self) -> Option<Result<ChunkImage, EvtxError>> {
+    fn advance(&mut self) -> Option<Result<ChunkImage, UnreadableChunk>> {
         loop {
             let end = if self.wrapped { self.oldest } else { u64::MAX };
             if let Some((chunk, number)) = self.find(self.next, end) {
@@ -169,77 +201,131 @@ impl<'a> EvtxChunks<'a> {
     }
 
     /// The first chunk from `number` on, before `end`, that is not all zeros.
-    fn find(&mut self, mut number: u64, end: u64) -> Option<(Result<ChunkImage, EvtxError>, u64)> {
+    fn find(
+        &mut self,
+        mut number: u64,
+        end: u64,
+    ) -> Option<(Result<ChunkImage, UnreadableChunk>, u64)> {
         loop {
             if number >= end {
                 return None;
             }
             match self.read_chunk(number) {
-                // Past the chunks the size has room for, an unreadable chunk is the end.
-                Err(_) if number >= self.count => return None,
-                Err(err) => return Some((Err(chunk_error(number, err)), number)),
-                Ok(None) => number = number.checked_add(1)?,
-                Ok(Some(chunk)) => return Some((Ok(chunk), number)),
+                Slot::Chunk(chunk) => return Some((Ok(chunk), number)),
+                Slot::Unused => number = number.checked_add(1)?,
+                Slot::End => return None,
+                Slot::Unreadable(err) => return Some((Err(err), number)),
             }
         }
     }
 
-    /// Chunk `number`, `None` if it is all zeros (an unused chunk in the middle of a file).
-    /// Its header is checked here, as the crate does when it reads a chunk (checksums are not:
-    /// the crate's default, which [`settings`] keeps).
-    fn read_chunk(&mut self, number: u64) -> Result<Option<ChunkImage>, ChunkError> {
-        let offset = number
+    /// Chunk `number`. Its header is checked here, as the crate does when it reads a chunk
+    /// (checksums are not: the crate's default, which [`settings`] keeps).
+    fn read_chunk(&mut self, number: u64) -> Slot {
+        let Some(offset) = number
             .checked_mul(CHUNK_SIZE as u64)
             .and_then(|o| o.checked_add(FILE_HEADER_SIZE as u64))
-            .ok_or(ChunkError::IncompleteChunk)?;
-        self.reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(ChunkError::FailedToSeekToChunk)?;
-        // The chunk part is overwritten whole by the read, so a reused buffer is not cleared.
+        else {
+            return Slot::End;
+        };
+        // Past the whole chunks the size has room for, a chunk that cannot be read is the end.
+        let unreadable = |reason: String| {
+            if number < self.count {
+                Slot::Unreadable(UnreadableChunk {
+                    number,
+                    reason,
+                    truncated: None,
+                    listed: None,
+                })
+            } else {
+                Slot::End
+            }
+        };
+        if let Err(err) = self.reader.seek(SeekFrom::Start(offset)) {
+            return unreadable(error_chain(&ChunkError::FailedToSeekToChunk(err)));
+        }
+        // The chunk part is overwritten by the read (and zeroed after a cut), so a reused
+        // buffer is not cleared.
         let mut image = self.pool.take_as_is(FILE_HEADER_SIZE + CHUNK_SIZE);
         image.resize(FILE_HEADER_SIZE + CHUNK_SIZE, 0);
         image[..FILE_HEADER_SIZE].copy_from_slice(&self.header);
         let chunk = &mut image[FILE_HEADER_SIZE..];
-        if !read_full(&mut self.reader, chunk) {
+        let present = match read_full(&mut self.reader, chunk) {
+            Ok(0) => {
+                self.pool.give(image);
+                return Slot::End;
+            }
+            Ok(present) => present,
+            Err(err) => {
+                self.pool.give(image);
+                return unreadable(format!("cannot read: {err}"));
+            }
+        };
+        chunk[present..].fill(0);
+        if is_all_zeros(&chunk[..present]) {
             self.pool.give(image);
-            return Err(ChunkError::IncompleteChunk);
+            return Slot::Unused;
         }
-        if is_all_zeros(chunk) {
-            self.pool.give(image);
-            return Ok(None);
+        let truncated = (present < CHUNK_SIZE).then_some(present);
+        let listed = Listed::from_chunk(&chunk[..present]);
+        let free = match EvtxChunkHeader::from_bytes(&chunk[..present]) {
+            Ok(header) => header.free_space_offset,
+            Err(err) => {
+                self.pool.give(image);
+                return Slot::Unreadable(UnreadableChunk {
+                    number,
+                    reason: error_chain(&ChunkError::from(err)),
+                    truncated,
+                    listed,
+                });
+            }
+        };
+        if truncated.is_some() {
+            // The crate reads up to the free space; a record the cut goes through would be
+            // rendered from zeros. End the records before it.
+            let end = whole_records_end(chunk, present, free as usize) as u32;
+            chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4].copy_from_slice(&end.to_le_bytes());
         }
-        if let Err(err) = EvtxChunkHeader::from_bytes(chunk) {
-            self.pool.give(image);
-            return Err(ChunkError::from(err));
-        }
-        let listed = Listed::from_chunk(chunk);
-        Ok(Some(ChunkImage {
+        Slot::Chunk(ChunkImage {
             number,
             image,
             listed,
-        }))
+            present,
+        })
     }
 }
 
-fn chunk_error(chunk_id: u64, err: ChunkError) -> EvtxError {
-    EvtxError::FailedToParseChunk {
-        chunk_id,
-        source: Box::new(err),
+/// Where the records a cut chunk holds whole end: a walk over the record headers from the
+/// chunk header up to the free space, stopped by the first record the cut goes through (or
+/// that is not a record: what follows cannot be told apart from the cut).
+fn whole_records_end(chunk: &[u8], present: usize, free: usize) -> usize {
+    let end = free.min(present);
+    let mut at = CHUNK_HEADER_SIZE;
+    while at < end {
+        let Some(header) = chunk.get(at..at + 8) else {
+            break;
+        };
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        if header[..4] != RECORD_MAGIC || size < MIN_RECORD_SIZE || at + size > present {
+            break;
+        }
+        at += size;
     }
+    at.min(end)
 }
 
-/// Fills `buf` from `reader`; `false` if the input ends first or cannot be read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> bool {
+/// Fills `buf` from `reader` until it is full or the input ends; how many bytes were read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
-            Ok(0) => return false,
+            Ok(0) => break,
             Ok(n) => filled += n,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(err) => return Err(err),
         }
     }
-    true
+    Ok(filled)
 }
 
 /// Whether every byte is zero, a block at a time (the compiler vectorizes the inner fold).
@@ -272,19 +358,40 @@ fn oldest_chunk(reader: &mut Reader<'_>, count: u64) -> u64 {
 }
 
 /// The skip for a chunk that could not be read.
-pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &EvtxError) -> Skip {
-    let (location, reason) = match err {
-        EvtxError::FailedToParseChunk { chunk_id, source } => {
-            (Location::Chunk(*chunk_id), error_chain(&**source))
-        }
-        other => (Location::File, error_chain(other)),
+pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &UnreadableChunk) -> Skip {
+    let reason = match err.truncated {
+        Some(present) => format!("{}: {}", truncation(present), err.reason),
+        None => err.reason.clone(),
     };
+    let (reason, records) = chunk_skipped(&reason, err.listed);
     Skip {
         path: Arc::clone(source),
-        location,
-        reason: format!("{reason}; chunk skipped"),
-        records: 1,
+        location: Location::Chunk(err.number),
+        reason,
+        records,
     }
+}
+
+/// `truncated (30,000 of 65,536 bytes)`: how much of a chunk a file that ends inside it holds.
+fn truncation(present: usize) -> String {
+    format!(
+        "truncated ({} of {} bytes)",
+        group_digits(present),
+        group_digits(CHUNK_SIZE)
+    )
+}
+
+/// `65,536`.
+pub(super) fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// The reason and record count of a chunk lost whole: the records its header lists, or 1 when
@@ -319,7 +426,9 @@ pub(crate) fn chunk_batch(
         number,
         image,
         listed,
+        present,
     } = chunk;
+    let truncated = (present < CHUNK_SIZE).then_some(present);
     let mut skips = Vec::new();
     let source = Arc::clone(&batch.source);
     let skip = |location, reason: String, records: u64| Skip {
@@ -329,27 +438,29 @@ pub(crate) fn chunk_batch(
         records,
     };
     let whole_chunk = |reason: &str| {
-        let (reason, records) = chunk_skipped(reason, listed);
+        let reason = match truncated {
+            Some(present) => format!("{}: {reason}", truncation(present)),
+            None => reason.to_owned(),
+        };
+        let (reason, records) = chunk_skipped(&reason, listed);
         skip(Location::Chunk(number), reason, records)
     };
     // The parser reads bytes from the file: should a malformed chunk ever make it panic, lose
     // that chunk, not the run.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let parser = match EvtxParser::from_read_seek(Cursor::new(image.as_slice())) {
-            Ok(parser) => parser,
-            Err(err) => {
-                skips.push(whole_chunk(&error_chain(&err)));
-                return None;
-            }
-        };
+        let parser = EvtxParser::from_read_seek(Cursor::new(image.as_slice()))
+            .map_err(|err| error_chain(&err))?;
         let mut parser = parser.with_configuration(settings.clone());
         // The image holds one chunk, so one rendered chunk comes out.
-        parser.chunks_json_bytes(false).next()
-    }));
+        Ok(parser.chunks_json_bytes(false).next().unwrap_or_default())
+    }))
+    .unwrap_or_else(|_| Err("the EVTX parser failed on this chunk".to_owned()));
+    let mut lost_whole = false;
     let rendered = match outcome {
-        Ok(rendered) => rendered.unwrap_or_default(),
-        Err(_) => {
-            skips.push(whole_chunk("the EVTX parser failed on this chunk"));
+        Ok(rendered) => rendered,
+        Err(reason) => {
+            skips.push(whole_chunk(&reason));
+            lost_whole = true;
             RenderedChunk::default()
         }
     };
@@ -357,6 +468,8 @@ pub(crate) fn chunk_batch(
     // Each record's text ends with a newline, left out of its span.
     let mut spans = Vec::with_capacity(rendered.items.len());
     let mut start = 0;
+    // Records rendered or reported one by one.
+    let mut read = 0;
     for item in &rendered.items {
         match item {
             RenderedChunkItem::Record {
@@ -369,13 +482,16 @@ pub(crate) fn chunk_batch(
                     end: end.saturating_sub(1).max(start),
                 });
                 start = *end;
+                read += 1;
             }
             RenderedChunkItem::Failed(EvtxError::FailedToParseChunk { source, .. }) => {
                 skips.push(whole_chunk(&error_chain(&**source)));
+                lost_whole = true;
             }
             RenderedChunkItem::Failed(err) => {
                 let (location, reason) = record_error(number, err);
                 skips.push(skip(location, reason, 1));
+                read += 1;
             }
         }
     }
@@ -389,6 +505,24 @@ pub(crate) fn chunk_batch(
         ));
         None
     });
+    if !lost_whole && let Some(present) = truncated {
+        // What the cut took: the records the header lists that were not read.
+        let lost = match listed {
+            Some(listed) => listed.count().saturating_sub(read),
+            None => 1,
+        };
+        if lost > 0 {
+            let rest = match listed {
+                Some(_) => format!("{lost} skipped"),
+                None => "the rest skipped".to_owned(),
+            };
+            skips.push(skip(
+                Location::Chunk(number),
+                format!("{}; {} read, {rest}", truncation(present), records(read)),
+                lost,
+            ));
+        }
+    }
     batch.skips.extend(skips);
     batch.set_records(text, spans);
 }

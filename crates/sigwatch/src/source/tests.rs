@@ -775,9 +775,22 @@ fn arbitrary_bytes_never_panic() {
     }
 }
 
+/// The records the `evtx` crate reads from an EVTX file.
+fn crate_records(bytes: Vec<u8>) -> Vec<(u64, String)> {
+    let mut parser = ::evtx::EvtxParser::from_buffer(bytes)
+        .unwrap()
+        .with_configuration(::evtx::ParserSettings::clone(&super::evtx::settings()));
+    parser
+        .records_json()
+        .map(|r| r.map(|r| (r.event_record_id, r.data)))
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// Chunks are walked as the `evtx` crate walks them (its record iterator is the reference):
-/// the oldest chunk first and around, unused all-zero chunks passed over, a cut-off chunk at
-/// the end ignored; and each record's text is what the crate renders for it.
+/// the oldest chunk first and around, unused all-zero chunks passed over, the zeros of a
+/// chunk cut off at the end ignored; and each record's text is what the crate renders for it.
+/// (Where the walk differs, a chunk cut off inside its records, see below.)
 #[test]
 fn evtx_chunk_walk_and_text_match_the_crate() {
     let Some(data) = testkit::data_root("source corpus test") else {
@@ -799,10 +812,10 @@ fn evtx_chunk_walk_and_text_match_the_crate() {
     (1..chunks).for_each(|n| wrapped.extend_from_slice(chunk(n)));
     wrapped.extend_from_slice(chunk(0));
     variants.push(("wrapped", wrapped));
-    // Half a chunk after the last one.
-    let mut cut = original.clone();
-    cut.extend_from_slice(&chunk(1)[..30_000]);
-    variants.push(("cut off", cut));
+    // Half a chunk of zeros after the last one (space never written).
+    let mut zeros = original.clone();
+    zeros.extend(std::iter::repeat_n(0u8, 30_000));
+    variants.push(("zero tail", zeros));
 
     let dir = tempfile::tempdir().unwrap();
     for (name, bytes) in variants {
@@ -810,17 +823,40 @@ fn evtx_chunk_walk_and_text_match_the_crate() {
         std::fs::write(&path, &bytes).unwrap();
         let ours = read_path(&path);
         assert!(ours.skips.is_empty(), "{name}: {:?}", ours.skips);
-        let mut parser = ::evtx::EvtxParser::from_buffer(bytes)
-            .unwrap()
-            .with_configuration(::evtx::ParserSettings::clone(&super::evtx::settings()));
-        let expected: Vec<(u64, String)> = parser
-            .records_json()
-            .map(|r| r.map(|r| (r.event_record_id, r.data)))
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let expected = crate_records(bytes);
         assert!(!expected.is_empty());
         assert_eq!(ours.records, expected, "{name}");
     }
+
+    // Half of chunk 1 after the last chunk: the crate stops before it; its records up to the
+    // cut are read too, as the crate renders them in the whole chunk, and the rest counted.
+    let mut cut = original.clone();
+    cut.extend_from_slice(&chunk(1)[..30_000]);
+    let path = dir.path().join("cut-off.evtx");
+    std::fs::write(&path, &cut).unwrap();
+    let ours = read_path(&path);
+    let before = crate_records(original.clone());
+    let mut chunk_1 = header.to_vec();
+    chunk_1.extend_from_slice(chunk(1));
+    let chunk_1 = crate_records(chunk_1);
+    let read = ours.records.len() - before.len();
+    assert!(
+        read > 0 && read < chunk_1.len(),
+        "{read} of {}",
+        chunk_1.len()
+    );
+    assert_eq!(ours.records[..before.len()], before[..]);
+    assert_eq!(ours.records[before.len()..], chunk_1[..read]);
+    assert_eq!(
+        skip_locations(&ours.skips),
+        [Location::Chunk(chunks as u64)]
+    );
+    assert_eq!(
+        ours.skipped,
+        (chunk_1.len() - read) as u64,
+        "{:?}",
+        ours.skips
+    );
 }
 
 /// Writes `bytes` as an EVTX file and reads it.
@@ -916,4 +952,66 @@ fn evtx_a_large_header_block_size_does_not_hide_a_bad_chunk() {
         read.skips
     );
     assert!(read.skips[0].reason.ends_with("; chunk skipped"));
+}
+
+/// A file cut inside a chunk (a copy stopped early, a log read while it was written): the
+/// records the cut left whole are read, and the loss is reported with the records it counts.
+/// Found by the EVTX fuzz sweep (`trunc_midrec`, `big_trunc_2ndchunk`).
+#[test]
+fn evtx_cut_inside_a_chunk_keeps_its_whole_records_and_counts_the_rest() {
+    use testkit::evtx::{CHUNK_SIZE, Chunk, FILE_HEADER_SIZE, file};
+    let first = Chunk::new(1, 20, 400);
+    let second = Chunk::new(21, 40, 400);
+    let whole = file(&[first, second.clone()]);
+    // Cut in the middle of a record of the second chunk.
+    let (cut_id, cut_start, cut_end) = second.records[25];
+    let cut = (cut_start + cut_end) / 2;
+    let read = read_evtx(&whole[..FILE_HEADER_SIZE + CHUNK_SIZE + cut]);
+    assert_eq!(record_ids(&read), (1..cut_id).collect::<Vec<_>>());
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Chunk(1),
+            format!(
+                "truncated ({} of 65,536 bytes); 25 records read, 15 skipped",
+                super::evtx::group_digits(cut)
+            )
+        )]
+    );
+    assert_eq!(read.skipped, 15);
+    // The records before the cut are the untouched file's.
+    let untouched = read_evtx(&whole);
+    assert_eq!(read.records[..], untouched.records[..read.records.len()]);
+
+    // Cut right after a record: that record is whole.
+    let read = read_evtx(&whole[..FILE_HEADER_SIZE + CHUNK_SIZE + cut_end]);
+    assert_eq!(read.records.len(), 20 + 26);
+    assert_eq!(read.skipped, 14);
+
+    // A one-chunk file cut inside its chunk header: nothing to read, the header's records lost.
+    let one = file(&[Chunk::new(1, 40, 400)]);
+    let read = read_evtx(&one[..FILE_HEADER_SIZE + 200]);
+    assert!(read.records.is_empty());
+    assert_eq!(read.skips.len(), 1, "{:?}", read.skips);
+    assert_eq!(read.skips[0].location, Location::Chunk(0));
+    assert!(
+        read.skips[0]
+            .reason
+            .starts_with("truncated (200 of 65,536 bytes): "),
+        "{:?}",
+        read.skips
+    );
+    assert!(
+        read.skips[0]
+            .reason
+            .ends_with("; chunk skipped (40 records)")
+    );
+    assert_eq!(read.skipped, 40);
+
+    // A cut that leaves only zeros of the last chunk (space never written) loses nothing.
+    let mut padded = one.clone();
+    padded.extend(std::iter::repeat_n(0u8, 30_000));
+    let read = read_evtx(&padded);
+    assert_eq!(record_ids(&read), (1..=40).collect::<Vec<_>>());
+    assert!(read.skips.is_empty(), "{:?}", read.skips);
 }
