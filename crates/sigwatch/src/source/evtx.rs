@@ -295,23 +295,43 @@ impl<'a> EvtxChunks<'a> {
     }
 }
 
-/// Where the records a cut chunk holds whole end: a walk over the record headers from the
-/// chunk header up to the free space, stopped by the first record the cut goes through (or
-/// that is not a record: what follows cannot be told apart from the cut).
+/// Where the records a cut chunk holds whole end: up to the free space, the records before the
+/// first one the cut goes through (or that is not a record: what follows cannot be told apart
+/// from the cut).
 fn whole_records_end(chunk: &[u8], present: usize, free: usize) -> usize {
     let end = free.min(present);
-    let mut at = CHUNK_HEADER_SIZE;
-    while at < end {
+    walk_records(chunk, end, present).1.min(end)
+}
+
+/// A walk over a chunk's records by their headers alone, from the chunk header on, each
+/// record's size leading to the next: while there is a record (its magic, a plausible size)
+/// that starts before `starts_before` and ends by `ends_by`. How many records it passed, and
+/// where it stopped.
+fn walk_records(chunk: &[u8], starts_before: usize, ends_by: usize) -> (u64, usize) {
+    let (mut count, mut at) = (0, CHUNK_HEADER_SIZE);
+    while at < starts_before {
         let Some(header) = chunk.get(at..at + 8) else {
             break;
         };
         let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if header[..4] != RECORD_MAGIC || size < MIN_RECORD_SIZE || at + size > present {
+        if header[..4] != RECORD_MAGIC || size < MIN_RECORD_SIZE || at + size > ends_by {
             break;
         }
+        count += 1;
         at += size;
     }
-    at.min(end)
+    (count, at)
+}
+
+/// Whether a chunk from which `read` records were read holds no more than that: its records,
+/// walked by their headers, end in space that is all zeros. A live log's chunk header can list
+/// records that were never written there (the crate's issue #197: a Sysmon log whose chunk
+/// header's last record ID and free space offset run past its records, zeros after them);
+/// that is no loss to report. Records past the free space, or bytes that are not a record
+/// where one should be, are.
+fn holds_no_more(chunk: &[u8], read: u64) -> bool {
+    let (found, end) = walk_records(chunk, CHUNK_SIZE, CHUNK_SIZE);
+    found <= read && chunk.get(end..).is_none_or(is_all_zeros)
 }
 
 /// Fills `buf` from `reader` until it is full or the input ends; how many bytes were read.
@@ -464,7 +484,6 @@ pub(crate) fn chunk_batch(
             RenderedChunk::default()
         }
     };
-    pool.give(image);
     // Each record's text ends with a newline, left out of its span.
     let mut spans = Vec::with_capacity(rendered.items.len());
     let mut start = 0;
@@ -505,24 +524,40 @@ pub(crate) fn chunk_batch(
         ));
         None
     });
-    if !lost_whole && let Some(present) = truncated {
-        // What the cut took: the records the header lists that were not read.
-        let lost = match listed {
-            Some(listed) => listed.count().saturating_sub(read),
-            None => 1,
+    // The records the header lists that were neither rendered nor reported: lost with a cut,
+    // or behind a free space offset that is too low or a record the walk could not get past.
+    // Only a shortfall is reported (a live log's header can list fewer records than it has),
+    // and not one into empty space (nor can it list more, see `holds_no_more`).
+    if !lost_whole {
+        let lost = listed.map_or(0, |listed| listed.count().saturating_sub(read));
+        let reason = match (truncated, listed) {
+            (Some(present), None) => Some(format!(
+                "{}; {} read, the rest skipped",
+                truncation(present),
+                records(read)
+            )),
+            (Some(present), Some(_)) if lost > 0 => Some(format!(
+                "{}; {} read, {lost} skipped",
+                truncation(present),
+                records(read)
+            )),
+            (None, Some(listed))
+                if lost > 0 && !holds_no_more(&image[FILE_HEADER_SIZE..], read) =>
+            {
+                Some(format!(
+                    "header lists records {}-{}, {read} read; {} skipped",
+                    listed.first,
+                    listed.last,
+                    records(lost)
+                ))
+            }
+            _ => None,
         };
-        if lost > 0 {
-            let rest = match listed {
-                Some(_) => format!("{lost} skipped"),
-                None => "the rest skipped".to_owned(),
-            };
-            skips.push(skip(
-                Location::Chunk(number),
-                format!("{}; {} read, {rest}", truncation(present), records(read)),
-                lost,
-            ));
+        if let Some(reason) = reason {
+            skips.push(skip(Location::Chunk(number), reason, lost.max(1)));
         }
     }
+    pool.give(image);
     batch.skips.extend(skips);
     batch.set_records(text, spans);
 }
