@@ -55,6 +55,12 @@ const MIN_RECORD_SIZE: usize = 29;
 /// record range is longer says nothing believable about how many records there were.
 const MAX_CHUNK_RECORDS: u64 = (CHUNK_SIZE / 24) as u64;
 
+/// What the crate renders for a record whose BinXML holds no element (it is only an end of
+/// stream token, as where a record's bytes were zeroed): an event with nothing in it, which
+/// no Windows log writes. Handed to the rules, it could only match a condition that negates
+/// everything; it is reported instead.
+const EMPTY_EVENT: &[u8] = br#"{"Event":null}"#;
+
 /// The EventRecordIDs a chunk's header lists, `first..=last`, when the range is plausible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Listed {
@@ -495,11 +501,20 @@ pub(crate) fn chunk_batch(
                 event_record_id,
                 end,
             } => {
-                spans.push(Span {
+                let span = Span {
                     number: *event_record_id,
                     start,
                     end: end.saturating_sub(1).max(start),
-                });
+                };
+                if rendered.data.get(span.start..span.end) == Some(EMPTY_EVENT) {
+                    skips.push(skip(
+                        Location::Record(span.number),
+                        "record has no content".to_owned(),
+                        1,
+                    ));
+                } else {
+                    spans.push(span);
+                }
                 start = *end;
                 read += 1;
             }

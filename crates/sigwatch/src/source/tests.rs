@@ -1083,3 +1083,21 @@ fn evtx_records_missing_from_a_chunk_header_range_are_reported() {
     );
     assert_eq!(read.skipped, 3);
 }
+
+/// A record whose BinXML is empty renders as `{"Event":null}`, an event with nothing in it:
+/// it is reported and skipped rather than handed to the rules. Found by the EVTX fuzz sweep
+/// (`rec1_body_00`).
+#[test]
+fn evtx_a_record_without_content_is_skipped() {
+    use testkit::evtx::{Chunk, file};
+    let mut chunk = Chunk::new(1, 3, 10);
+    let (_, start, end) = chunk.records[1];
+    chunk.bytes[start + 24..end - 4].fill(0);
+    let read = read_evtx(&file(&[chunk]));
+    assert_eq!(record_ids(&read), [1, 3]);
+    assert_eq!(
+        skip_reasons(&read),
+        [(Location::Record(2), "record has no content".to_owned())]
+    );
+    assert_eq!(read.skipped, 1);
+}
