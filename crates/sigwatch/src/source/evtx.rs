@@ -4,7 +4,9 @@
 //! rendered in parallel, one batch per chunk. Records are rendered as the crate's compact JSON
 //! (`{"Event":{"#attributes":...,"System":{...},"EventData":{...}}}`) and numbered by their
 //! EventRecordID. A chunk or record that cannot be parsed is skipped and reported; the rest of
-//! the file goes on.
+//! the file goes on. Skips count the records they stand for: a chunk lost whole, the records
+//! its header lists; a chunk cut short by the end of the file, or whose walk ended early, the
+//! records its header lists that were not read.
 //!
 //! A chunk is rendered by the crate's whole-chunk renderer (`EvtxParser::chunks_json_bytes`,
 //! the one its own dump tool uses): every record straight into one buffer, which becomes the
