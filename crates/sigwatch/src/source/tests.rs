@@ -1043,23 +1043,20 @@ fn evtx_records_missing_from_a_chunk_header_range_are_reported() {
     );
     assert_eq!(read.skipped, 19);
 
-    // The header names records 5-10 but the chunk holds 1-30: the walk stops at record 10,
-    // more than the header lists, and nothing is reported.
-    let mut stale = Chunk::new(1, 30, 400);
-    stale.set_u64(chunk_field::FIRST_RECORD_ID, 5);
-    stale.set_u64(chunk_field::LAST_RECORD_ID, 10);
-    let read = read_evtx(&file(&[stale]));
-    assert_eq!(record_ids(&read), (1..=10).collect::<Vec<_>>());
-    assert!(read.skips.is_empty(), "{:?}", read.skips);
-
-    // The header names records 1-40 and puts the free space past the 30 records there, which
-    // are followed by zeros: nothing is lost.
-    let mut ahead = Chunk::new(1, 30, 400);
-    ahead.set_u64(chunk_field::LAST_RECORD_ID, 40);
-    ahead.set_u32(chunk_field::FREE_SPACE_OFFSET, 60_000);
-    let read = read_evtx(&file(&[ahead]));
-    assert_eq!(record_ids(&read), (1..=30).collect::<Vec<_>>());
-    assert!(read.skips.is_empty(), "{:?}", read.skips);
+    // Headers of a chunk holding records 1-30 that are no loss: one naming records 5-10 (the
+    // walk stops at record 10, more than the header lists), one naming records 1-40 with the
+    // free space past the 30 records there, zeros after them.
+    for (first, last, free, read_up_to) in [(5, 10, None, 10), (1, 40, Some(60_000), 30)] {
+        let mut live = Chunk::new(1, 30, 400);
+        live.set_u64(chunk_field::FIRST_RECORD_ID, first);
+        live.set_u64(chunk_field::LAST_RECORD_ID, last);
+        if let Some(free) = free {
+            live.set_u32(chunk_field::FREE_SPACE_OFFSET, free);
+        }
+        let read = read_evtx(&file(&[live]));
+        assert_eq!(record_ids(&read), (1..=read_up_to).collect::<Vec<_>>());
+        assert!(read.skips.is_empty(), "{first}-{last}: {:?}", read.skips);
+    }
 
     // Records 10-12 overwritten: the walk reports the first, finds record 13 and goes on; the
     // two behind the first are counted.
