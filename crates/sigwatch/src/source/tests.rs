@@ -417,6 +417,27 @@ fn read_all_stops_when_the_sink_says_so() {
 }
 
 #[test]
+fn strings_with_control_bytes_are_escaped_wherever_they_sit() {
+    // Control bytes in the first block, in a later one and in the tail after the last whole
+    // block of the quick look: each is escaped.
+    for pad in [0, 1, 30, 31, 32, 33, 64, 100] {
+        let filler = "x".repeat(pad);
+        let text = format!("{{\"f\":\"{filler}\",\"a\":\"b\u{1}c\"}}");
+        let record = Record {
+            number: 1,
+            data: RecordData::Json(&text),
+        };
+        let mut out = Vec::new();
+        record.write_json(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(r#"{{"f":"{filler}","a":"b\u0001c"}}"#),
+            "pad {pad}"
+        );
+    }
+}
+
+#[test]
 fn write_json_validates_and_compacts() {
     let mut out = Vec::new();
     let record = |text| Record {
