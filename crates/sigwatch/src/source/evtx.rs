@@ -47,6 +47,10 @@ const CHUNK_SIZE: usize = 65536;
 const CHUNK_HEADER_SIZE: usize = 512;
 /// What a chunk starts with.
 const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+/// The magic of an EVTX file header.
+const FILE_MAGIC: &[u8] = b"ElfFile\0";
+/// Where the file header holds the size of its block.
+const HEADER_BLOCK_SIZE_AT: usize = 40;
 /// Where a chunk header keeps the offset of the chunk's free space (where its records end).
 const FREE_SPACE_OFFSET: usize = 48;
 /// What a record starts with.
@@ -150,21 +154,41 @@ pub(crate) struct EvtxChunks<'a> {
     wrapped: bool,
     pool: Arc<BufferPool>,
     peeked: Option<Result<ChunkImage, UnreadableChunk>>,
+    /// Why the file header was passed over, when it is damaged but the chunks are there.
+    damaged_header: Option<String>,
 }
 
 impl<'a> EvtxChunks<'a> {
     /// Reads the file header. `Err` is why the file cannot be read as EVTX.
+    ///
+    /// A file header the crate refuses (a bit flipped in its magic) does not lose the file
+    /// when a chunk follows it: every chunk has a magic and a header of its own, and the file
+    /// header says nothing the chunks need. The file is then read from its chunks, with a note
+    /// ([`EvtxChunks::damaged_header`]).
     pub(crate) fn open(
         mut reader: Reader<'a>,
         pool: Arc<BufferPool>,
     ) -> Result<EvtxChunks<'a>, String> {
-        // The crate checks the header (and the size against it) as it always has.
-        EvtxParser::from_read_seek(&mut reader)
-            .map_err(|err| format!("not a readable EVTX file: {}", error_chain(&err)))?;
+        let refused = EvtxParser::from_read_seek(&mut reader)
+            .err()
+            .map(|err| error_chain(&err));
         let cannot = |err: std::io::Error| format!("not a readable EVTX file: {err}");
         let mut header = vec![0; FILE_HEADER_SIZE];
         reader.seek(SeekFrom::Start(0)).map_err(cannot)?;
-        reader.read_exact(&mut header).map_err(cannot)?;
+        let not_evtx = |reason| format!("not a readable EVTX file: {reason}");
+        if let Err(err) = reader.read_exact(&mut header) {
+            return Err(refused.map_or_else(|| cannot(err), not_evtx));
+        }
+        let damaged_header = match refused {
+            None => None,
+            Some(reason) if starts_with_chunk(&mut reader) => Some(reason),
+            Some(reason) => return Err(not_evtx(reason)),
+        };
+        // The copy put in front of every chunk says what the image holds: a file header
+        // (magic) of one header block (4096 bytes) before the chunk, whatever the file's says.
+        header[..FILE_MAGIC.len()].copy_from_slice(FILE_MAGIC);
+        header[HEADER_BLOCK_SIZE_AT..HEADER_BLOCK_SIZE_AT + 2]
+            .copy_from_slice(&(FILE_HEADER_SIZE as u16).to_le_bytes());
         let len = reader.seek(SeekFrom::End(0)).map_err(cannot)?;
         // Chunks are where they are read, FILE_HEADER_SIZE + n × CHUNK_SIZE, whatever the
         // header's block size says (counting from a larger one left the last chunk out, and a
@@ -180,9 +204,17 @@ impl<'a> EvtxChunks<'a> {
             wrapped: false,
             pool,
             peeked: None,
+            damaged_header,
         };
         chunks.peeked = chunks.advance();
         Ok(chunks)
+    }
+
+    /// Why the file header was passed over (once), if it was.
+    pub(crate) fn damaged_header(&mut self) -> Option<String> {
+        self.damaged_header
+            .take()
+            .map(|reason| format!("damaged file header ({reason}); read from its chunks"))
     }
 
     /// The next chunk (or why it could not be read), and whether it is the last.
@@ -340,6 +372,16 @@ fn walk_records(chunk: &[u8], starts_before: usize, ends_by: usize) -> (u64, usi
 fn holds_no_more(chunk: &[u8], read: u64) -> bool {
     let (found, end) = walk_records(chunk, CHUNK_SIZE, CHUNK_SIZE);
     found <= read && chunk.get(end..).is_none_or(is_all_zeros)
+}
+
+/// Whether a chunk's magic follows the file header block.
+fn starts_with_chunk(reader: &mut Reader<'_>) -> bool {
+    let mut magic = [0; 8];
+    reader
+        .seek(SeekFrom::Start(FILE_HEADER_SIZE as u64))
+        .is_ok()
+        && reader.read_exact(&mut magic).is_ok()
+        && magic == CHUNK_MAGIC
 }
 
 /// Fills `buf` from `reader` until it is full or the input ends; how many bytes were read.

@@ -221,6 +221,16 @@ impl<'a> Producer<'a> {
                     None => self.state = State::Finished,
                 },
                 State::Evtx { chunks, settings } => {
+                    if let Some(reason) = chunks.damaged_header() {
+                        // A note, not a loss: no record is counted.
+                        let note = Skip {
+                            path: Arc::clone(&self.file.name),
+                            location: Location::File,
+                            reason,
+                            records: 0,
+                        };
+                        return Some(self.work(false, vec![note], WorkKind::Nothing));
+                    }
                     let settings = Arc::clone(settings);
                     // A cut is reported after the chunks, in a unit of its own.
                     let cut = self.evtx_cut.is_some();

@@ -950,6 +950,39 @@ fn evtx_a_skipped_chunk_counts_the_records_its_header_lists() {
     assert_eq!(read.skipped, 1);
 }
 
+/// A file header with a bit flipped in its magic does not lose the file when chunks follow
+/// it: they are read, with a note that counts no record. Without a chunk after it, the file is
+/// still refused. Found by the EVTX fuzz sweep (`filemagic_1bit`).
+#[test]
+fn evtx_a_damaged_file_header_is_read_from_its_chunks() {
+    use testkit::evtx::{Chunk, FILE_HEADER_SIZE, file};
+    let mut bytes = file(&[Chunk::new(1, 5, 10), Chunk::new(6, 2, 10)]);
+    bytes[7] = 1;
+    let read = read_evtx(&bytes);
+    assert_eq!(record_ids(&read), (1..=7).collect::<Vec<_>>());
+    assert_eq!(skip_locations(&read.skips), [Location::File]);
+    let reason = &read.skips[0].reason;
+    assert!(
+        reason.starts_with("damaged file header (")
+            && reason.contains("Invalid EVTX file header magic")
+            && reason.ends_with("); read from its chunks"),
+        "{reason}"
+    );
+    assert_eq!(read.skipped, 0);
+
+    // No chunk magic after the header: not EVTX after all.
+    bytes[FILE_HEADER_SIZE] = b'X';
+    let read = read_evtx(&bytes);
+    assert!(read.records.is_empty());
+    assert!(
+        read.skips[0]
+            .reason
+            .starts_with("not a readable EVTX file: "),
+        "{:?}",
+        read.skips
+    );
+}
+
 /// Chunks start at 4096 + n × 65536 whatever the file header's block size says, so a larger
 /// block size must not hide a chunk's errors. Found by the EVTX fuzz sweep
 /// (`hbs_8192_gchunk`, `magic_garbage`).
