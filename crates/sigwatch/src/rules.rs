@@ -53,6 +53,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
             out.push(p.clone());
         }
     }
+    if paths.len() > 1 {
+        // A file named twice (`-r rules -r rules/a.yml`) is loaded once: twice, each of its
+        // detections would be reported twice. Within one path no file comes back, so the
+        // `realpath` per file is paid only when several are given.
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    }
     Ok(out)
 }
 

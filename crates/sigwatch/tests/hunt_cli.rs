@@ -694,34 +694,53 @@ fn legacy_near_conditions_fire_on_events_in_time_order() {
     );
 }
 
+/// The fixture rule `Whoami Via Cmd`, as text.
+fn whoami_rule() -> String {
+    std::fs::read_to_string(f("rules/proc_cmd_whoami.yml")).unwrap()
+}
+
+/// Hunts one Sysmon event (`cmd.exe`, `whoami`) with a rules folder holding `rules` (file
+/// name, text): `-r FOLDER` comes after `args`. The folder is `TEMP/rules`.
+fn hunt_whoami_with(rules: &[(&str, String)], args: &[&str]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("rules");
+    std::fs::create_dir(&folder).unwrap();
+    for (name, text) in rules {
+        std::fs::write(folder.join(name), text).unwrap();
+    }
+    let logs = dir.path().join("e.jsonl");
+    std::fs::write(
+        &logs,
+        "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Image\":\"C:\\\\x\\\\cmd.exe\",\"CommandLine\":\"whoami\"}\n",
+    )
+    .unwrap();
+    let mut all: Vec<&str> = args.to_vec();
+    let folder = folder.to_str().unwrap().to_owned();
+    all.extend(["-r", &folder, logs.to_str().unwrap()]);
+    (hunt(&all), dir)
+}
+
 /// Rules left out are skipped input: `-q` still names each file, line and reason, and a
 /// syntax error after a good document counts as a rule not loaded (it used to vanish).
 #[test]
 fn quiet_hunts_still_report_rules_not_loaded() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::copy(f("rules/proc_cmd_whoami.yml"), rules.join("good.yml")).unwrap();
-    let good = std::fs::read_to_string(rules.join("good.yml")).unwrap();
-    std::fs::write(
-        rules.join("tail.yml"),
-        format!("{}\n---\ngarbage: [\n", good.replace("id: ", "id: 1")),
-    )
-    .unwrap();
-    std::fs::write(
-        rules.join("regex.yml"),
-        good.replace("id: ", "id: 2")
-            .replace("CommandLine|contains", "CommandLine|re")
-            .replace("whoami", "(a)\\1"),
-    )
-    .unwrap();
-    let logs = dir.path().join("e.jsonl");
-    std::fs::write(
-        &logs,
-        "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"CommandLine\":\"whoami\"}\n",
-    )
-    .unwrap();
-    let out = hunt(&["-q", "-r", rules.to_str().unwrap(), logs.to_str().unwrap()]);
+    let good = whoami_rule();
+    let (out, _dir) = hunt_whoami_with(
+        &[
+            ("good.yml", good.clone()),
+            (
+                "tail.yml",
+                format!("{}\n---\ngarbage: [\n", good.replace("id: ", "id: 1")),
+            ),
+            (
+                "regex.yml",
+                good.replace("id: ", "id: 2")
+                    .replace("CommandLine|contains", "CommandLine|re")
+                    .replace("whoami", "(a)\\1"),
+            ),
+        ],
+        &["-q"],
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("tail.yml:"), "{stderr}");
@@ -731,69 +750,67 @@ fn quiet_hunts_still_report_rules_not_loaded() {
 }
 
 /// A rule the engine cannot compile is counted in the summary with its reason, and named
-/// (title and file) so that it can be found.
+/// (title and file) so that it can be found; with `-q`, the same line is all that is printed.
 #[test]
 fn the_summary_names_a_rule_that_was_not_compiled() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    let good = std::fs::read_to_string(f("rules/proc_cmd_whoami.yml")).unwrap();
-    std::fs::write(rules.join("good.yml"), &good).unwrap();
-    std::fs::write(
-        rules.join("expand.yml"),
-        good.replace("Whoami Via Cmd", "Needs A Placeholder")
-            .replace(
-                "id: 6b1b6b02-0000-4000-8000-000000000001",
-                "id: 6b1b6b02-0000-4000-8000-0000000000e1",
-            )
-            .replace(
-                "CommandLine|contains: 'whoami'",
-                "CommandLine|expand: '%admins%'",
-            ),
-    )
-    .unwrap();
-    let logs = dir.path().join("e.jsonl");
-    std::fs::write(
-        &logs,
-        "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Image\":\"C:\\\\x\\\\cmd.exe\",\"CommandLine\":\"whoami\"}\n",
-    )
-    .unwrap();
-    let out = hunt(&["-r", rules.to_str().unwrap(), logs.to_str().unwrap()]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("placeholder %admins%"))
-        .unwrap_or_else(|| panic!("{stderr}"));
-    assert!(line.trim_start().starts_with("1 × "), "{line}");
-    assert!(
-        line.ends_with(&format!(
-            "(Needs A Placeholder, {})",
-            rules.join("expand.yml").display()
-        )),
-        "{line}"
-    );
-    assert!(stderr.contains("detections: 1 (1 rule)"), "{stderr}");
+    let good = whoami_rule();
+    let rules = [
+        ("good.yml", good.clone()),
+        (
+            "expand.yml",
+            good.replace("Whoami Via Cmd", "Needs A Placeholder")
+                .replace(
+                    "id: 6b1b6b02-0000-4000-8000-000000000001",
+                    "id: 6b1b6b02-0000-4000-8000-0000000000e1",
+                )
+                .replace(
+                    "CommandLine|contains: 'whoami'",
+                    "CommandLine|expand: '%admins%'",
+                ),
+        ),
+    ];
+    for quiet in [false, true] {
+        let args: &[&str] = if quiet { &["-q"] } else { &[] };
+        let (out, dir) = hunt_whoami_with(&rules, args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("placeholder %admins%"))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        let count = if quiet {
+            "hunt: pipeline windows-flat: 1 rule not run: "
+        } else {
+            "1 × "
+        };
+        assert!(line.trim_start().starts_with(count), "{line}");
+        let file = dir.path().join("rules/expand.yml");
+        assert!(
+            line.ends_with(&format!("(Needs A Placeholder, {})", file.display())),
+            "{line}"
+        );
+        if quiet {
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        } else {
+            assert!(stderr.contains("detections: 1 (1 rule)"), "{stderr}");
+        }
+    }
 }
 
 /// Two rules with one id are both run, with a warning naming the second and the first.
 #[test]
 fn rules_sharing_an_id_are_warned_about() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    let good = std::fs::read_to_string(f("rules/proc_cmd_whoami.yml")).unwrap();
-    std::fs::write(rules.join("a.yml"), &good).unwrap();
-    std::fs::write(rules.join("b.yml"), good.replace("Whoami Via Cmd", "Copy")).unwrap();
-    let logs = dir.path().join("e.jsonl");
-    std::fs::write(
-        &logs,
-        "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"Image\":\"C:\\\\x\\\\cmd.exe\",\"CommandLine\":\"whoami\"}\n",
-    )
-    .unwrap();
-    let out = hunt(&["-r", rules.to_str().unwrap(), logs.to_str().unwrap()]);
+    let good = whoami_rule();
+    let (out, dir) = hunt_whoami_with(
+        &[
+            ("a.yml", good.clone()),
+            ("b.yml", good.replace("Whoami Via Cmd", "Copy")),
+        ],
+        &[],
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rules = dir.path().join("rules");
     let warning = format!(
         "warning: {}:2: the id '6b1b6b02-0000-4000-8000-000000000001' is also used by 'Whoami Via Cmd' ({})",
         rules.join("b.yml").display(),
@@ -803,27 +820,19 @@ fn rules_sharing_an_id_are_warned_about() {
     assert!(stderr.contains("detections: 2 (2 rules)"), "{stderr}");
 }
 
-/// The summary counts skipped records: an EVTX chunk that cannot be parsed counts the records
-/// its header lists. Found by the EVTX fuzz sweep (`rec1_body_ff`).
+/// A rule file named twice on the command line (itself and its folder) is loaded once, so
+/// its detections are not doubled.
 #[test]
-fn a_skipped_evtx_chunk_counts_its_records_in_the_summary() {
-    use testkit::evtx::{Chunk, file};
-    let mut chunk = Chunk::new(1, 30, 400);
-    chunk.break_string_table();
+fn a_rule_file_named_twice_is_loaded_once() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broken.evtx");
-    std::fs::write(&path, file(&[chunk, Chunk::new(31, 5, 10)])).unwrap();
-    let out = hunt(&[
-        "-r",
-        &f("rules/proc_cmd_whoami.yml"),
-        path.to_str().unwrap(),
-    ]);
+    let rule = dir.path().join("a.yml");
+    std::fs::write(&rule, whoami_rule()).unwrap();
+    let rule = rule.to_str().unwrap().to_owned();
+    let (out, _dir) = hunt_whoami_with(&[("a.yml", whoami_rule())], &["-r", &rule, "-r", &rule]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.contains("broken.evtx: chunk 0: Failed to build string cache"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("; chunk skipped (30 records)"), "{stderr}");
-    assert!(stderr.contains("5 events read, 30 skipped"), "{stderr}");
+    // The same text in two files: two rules (with the id warning); the file named twice: one.
+    assert!(stderr.contains("2 loaded from 2 files"), "{stderr}");
+    assert!(stderr.contains("detections: 2 (2 rules)"), "{stderr}");
+    assert_eq!(stderr.matches("warning: ").count(), 1, "{stderr}");
 }

@@ -590,7 +590,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let snap = progress.snapshot();
     consumer.tally.files_failed = snap.files_failed;
-    if !args.quiet {
+    if args.quiet {
+        // Rules that could not run are skipped input too: one line per reason.
+        for c in hunter.compiled() {
+            for (n, why, example) in summary::left_out(&c) {
+                let rules = if n == 1 { "rule" } else { "rules" };
+                eprintln!(
+                    "hunt: pipeline {}: {n} {rules} not run: {why}{example}",
+                    c.name
+                );
+            }
+        }
+    } else {
         let text = summary::render(
             &consumer.tally,
             &counts,

@@ -94,19 +94,7 @@ pub fn render(
             c.errors.len(),
             c.took.as_secs_f64() * 1000.0
         );
-        // Grouped by reason (quoted names left out), each with its first rule as an example,
-        // so that a rule left out can be found (`sigwatch resolve` shows it whole).
-        let mut reasons: BTreeMap<String, (u64, usize)> = BTreeMap::new();
-        for (rule, why) in c.refused.iter().chain(&c.errors) {
-            reasons.entry(shorten_reason(why)).or_insert((0, *rule)).0 += 1;
-        }
-        let mut reasons: Vec<(String, (u64, usize))> = reasons.into_iter().collect();
-        reasons.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
-        for (why, (n, rule)) in reasons.iter().take(5) {
-            let example = c.engine.rules().get(*rule).map_or(String::new(), |r| {
-                let (first, rule) = (if *n == 1 { "" } else { "first: " }, &r.rule);
-                format!(" ({first}{}, {})", rule.title(), rule.origin.path)
-            });
+        for (n, why, example) in left_out(c).iter().take(5) {
             let _ = writeln!(s, "    {n} × {why}{example}");
         }
     }
@@ -208,6 +196,29 @@ pub fn render(
 }
 
 /// Reasons grouped by kind: the text up to a quoted name is dropped so counts add up.
+/// The rules of one engine the pipeline refused or the engine could not compile, grouped by
+/// reason (quoted names left out), most first: how many, the reason, and the first rule's
+/// title and file as ` (title, file)`, so that a rule left out can be found (`sigwatch
+/// resolve` shows it whole).
+pub fn left_out(c: &Compiled) -> Vec<(u64, String, String)> {
+    let mut reasons: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    for (rule, why) in c.refused.iter().chain(&c.errors) {
+        reasons.entry(shorten_reason(why)).or_insert((0, *rule)).0 += 1;
+    }
+    let mut reasons: Vec<(String, (u64, usize))> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    reasons
+        .into_iter()
+        .map(|(why, (n, rule))| {
+            let example = c.engine.rules().get(rule).map_or(String::new(), |r| {
+                let (first, rule) = (if n == 1 { "" } else { "first: " }, &r.rule);
+                format!(" ({first}{}, {})", rule.title(), rule.origin.path)
+            });
+            (n, why, example)
+        })
+        .collect()
+}
+
 fn shorten_reason(why: &str) -> String {
     let first_line = why.lines().next().unwrap_or(why);
     let mut out = String::new();
