@@ -68,12 +68,7 @@ fn file_entry(path: PathBuf, meta: &fs::Metadata) -> InputFile {
 }
 
 fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, found: &mut Discovery) {
-    let skip = |reason: String| Skip {
-        path: Arc::from(dir.display().to_string()),
-        location: Location::File,
-        reason,
-        records: 1,
-    };
+    let skip = |reason: String| Skip::file(Arc::from(dir.display().to_string()), reason, 1);
     // Following links could loop; remember each folder by its real path.
     match fs::canonicalize(dir) {
         Ok(real) => {

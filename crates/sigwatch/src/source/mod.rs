@@ -267,6 +267,16 @@ pub struct Skip {
 }
 
 impl Skip {
+    /// A skip of (or note on) a whole input, standing for `records` records.
+    pub(crate) fn file(path: Arc<str>, reason: String, records: u64) -> Skip {
+        Skip {
+            path,
+            location: Location::File,
+            reason,
+            records,
+        }
+    }
+
     /// The skipped records `skips` stand for, as summaries count them.
     pub fn count_records(skips: &[Skip]) -> u64 {
         skips.iter().map(|skip| skip.records).sum()

@@ -142,11 +142,8 @@ impl<'a> Producer<'a> {
                 let settings = evtx_source::settings();
                 let chunks = match (EvtxChunks::open(reader, pool), cut) {
                     (Ok(chunks), cut) => {
-                        self.evtx_cut = cut.map(|err| Skip {
-                            path: name,
-                            location: Location::File,
-                            reason: format!("read error, rest of input skipped: {err}"),
-                            records: 1,
+                        self.evtx_cut = cut.map(|err| {
+                            Skip::file(name, format!("read error, rest of input skipped: {err}"), 1)
                         });
                         chunks
                     }
@@ -187,12 +184,7 @@ impl<'a> Producer<'a> {
                 State::Unopened => {
                     if let Err(reason) = self.open() {
                         Progress::add(&self.progress.files_failed, 1);
-                        let skip = Skip {
-                            path: Arc::clone(&self.file.name),
-                            location: Location::File,
-                            reason,
-                            records: 1,
-                        };
+                        let skip = Skip::file(Arc::clone(&self.file.name), reason, 1);
                         return Some(self.work(true, vec![skip], WorkKind::Nothing));
                     }
                 }
@@ -223,12 +215,7 @@ impl<'a> Producer<'a> {
                 State::Evtx { chunks, settings } => {
                     if let Some(reason) = chunks.damaged_header() {
                         // A note, not a loss: no record is counted.
-                        let note = Skip {
-                            path: Arc::clone(&self.file.name),
-                            location: Location::File,
-                            reason,
-                            records: 0,
-                        };
+                        let note = Skip::file(Arc::clone(&self.file.name), reason, 0);
                         return Some(self.work(false, vec![note], WorkKind::Nothing));
                     }
                     let settings = Arc::clone(settings);
