@@ -116,6 +116,9 @@ pub(crate) struct UnreadableChunk {
     /// Bytes of the chunk the file holds, when it ends inside the chunk.
     truncated: Option<usize>,
     listed: Option<Listed>,
+    /// The earlier chunk of the file this one repeats byte for byte: not read again, and
+    /// nothing lost.
+    repeats: Option<u64>,
 }
 
 /// What is at a chunk's place in the file.
@@ -156,6 +159,11 @@ pub(crate) struct EvtxChunks<'a> {
     peeked: Option<Result<ChunkImage, UnreadableChunk>>,
     /// Why the file header was passed over, when it is damaged but the chunks are there.
     damaged_header: Option<String>,
+    /// The record range each whole chunk read so far lists, with the chunk that listed it, and
+    /// the highest record ID listed: chunks come in rising ranges, so only a range that does
+    /// not start above it is looked up.
+    ranges: Vec<(Listed, u64)>,
+    highest: Option<u64>,
 }
 
 impl<'a> EvtxChunks<'a> {
@@ -205,9 +213,23 @@ impl<'a> EvtxChunks<'a> {
             pool,
             peeked: None,
             damaged_header,
+            ranges: Vec::new(),
+            highest: None,
         };
         chunks.peeked = chunks.advance();
         Ok(chunks)
+    }
+
+    /// Whether chunk `number` of the file holds exactly `bytes`.
+    fn chunk_equals(&mut self, number: u64, bytes: &[u8]) -> bool {
+        let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
+        let mut earlier = self.pool.take_as_is(CHUNK_SIZE);
+        earlier.resize(CHUNK_SIZE, 0);
+        let same = self.reader.seek(SeekFrom::Start(offset)).is_ok()
+            && matches!(read_full(&mut self.reader, &mut earlier), Ok(CHUNK_SIZE))
+            && earlier == bytes;
+        self.pool.give(earlier);
+        same
     }
 
     /// Why the file header was passed over (once), if it was.
@@ -276,6 +298,7 @@ impl<'a> EvtxChunks<'a> {
                     reason,
                     truncated: None,
                     listed: None,
+                    repeats: None,
                 })
             } else {
                 Slot::End
@@ -317,9 +340,40 @@ impl<'a> EvtxChunks<'a> {
                     reason: error_chain(&ChunkError::from(err)),
                     truncated,
                     listed,
+                    repeats: None,
                 });
             }
         };
+        // A chunk copied twice into a file (carved or recovered logs) would give its events
+        // twice: a whole chunk listing the records of an earlier one, with the same bytes, is
+        // passed over with a note.
+        if let (Some(range), None) = (listed, truncated) {
+            let earlier = match self.highest {
+                Some(highest) if range.first <= highest => self
+                    .ranges
+                    .iter()
+                    .find(|(listed, _)| *listed == range)
+                    .map(|&(_, number)| number),
+                _ => None,
+            };
+            match earlier {
+                Some(earlier) if self.chunk_equals(earlier, chunk) => {
+                    self.pool.give(image);
+                    return Slot::Unreadable(UnreadableChunk {
+                        number,
+                        reason: String::new(),
+                        truncated: None,
+                        listed,
+                        repeats: Some(earlier),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    self.ranges.push((range, number));
+                    self.highest = Some(self.highest.map_or(range.last, |h| h.max(range.last)));
+                }
+            }
+        }
         if truncated.is_some() {
             // The crate reads up to the free space; a record the cut goes through would be
             // rendered from zeros. End the records before it.
@@ -429,6 +483,17 @@ fn oldest_chunk(reader: &mut Reader<'_>, count: u64) -> u64 {
 
 /// The skip for a chunk that could not be read.
 pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &UnreadableChunk) -> Skip {
+    if let (Some(earlier), Some(listed)) = (err.repeats, err.listed) {
+        return Skip {
+            path: Arc::clone(source),
+            location: Location::Chunk(err.number),
+            reason: format!(
+                "the same bytes as chunk {earlier} (records {}-{}); not read again",
+                listed.first, listed.last
+            ),
+            records: 0,
+        };
+    }
     let reason = match err.truncated {
         Some(present) => format!("{}: {}", truncation(present), err.reason),
         None => err.reason.clone(),

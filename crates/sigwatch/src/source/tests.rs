@@ -950,6 +950,31 @@ fn evtx_a_skipped_chunk_counts_the_records_its_header_lists() {
     assert_eq!(read.skipped, 1);
 }
 
+/// A chunk copied twice into a file (carved or recovered logs) gives its events once, with a
+/// note that counts nothing lost; a chunk listing the same records with other bytes is read.
+/// Found by the second fuzz sweep (`dup_b_x2`, `dup_big_c0c1c0`).
+#[test]
+fn evtx_a_repeated_chunk_is_read_once() {
+    use testkit::evtx::{Chunk, file};
+    let first = Chunk::new(1, 5, 10);
+    let read = read_evtx(&file(&[first.clone(), Chunk::new(6, 3, 10), first.clone()]));
+    assert_eq!(record_ids(&read), (1..=8).collect::<Vec<_>>());
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Chunk(2),
+            "the same bytes as chunk 0 (records 1-5); not read again".to_owned()
+        )]
+    );
+    assert_eq!(read.skipped, 0);
+
+    // The same record range with other content: both are read.
+    let other = Chunk::new(1, 5, 12);
+    let read = read_evtx(&file(&[first, other]));
+    assert_eq!(record_ids(&read), [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+    assert!(read.skips.is_empty(), "{:?}", read.skips);
+}
+
 /// A file header with a bit flipped in its magic does not lose the file when chunks follow
 /// it: they are read, with a note that counts no record. Without a chunk after it, the file is
 /// still refused. Found by the EVTX fuzz sweep (`filemagic_1bit`).
