@@ -373,6 +373,17 @@ impl<R: Read> ArrayElements<R> {
                                 self.finish_element(begin, at);
                             }
                             self.next_index += 1;
+                            if !consumed && !closes_array && !self.sequence {
+                                // Read all the same; said, as the file is not valid JSON.
+                                let note = Skip {
+                                    records: 0,
+                                    ..self.skip(
+                                        Location::Element(self.next_index),
+                                        "no ',' before this element; read anyway".to_owned(),
+                                    )
+                                };
+                                self.skips.push(note);
+                            }
                             self.state = if closes_array {
                                 State::AfterArray
                             } else {
@@ -522,9 +533,20 @@ mod tests {
                 ],
                 "step {step}"
             );
-            // `[2]` is an element of its own, not an object.
-            let locations: Vec<_> = skips.iter().map(|s| s.location).collect();
-            assert_eq!(locations, [Location::Element(3)], "{skips:?}");
+            // Each missing comma is a note that counts nothing; `[2]` is an element of its own,
+            // not an object.
+            let found: Vec<_> = skips.iter().map(|s| (s.location, s.records)).collect();
+            assert_eq!(
+                found,
+                [
+                    (Location::Element(2), 0),
+                    (Location::Element(3), 0),
+                    (Location::Element(3), 1),
+                    (Location::Element(5), 0)
+                ],
+                "{skips:?}"
+            );
+            assert_eq!(skips[0].reason, "no ',' before this element; read anyway");
         }
     }
 
