@@ -316,13 +316,27 @@ impl<R: Read> ArrayElements<R> {
                             continue;
                         }
                         match self.pending[i] {
-                            b'"' => in_string = true,
-                            b'{' | b'[' if closed => {
-                                // `} {`: the next element, its comma left out. Read as one
-                                // element, both objects would be lost.
+                            // After the element's object or array, anything but a comma or
+                            // the array's end starts the next element (its comma left out):
+                            // read as one element with it, the object would be lost.
+                            b if closed
+                                && !self.sequence
+                                && !matches!(b, b',' | b']')
+                                && !b.is_ascii_whitespace() =>
+                            {
                                 end = Some((i, false, false));
                                 break;
                             }
+                            // So does an object or array after a stray value (`5 {...}`).
+                            b'{' | b'['
+                                if depth == 0
+                                    && !self.sequence
+                                    && start.is_some_and(|begin| i > begin) =>
+                            {
+                                end = Some((i, false, false));
+                                break;
+                            }
+                            b'"' => in_string = true,
                             b'{' | b'[' => depth += 1,
                             b'}' | b']' if self.sequence && depth <= 1 => {
                                 // The object ends with this brace, which it includes.
@@ -518,34 +532,39 @@ mod tests {
 
     #[test]
     fn a_missing_comma_between_objects_loses_neither() {
-        let input = br#"[{"a":"}"} {"b":[1]}[2] ,{"c":{}}  {"d":1} x, {"e":1}]"#;
+        // `[2]` and `x` stand between objects without commas: each is an element of its own
+        // (not an object, so skipped), and no object is lost with them (the second fuzz sweep
+        // found `[{"a":1} 5 {"a":2}]` losing the first object).
+        let input = br#"[{"a":"}"} {"b":[1]}[2] ,{"c":{}}  {"d":1} x {"e":1}, 5 {"f":1}]"#;
         for step in [1, 3, 4096] {
             let (elements, skips) = split(input, 1 << 20, step);
-            let texts: Vec<&str> = elements.iter().map(|(_, t)| t.as_str()).collect();
             assert_eq!(
-                texts,
+                elements,
                 [
-                    r#"{"a":"}"}"#,
-                    r#"{"b":[1]}"#,
-                    r#"{"c":{}}"#,
-                    r#"{"d":1} x"#,
-                    r#"{"e":1}"#
+                    (1, r#"{"a":"}"}"#.to_owned()),
+                    (2, r#"{"b":[1]}"#.to_owned()),
+                    (4, r#"{"c":{}}"#.to_owned()),
+                    (5, r#"{"d":1}"#.to_owned()),
+                    (7, r#"{"e":1}"#.to_owned()),
+                    (9, r#"{"f":1}"#.to_owned())
                 ],
                 "step {step}"
             );
-            // Each missing comma is a note that counts nothing; `[2]` is an element of its own,
-            // not an object.
+            // Each missing comma is a note that counts nothing; each stray value a skip.
             let found: Vec<_> = skips.iter().map(|s| (s.location, s.records)).collect();
-            assert_eq!(
-                found,
-                [
-                    (Location::Element(2), 0),
-                    (Location::Element(3), 0),
-                    (Location::Element(3), 1),
-                    (Location::Element(5), 0)
-                ],
-                "{skips:?}"
-            );
+            let want = [
+                (2, 0),
+                (3, 0),
+                (3, 1),
+                (5, 0),
+                (6, 0),
+                (6, 1),
+                (7, 0),
+                (8, 1),
+                (9, 0),
+            ]
+            .map(|(n, records)| (Location::Element(n), records));
+            assert_eq!(found, want, "{skips:?}");
             assert_eq!(skips[0].reason, "no ',' before this element; read anyway");
         }
     }
