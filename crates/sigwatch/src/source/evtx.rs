@@ -53,6 +53,9 @@ const FILE_MAGIC: &[u8] = b"ElfFile\0";
 const HEADER_BLOCK_SIZE_AT: usize = 40;
 /// Where a chunk header keeps the offset of the chunk's free space (where its records end).
 const FREE_SPACE_OFFSET: usize = 48;
+/// Where a chunk header holds the ID and the offset of its last record.
+const LAST_RECORD_ID: usize = 32;
+const LAST_RECORD_AT: usize = 44;
 /// What a record starts with.
 const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
 /// The smallest record: its header (24 bytes), one BinXML byte, the copy of its size.
@@ -106,6 +109,8 @@ pub(crate) struct ChunkImage {
     /// Bytes of the chunk the file holds: `CHUNK_SIZE` unless the file ends inside it (the
     /// image is then zero after them).
     present: usize,
+    /// What was set right in the chunk's header to read all its records (a note, no loss).
+    note: Option<String>,
 }
 
 /// A chunk that could not be read: where, why, and what is lost with it.
@@ -331,8 +336,12 @@ impl<'a> EvtxChunks<'a> {
         }
         let truncated = (present < CHUNK_SIZE).then_some(present);
         let listed = Listed::from_chunk(&chunk[..present]);
-        let free = match EvtxChunkHeader::from_bytes(&chunk[..present]) {
-            Ok(header) => header.free_space_offset,
+        let (free, last_id, last_at) = match EvtxChunkHeader::from_bytes(&chunk[..present]) {
+            Ok(header) => (
+                header.free_space_offset,
+                header.last_event_record_id,
+                header.last_event_record_data_offset,
+            ),
             Err(err) => {
                 self.pool.give(image);
                 return Slot::Unreadable(UnreadableChunk {
@@ -380,9 +389,26 @@ impl<'a> EvtxChunks<'a> {
             let end = whole_records_end(chunk, present, free as usize) as u32;
             chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4].copy_from_slice(&end.to_le_bytes());
         }
+        // The crate stops at the record whose ID is the header's last: a header that says less
+        // than the chunk holds (edited, or damaged) would hide the records after it.
+        let free = u32::from_le_bytes(
+            chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4]
+                .try_into()
+                .unwrap_or_default(),
+        );
+        let note =
+            real_last_record(chunk, free as usize, last_id, last_at as usize).map(|(at, id)| {
+                chunk[LAST_RECORD_ID..LAST_RECORD_ID + 8].copy_from_slice(&id.to_le_bytes());
+                chunk[LAST_RECORD_AT..LAST_RECORD_AT + 4]
+                    .copy_from_slice(&(at as u32).to_le_bytes());
+                format!(
+                    "the header's last record ID is {last_id}, its records run to {id}; all read"
+                )
+            });
         Slot::Chunk(ChunkImage {
             number,
             image,
+            note,
             listed,
             present,
         })
@@ -415,6 +441,43 @@ fn walk_records(chunk: &[u8], starts_before: usize, ends_by: usize) -> (u64, usi
         at += size;
     }
     (count, at)
+}
+
+/// The offset and ID of a chunk's real last record, when its header names another: its
+/// records, walked by their headers up to the free space, reach at least the header's last
+/// record offset (so they are sound that far) and the last of them has a higher ID (a header
+/// listing more than was written, a live log's, hides nothing). `None` when
+/// the header is right, or the walk stops early (a damaged record: the crate resyncs past it).
+/// The usual case costs one look at the record the header names.
+fn real_last_record(
+    chunk: &[u8],
+    free: usize,
+    last_id: u64,
+    last_at: usize,
+) -> Option<(usize, u64)> {
+    let ends_by = free.min(chunk.len());
+    let record = |at: usize| -> Option<(usize, u64)> {
+        let head = chunk.get(at..at + 16)?;
+        let size = u32::from_le_bytes(head[4..8].try_into().ok()?) as usize;
+        (head[..4] == RECORD_MAGIC && size >= MIN_RECORD_SIZE && at + size <= ends_by).then(|| {
+            (
+                size,
+                u64::from_le_bytes(head[8..16].try_into().unwrap_or_default()),
+            )
+        })
+    };
+    if let Some((size, id)) = record(last_at)
+        && id == last_id
+        && record(last_at + size).is_none()
+    {
+        return None;
+    }
+    let (mut at, mut last) = (CHUNK_HEADER_SIZE, None);
+    while let Some((size, id)) = record(at) {
+        last = Some((at, id));
+        at += size;
+    }
+    last.filter(|&(found_at, id)| found_at >= last_at && id > last_id)
 }
 
 /// Whether a chunk from which `read` records were read holds no more than that: its records,
@@ -562,6 +625,7 @@ pub(crate) fn chunk_batch(
         image,
         listed,
         present,
+        note,
     } = chunk;
     let truncated = (present < CHUNK_SIZE).then_some(present);
     let mut skips = Vec::new();
@@ -590,6 +654,9 @@ pub(crate) fn chunk_batch(
         Ok(parser.chunks_json_bytes(false).next().unwrap_or_default())
     }))
     .unwrap_or_else(|_| Err("the EVTX parser failed on this chunk".to_owned()));
+    if let Some(note) = note {
+        skips.push(skip(Location::Chunk(number), note, 0));
+    }
     let mut lost_whole = false;
     let rendered = match outcome {
         Ok(rendered) => rendered,

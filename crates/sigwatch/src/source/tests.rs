@@ -950,6 +950,36 @@ fn evtx_a_skipped_chunk_counts_the_records_its_header_lists() {
     assert_eq!(read.skipped, 1);
 }
 
+/// A chunk header whose last record ID says less than the chunk holds (edited or damaged)
+/// made the crate stop there, silently: the records after it are read, with a note. A header
+/// whose records are damaged before its last one is left to the crate. Found by the third
+/// fuzz check (`r10.evtx`, `x1.evtx`).
+#[test]
+fn evtx_records_past_the_headers_last_id_are_read() {
+    use testkit::evtx::{Chunk, chunk_field, file};
+    for last in [3, 1] {
+        let mut chunk = Chunk::new(1, 5, 10);
+        chunk.set_u64(chunk_field::LAST_RECORD_ID, last);
+        let read = read_evtx(&file(&[chunk]));
+        assert_eq!(
+            record_ids(&read),
+            (1..=5).collect::<Vec<_>>(),
+            "last {last}"
+        );
+        assert_eq!(
+            skip_reasons(&read),
+            [(
+                Location::Chunk(0),
+                format!("the header's last record ID is {last}, its records run to 5; all read")
+            )]
+        );
+        assert_eq!(read.skipped, 0);
+    }
+    // A header that is right: no note.
+    let read = read_evtx(&file(&[Chunk::new(1, 5, 10)]));
+    assert!(read.skips.is_empty(), "{:?}", read.skips);
+}
+
 /// A chunk copied twice into a file (carved or recovered logs) gives its events once, with a
 /// note that counts nothing lost; a chunk listing the same records with other bytes is read.
 /// Found by the second fuzz sweep (`dup_b_x2`, `dup_big_c0c1c0`).
@@ -1122,20 +1152,21 @@ fn evtx_records_missing_from_a_chunk_header_range_are_reported() {
     );
     assert_eq!(read.skipped, 19);
 
-    // Headers of a chunk holding records 1-30 that are no loss: one naming records 5-10 (the
-    // walk stops at record 10, more than the header lists), one naming records 1-40 with the
-    // free space past the 30 records there, zeros after them.
-    for (first, last, free, read_up_to) in [(5, 10, None, 10), (1, 40, Some(60_000), 30)] {
-        let mut live = Chunk::new(1, 30, 400);
-        live.set_u64(chunk_field::FIRST_RECORD_ID, first);
-        live.set_u64(chunk_field::LAST_RECORD_ID, last);
-        if let Some(free) = free {
-            live.set_u32(chunk_field::FREE_SPACE_OFFSET, free);
-        }
-        let read = read_evtx(&file(&[live]));
-        assert_eq!(record_ids(&read), (1..=read_up_to).collect::<Vec<_>>());
-        assert!(read.skips.is_empty(), "{first}-{last}: {:?}", read.skips);
-    }
+    // Headers of a chunk holding records 1-30 that are no loss: one naming records 5-10 (all
+    // 30 are read, with a note: see `evtx_records_past_the_headers_last_id_are_read`), one
+    // naming records 1-40 with the free space past the 30 records there, zeros after them.
+    let mut short = Chunk::new(1, 30, 400);
+    short.set_u64(chunk_field::FIRST_RECORD_ID, 5);
+    short.set_u64(chunk_field::LAST_RECORD_ID, 10);
+    let read = read_evtx(&file(&[short]));
+    assert_eq!(record_ids(&read), (1..=30).collect::<Vec<_>>());
+    assert_eq!(read.skipped, 0, "{:?}", read.skips);
+    let mut live = Chunk::new(1, 30, 400);
+    live.set_u64(chunk_field::LAST_RECORD_ID, 40);
+    live.set_u32(chunk_field::FREE_SPACE_OFFSET, 60_000);
+    let read = read_evtx(&file(&[live]));
+    assert_eq!(record_ids(&read), (1..=30).collect::<Vec<_>>());
+    assert!(read.skips.is_empty(), "{:?}", read.skips);
 
     // Records 10-12 overwritten: the walk reports the first, finds record 13 and goes on; the
     // two behind the first are counted.
