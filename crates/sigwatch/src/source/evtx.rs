@@ -336,7 +336,7 @@ impl<'a> EvtxChunks<'a> {
         }
         let truncated = (present < CHUNK_SIZE).then_some(present);
         let listed = Listed::from_chunk(&chunk[..present]);
-        let (free, last_id, last_at) = match EvtxChunkHeader::from_bytes(&chunk[..present]) {
+        let (mut free, last_id, last_at) = match EvtxChunkHeader::from_bytes(&chunk[..present]) {
             Ok(header) => (
                 header.free_space_offset,
                 header.last_event_record_id,
@@ -386,16 +386,11 @@ impl<'a> EvtxChunks<'a> {
         if truncated.is_some() {
             // The crate reads up to the free space; a record the cut goes through would be
             // rendered from zeros. End the records before it.
-            let end = whole_records_end(chunk, present, free as usize) as u32;
-            chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4].copy_from_slice(&end.to_le_bytes());
+            free = whole_records_end(chunk, present, free as usize) as u32;
+            chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4].copy_from_slice(&free.to_le_bytes());
         }
         // The crate stops at the record whose ID is the header's last: a header that says less
         // than the chunk holds (edited, or damaged) would hide the records after it.
-        let free = u32::from_le_bytes(
-            chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4]
-                .try_into()
-                .unwrap_or_default(),
-        );
         let note =
             real_last_record(chunk, free as usize, last_id, last_at as usize).map(|(at, id)| {
                 chunk[LAST_RECORD_ID..LAST_RECORD_ID + 8].copy_from_slice(&id.to_le_bytes());
@@ -430,17 +425,25 @@ fn whole_records_end(chunk: &[u8], present: usize, free: usize) -> usize {
 fn walk_records(chunk: &[u8], starts_before: usize, ends_by: usize) -> (u64, usize) {
     let (mut count, mut at) = (0, CHUNK_HEADER_SIZE);
     while at < starts_before {
-        let Some(header) = chunk.get(at..at + 8) else {
+        let Some((size, _)) = record_at(chunk, at, ends_by) else {
             break;
         };
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if header[..4] != RECORD_MAGIC || size < MIN_RECORD_SIZE || at + size > ends_by {
-            break;
-        }
         count += 1;
         at += size;
     }
     (count, at)
+}
+
+/// The size and ID of the record whose header is at `at`, if one is there (its magic, a
+/// plausible size) and ends by `ends_by`.
+fn record_at(chunk: &[u8], at: usize, ends_by: usize) -> Option<(usize, u64)> {
+    // A record is longer than its header's first 16 bytes, so these are in the chunk when
+    // the record is.
+    let head = chunk.get(at..at + 16)?;
+    let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+    let id = u64::from_le_bytes(head[8..16].try_into().ok()?);
+    (head[..4] == RECORD_MAGIC && size >= MIN_RECORD_SIZE && at + size <= ends_by)
+        .then_some((size, id))
 }
 
 /// The offset and ID of a chunk's real last record, when its header names another: its
@@ -456,16 +459,7 @@ fn real_last_record(
     last_at: usize,
 ) -> Option<(usize, u64)> {
     let ends_by = free.min(chunk.len());
-    let record = |at: usize| -> Option<(usize, u64)> {
-        let head = chunk.get(at..at + 16)?;
-        let size = u32::from_le_bytes(head[4..8].try_into().ok()?) as usize;
-        (head[..4] == RECORD_MAGIC && size >= MIN_RECORD_SIZE && at + size <= ends_by).then(|| {
-            (
-                size,
-                u64::from_le_bytes(head[8..16].try_into().unwrap_or_default()),
-            )
-        })
-    };
+    let record = |at: usize| record_at(chunk, at, ends_by);
     if let Some((size, id)) = record(last_at)
         && id == last_id
         && record(last_at + size).is_none()
