@@ -156,6 +156,44 @@ fn text_fixture_is_one_message_per_line() {
 }
 
 #[test]
+fn text_lines_of_nul_padding_are_skipped_and_counted() {
+    // copytruncate rotation: NULs up to the old size, sometimes followed by new lines; a crash
+    // can leave a run of them mid-file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syslog");
+    let mut bytes = Vec::new();
+    for i in 1..=6 {
+        bytes.extend_from_slice(format!("Nov 24 10:00:0{i} host sshd[1]: line {i}\n").as_bytes());
+    }
+    bytes.extend_from_slice(&[0; 300]);
+    bytes.extend_from_slice(b"\n\0\0\0Nov 24 10:01:00 host cron[2]: after\n");
+    bytes.extend_from_slice(&[0; 4000]);
+    std::fs::write(&path, &bytes).unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.format, Some(Format::Text));
+    let messages: Vec<(u64, String)> = read
+        .values()
+        .into_iter()
+        .map(|(n, v)| (n, v["message"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(messages.len(), 7, "{messages:?}");
+    assert_eq!(
+        messages[6],
+        (8, "Nov 24 10:01:00 host cron[2]: after".to_owned())
+    );
+    assert!(messages.iter().all(|(_, m)| !m.contains('\0')));
+    assert_eq!(
+        skip_locations(&read.skips),
+        [Location::Line(7), Location::Line(9)]
+    );
+    assert_eq!(
+        read.skips[1].reason,
+        "4000 bytes of NUL padding, no text; skipped"
+    );
+    assert_eq!(read.skipped, 2);
+}
+
+#[test]
 fn gzip_is_detected_by_magic_and_the_inner_format_by_content() {
     let dir = tempfile::tempdir().unwrap();
     let plain = std::fs::read(fixture("events.jsonl")).unwrap();
