@@ -67,6 +67,10 @@ enum State {
         /// element (a comma left out).
         closed: bool,
     },
+    /// In JSON objects one after the other, past something that is not an object: passed over
+    /// up to the next line that starts with `{` (`line_start`: the last byte scanned ended a
+    /// line).
+    Junk { line_start: bool },
     /// After the closing `]`.
     AfterArray,
     /// Nothing more to read.
@@ -153,7 +157,7 @@ impl<R: Read> ArrayElements<R> {
                             );
                             self.skips.push(skip);
                         }
-                        State::Start | State::AfterArray | State::Done => {}
+                        State::Start | State::Junk { .. } | State::AfterArray | State::Done => {}
                     }
                     return Some(self.cut(kept_from, true));
                 }
@@ -245,14 +249,35 @@ impl<R: Read> ArrayElements<R> {
                         };
                     }
                     _ => {
+                        // A junk line (a log written over, a crash): the objects after it
+                        // start lines, as pretty-printers and `jq` write them.
                         let skip = self.skip(
                             Location::Element(self.next_index),
-                            "not a JSON object; rest of input skipped".to_owned(),
+                            "not a JSON object; passed over up to the next line that starts \
+                             with '{'"
+                                .to_owned(),
                         );
                         self.skips.push(skip);
-                        self.state = State::Done;
+                        self.next_index += 1;
+                        self.state = State::Junk { line_start: false };
                     }
                 },
+                State::Junk { line_start } => {
+                    if line_start && self.pending[i] == b'{' {
+                        self.state = State::BeforeElement { first: false };
+                    } else {
+                        match memchr::memchr(b'\n', &self.pending[i..]) {
+                            Some(k) => {
+                                i += k + 1;
+                                self.state = State::Junk { line_start: true };
+                            }
+                            None => {
+                                i = len;
+                                self.state = State::Junk { line_start: false };
+                            }
+                        }
+                    }
+                }
                 State::BeforeElement { first } => match self.pending[i] {
                     b if b.is_ascii_whitespace() => i += 1,
                     b']' => {
@@ -617,6 +642,33 @@ mod tests {
         let (elements, skips) = split(b"{\"a\": 1} 7 {\"b\": 2}", 1 << 20, 4);
         assert_eq!(elements.len(), 1);
         assert_eq!(skips[0].location, Location::Element(2));
+    }
+
+    #[test]
+    fn a_junk_line_between_pretty_printed_objects_loses_only_itself() {
+        let input =
+            b"{\n \"a\": 1\n}\n\0\x01junk { \"x\"\n  {\"no\": 1}\n{\n \"b\": 2\n}\n{\"c\": 3}\n";
+        for step in [1, 2, 5, 64] {
+            let (elements, skips) = split(input, 8, step);
+            let names: Vec<(u64, &str)> = elements.iter().map(|(n, t)| (*n, &t[..7])).collect();
+            assert_eq!(
+                names,
+                [(1, "{\n \"a\":"), (3, "{\n \"b\":"), (4, "{\"c\": 3")],
+                "step {step}"
+            );
+            let spots: Vec<(Location, u64)> =
+                skips.iter().map(|s| (s.location, s.records)).collect();
+            assert_eq!(spots, [(Location::Element(2), 1)], "step {step}");
+            assert!(
+                skips[0]
+                    .reason
+                    .starts_with("not a JSON object; passed over")
+            );
+        }
+        // Junk up to the end: nothing more, and no second report.
+        let (elements, skips) = split(b"{\"a\": 1}\n%%%\n  {\"b\": 2}\n", 1 << 20, 3);
+        assert_eq!(elements.len(), 1);
+        assert_eq!(skips.len(), 1);
     }
 
     /// A small deterministic generator, so the test needs no extra crate and fails the same
