@@ -232,7 +232,7 @@ impl<'a> EvtxChunks<'a> {
         earlier.resize(CHUNK_SIZE, 0);
         let same = self.reader.seek(SeekFrom::Start(offset)).is_ok()
             && matches!(read_full(&mut self.reader, &mut earlier), Ok(CHUNK_SIZE))
-            && earlier == bytes;
+            && earlier.get(..bytes.len()) == Some(bytes);
         self.pool.give(earlier);
         same
     }
@@ -354,9 +354,10 @@ impl<'a> EvtxChunks<'a> {
             }
         };
         // A chunk copied twice into a file (carved or recovered logs) would give its events
-        // twice: a whole chunk listing the records of an earlier one, with the same bytes, is
-        // passed over with a note.
-        if let (Some(range), None) = (listed, truncated) {
+        // twice: a chunk listing the records of an earlier one, with the same bytes (the
+        // earlier one's first bytes, for a copy the file's end cuts), is passed over with a
+        // note.
+        if let Some(range) = listed {
             let earlier = match self.highest {
                 Some(highest) if range.first <= highest => self
                     .ranges
@@ -366,17 +367,19 @@ impl<'a> EvtxChunks<'a> {
                 _ => None,
             };
             match earlier {
-                Some(earlier) if self.chunk_equals(earlier, chunk) => {
+                Some(earlier) if self.chunk_equals(earlier, &chunk[..present]) => {
                     self.pool.give(image);
                     return Slot::Unreadable(UnreadableChunk {
                         number,
                         reason: String::new(),
-                        truncated: None,
+                        truncated,
                         listed,
                         repeats: Some(earlier),
                     });
                 }
                 Some(_) => {}
+                // A cut chunk is the file's last: no later chunk looks it up.
+                None if truncated.is_some() => {}
                 None => {
                     self.ranges.push((range, number));
                     self.highest = Some(self.highest.map_or(range.last, |h| h.max(range.last)));
@@ -541,13 +544,18 @@ fn oldest_chunk(reader: &mut Reader<'_>, count: u64) -> u64 {
 /// The skip for a chunk that could not be read.
 pub(crate) fn chunk_read_skip(source: &Arc<str>, err: &UnreadableChunk) -> Skip {
     if let (Some(earlier), Some(listed)) = (err.repeats, err.listed) {
+        let (first, last) = (listed.first, listed.last);
+        let reason = match err.truncated {
+            None => format!("the same bytes as chunk {earlier} (records {first}-{last})"),
+            Some(present) => format!(
+                "{}: the same bytes as the start of chunk {earlier} (records {first}-{last})",
+                truncation(present)
+            ),
+        };
         return Skip {
             path: Arc::clone(source),
             location: Location::Chunk(err.number),
-            reason: format!(
-                "the same bytes as chunk {earlier} (records {}-{}); not read again",
-                listed.first, listed.last
-            ),
+            reason: format!("{reason}; not read again"),
             records: 0,
         };
     }

@@ -1036,6 +1036,24 @@ fn evtx_a_repeated_chunk_is_read_once() {
     );
     assert_eq!(read.skipped, 0);
 
+    // A copy the file's end cuts (a carved image that stops short): its whole records are
+    // the earlier chunk's too. Found by the third fuzz check.
+    let mut bytes = file(&[first.clone(), Chunk::new(6, 3, 10), first.clone()]);
+    let cut = bytes.len() - 65_536 + 30_000;
+    bytes.truncate(cut);
+    let read = read_evtx(&bytes);
+    assert_eq!(record_ids(&read), (1..=8).collect::<Vec<_>>());
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Chunk(2),
+            "truncated (30,000 of 65,536 bytes): the same bytes as the start of chunk 0 \
+             (records 1-5); not read again"
+                .to_owned()
+        )]
+    );
+    assert_eq!(read.skipped, 0);
+
     // The same record range with other content: both are read.
     let other = Chunk::new(1, 5, 12);
     let read = read_evtx(&file(&[first, other]));
