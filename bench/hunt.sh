@@ -5,8 +5,8 @@
 #   SIGWATCH_DATA=/path/to/shared/data [WARMUP=1] [RSIGMA=path] bench/hunt.sh [runs]
 #
 # Inputs (made in a temporary folder under /tmp, removed at the end; nothing in the repo):
-#   evtx   every .evtx of evtx-attack-samples as links in one folder, named PASSES times on the
-#          command line (>= 200,000 records)
+#   evtx   every .evtx of evtx-attack-samples copied into PASSES folders, all named on the
+#          command line (>= 200,000 records; copies, as a file named twice is read once)
 #   jsonl  security-datasets decompressed first (75 files, 443,201 lines), so neither tool
 #          spends time in gzip
 # Rows (hyperfine medians of RUNS runs, default 3, after WARMUP runs, default 1; both cores):
@@ -36,15 +36,22 @@ BIN="$PWD/target/release/sigwatch"
 
 WORK="$(mktemp -d /tmp/sigwatch-hunt-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-mkdir "$WORK/evtx" "$WORK/jsonl"
+mkdir -p "$WORK/evtx/p01" "$WORK/jsonl"
 i=0
 while IFS= read -r -d '' file; do
     i=$((i + 1))
-    ln -s "$file" "$WORK/evtx/$(printf '%03d' "$i").evtx"
+    cp "$file" "$WORK/evtx/p01/$(printf '%03d' "$i").evtx"
 done < <(find "$DATA/evtx-attack-samples" -name '*.evtx' -print0 | sort -z)
+# hunt and dump read a file reached twice once, so every pass is a copy of its own (links would
+# name the same files): PASSES folders for the runs, twice as many for the memory check.
 EVTX_ARGS=()
-for _ in $(seq "$PASSES"); do EVTX_ARGS+=("$WORK/evtx"); done
-EVTX_ARGS2=("${EVTX_ARGS[@]}" "${EVTX_ARGS[@]}")
+EVTX_ARGS2=()
+for p in $(seq "$((2 * PASSES))"); do
+    dir="$WORK/evtx/$(printf 'p%02d' "$p")"
+    [[ -d $dir ]] || cp -r "$WORK/evtx/p01" "$dir"
+    ((p <= PASSES)) && EVTX_ARGS+=("$dir")
+    EVTX_ARGS2+=("$dir")
+done
 i=0
 while IFS= read -r -d '' file; do
     i=$((i + 1))
@@ -98,7 +105,7 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 echo
 echo "hunt/dump time, evtx:    wall $(ratio "${WALL[hunt-evtx]}" "${WALL[dump-evtx]}")  cpu $(ratio "${CPU[hunt-evtx]}" "${CPU[dump-evtx]}")  (target <= 1.5)"
 echo "hunt/dump time, jsonl:   wall $(ratio "${WALL[hunt-jsonl]}" "${WALL[dump-jsonl]}")  cpu $(ratio "${CPU[hunt-jsonl]}" "${CPU[dump-jsonl]}")"
-ONE="$WORK/evtx/001.evtx"
+ONE="$WORK/evtx/p01/001.evtx"
 read -r one_wall one_cpu <<<"$(timed hunt-one "$BIN hunt -q --format jsonl -r $(q "$RULES") $(q "$ONE") >/dev/null")"
 printf 'start-up, hunt over one evtx file (%s events): wall %.3f s  cpu %.3f s\n' \
     "$(events_of "$ONE")" "$one_wall" "$one_cpu"

@@ -34,8 +34,13 @@ impl Discovery {
 /// (a broken link, a link loop), is listed as [`InputKind::Unreadable`]: reported and counted
 /// as an unreadable file when its turn comes. A FIFO named on the command line is read (that is
 /// how logs are piped in).
+///
+/// A file reached twice (named twice, a folder and a file in it, overlapping globs) is read
+/// once, where it first comes: read twice, its detections would be reported twice and its
+/// events counted twice by correlations. A note says so.
 pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
     let mut found = Discovery::default();
+    let mut seen = Seen::default();
     for input in inputs {
         match input {
             Input::Stdin => found.files.push(InputFile::stdin()),
@@ -46,14 +51,78 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
                 })?;
                 if meta.is_dir() {
                     let mut visited = HashSet::new();
-                    walk(path, &mut visited, &mut found);
+                    walk(path, &mut visited, &mut seen, &mut found);
                 } else {
-                    found.files.push(file_entry(path.clone(), &meta));
+                    seen.add(path.clone(), &meta, &mut found);
                 }
             }
         }
     }
+    seen.report(&mut found);
     Ok(found)
+}
+
+/// The files found so far, by identity, and those found again.
+#[derive(Default)]
+struct Seen {
+    /// Identity (device and inode) of each file kept, and its name.
+    files: std::collections::HashMap<(u64, u64), Arc<str>>,
+    /// Names of the files found again, with the name they were first found under.
+    again: Vec<(Arc<str>, Arc<str>)>,
+}
+
+impl Seen {
+    /// Adds the file at `path` to `found` unless it is already there.
+    fn add(&mut self, path: PathBuf, meta: &fs::Metadata, found: &mut Discovery) {
+        let entry = file_entry(path, meta);
+        if let Some(id) = file_id(meta) {
+            match self.files.entry(id) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    self.again.push((entry.name, Arc::clone(first.get())));
+                    return;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(Arc::clone(&entry.name));
+                }
+            }
+        }
+        found.files.push(entry);
+    }
+
+    /// Notes on the files found again: the first few by name, then how many more.
+    fn report(self, found: &mut Discovery) {
+        const NAMED: usize = 3;
+        let more = self.again.len().saturating_sub(NAMED);
+        for (i, (name, first)) in self.again.iter().take(NAMED).enumerate() {
+            let mut reason = if name == first {
+                "given more than once; read once".to_owned()
+            } else {
+                format!("the same file as {first}; read once")
+            };
+            if i + 1 == NAMED && more > 0 {
+                let s = if more == 1 { "" } else { "s" };
+                reason.push_str(&format!(
+                    " (so {} {more} more file{s})",
+                    if more == 1 { "is" } else { "are" }
+                ));
+            }
+            found.skips.push(Skip::file(Arc::clone(name), reason, 0));
+        }
+    }
+}
+
+/// What tells two names of one file apart from two files: device and inode.
+fn file_id(meta: &fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
 }
 
 fn file_entry(path: PathBuf, meta: &fs::Metadata) -> InputFile {
@@ -67,7 +136,7 @@ fn file_entry(path: PathBuf, meta: &fs::Metadata) -> InputFile {
     }
 }
 
-fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, found: &mut Discovery) {
+fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut Discovery) {
     let skip = |reason: String| Skip::file(Arc::from(dir.display().to_string()), reason, 1);
     // Following links could loop; remember each folder by its real path.
     match fs::canonicalize(dir) {
@@ -104,8 +173,8 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, found: &mut Discovery) {
         }
         let path = dir.join(&name);
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, visited, found),
-            Ok(meta) if meta.is_file() => found.files.push(file_entry(path, &meta)),
+            Ok(meta) if meta.is_dir() => walk(&path, visited, seen, found),
+            Ok(meta) if meta.is_file() => seen.add(path, &meta, found),
             Ok(meta) => found.files.push(unreadable(
                 &path,
                 format!("not a regular file ({}); skipped", file_kind(&meta)),
@@ -197,11 +266,12 @@ mod tests {
     }
 
     #[test]
-    fn inputs_keep_their_order_and_repeats() {
+    fn inputs_keep_their_order_and_a_file_found_again_is_read_once() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::write(root.join("b"), "1").unwrap();
         fs::write(root.join(".a"), "1").unwrap();
+        fs::write(root.join("c"), "1").unwrap();
         let inputs = [
             Input::Path(root.join("b")),
             Input::Stdin,
@@ -209,7 +279,38 @@ mod tests {
             Input::Path(root.to_path_buf()),
         ];
         let found = discover(&inputs).unwrap();
-        assert_eq!(names(&found, root), ["b", "-", ".a", "b"]);
+        assert_eq!(names(&found, root), ["b", "-", ".a", "c"]);
+        let b = root.join("b").display().to_string();
+        let notes: Vec<(String, String, u64)> = found
+            .skips
+            .iter()
+            .map(|s| (s.path.to_string(), s.reason.clone(), s.records))
+            .collect();
+        assert_eq!(
+            notes,
+            [(b.clone(), "given more than once; read once".to_owned(), 0)]
+        );
+
+        // Another name of the same file (a link), and many repeats: a few notes. The folder
+        // holds `b`, `c` and `link`: `c` and `link` are one file, found first as `link`.
+        std::os::unix::fs::symlink(root.join("c"), root.join("link")).unwrap();
+        let inputs = [
+            Input::Path(root.join("link")),
+            Input::Path(root.to_path_buf()),
+            Input::Path(root.to_path_buf()),
+        ];
+        let found = discover(&inputs).unwrap();
+        assert_eq!(names(&found, root), ["link", "b"]);
+        let reasons: Vec<&str> = found.skips.iter().map(|s| s.reason.as_str()).collect();
+        let link = root.join("link").display().to_string();
+        assert_eq!(
+            reasons,
+            [
+                format!("the same file as {link}; read once"),
+                "given more than once; read once".to_owned(),
+                "given more than once; read once (so are 2 more files)".to_owned(),
+            ]
+        );
     }
 
     #[test]
