@@ -172,6 +172,8 @@ struct Consumer {
     bar: Option<ProgressBar>,
     quiet: bool,
     flush_each: bool,
+    /// Detections go to the terminal the progress bar is drawn on.
+    bar_shares_terminal: bool,
 }
 
 impl Consumer {
@@ -236,13 +238,19 @@ impl Consumer {
             hits.append(&mut ready.hits);
         }
         if self.error.is_none() && !ready.rendered.is_empty() {
-            let written = self.writer.write_all(&ready.rendered).and_then(|()| {
-                if self.flush_each {
-                    self.writer.flush()
-                } else {
-                    Ok(())
-                }
-            });
+            let writer = &mut self.writer;
+            let flush = self.flush_each || self.bar_shares_terminal;
+            let mut write = || {
+                writer
+                    .write_all(&ready.rendered)
+                    .and_then(|()| if flush { writer.flush() } else { Ok(()) })
+            };
+            // Detections written to the terminal the bar is drawn on go out whole, with the
+            // bar cleared first and drawn again after (not onto the bar's line).
+            let written = match &self.bar {
+                Some(bar) if self.bar_shares_terminal => bar.suspend(write),
+                _ => write(),
+            };
             if let Err(err) = written {
                 self.error = Some(err);
             }
@@ -473,6 +481,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar: bar.clone(),
         quiet: args.quiet,
         flush_each,
+        bar_shares_terminal: bar.is_some() && to_terminal,
     });
     let progress = Progress::new();
     let done = AtomicBool::new(false);
