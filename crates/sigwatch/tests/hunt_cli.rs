@@ -88,7 +88,7 @@ fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
         d["tags"],
         serde_json::json!(["attack.execution", "attack.discovery", "attack.t1033"])
     );
-    assert_eq!(d["timestamp"], "2024-05-01T10:00:05Z");
+    assert_eq!(d["timestamp"], "2024-05-01T10:00:05.000Z");
     assert_eq!(d["event"]["CommandLine"], "cmd.exe /c whoami /all");
     assert_eq!(dets[1]["timestamp"], "2024-05-01T11:00:00.123456Z");
     assert!(
@@ -109,8 +109,8 @@ fn jsonl_detections_in_file_and_record_order_with_correlation_last() {
         serde_json::json!({"TargetUserName": "bob"})
     );
     assert_eq!(c["correlation"]["count"], 3);
-    assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:20Z");
-    assert_eq!(c["correlation"]["last"], "2024-05-01T10:00:50Z");
+    assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:20.000Z");
+    assert_eq!(c["correlation"]["last"], "2024-05-01T10:00:50.000Z");
     assert_eq!(
         c["rules"],
         serde_json::json!(["6b1b6b02-0000-4000-8000-000000000002"])
@@ -675,7 +675,7 @@ fn legacy_near_conditions_fire_on_events_in_time_order() {
     let c = &dets[0];
     assert_eq!(c["rule_title"], "Dump Then Exfil");
     assert_eq!(c["correlation"]["type"], "near");
-    assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:00Z");
+    assert_eq!(c["correlation"]["first"], "2024-05-01T10:00:00.000Z");
     let events: Vec<(String, u64)> = c["events"]
         .as_array()
         .unwrap()

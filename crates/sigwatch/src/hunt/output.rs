@@ -153,7 +153,7 @@ pub fn write_plain(
             record.write_json(out)
         }
     };
-    let time = time.map(EventTime::display);
+    let time = time.and_then(EventTime::display);
     match format {
         OutputFormat::Jsonl => {
             out.push(b'{');

@@ -29,29 +29,37 @@ pub struct EventTime {
 }
 
 impl EventTime {
-    /// The time in RFC 3339 UTC when it was read, else as written.
-    pub fn display(&self) -> String {
-        match self
-            .millis
-            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
-        {
-            Some(ts) if !has_sub_millis(&self.text) => ts.to_string(),
-            _ => self.text.clone(),
-        }
+    /// The time in RFC 3339 UTC, with at least millisecond digits (more when the event has
+    /// them: EVTX counts 100 ns), so that times of one kind of log sort as text; `None` when
+    /// the time could not be read.
+    pub fn display(&self) -> Option<String> {
+        let (ts, digits) = match exact(&self.text) {
+            Some(ts) => (ts, fraction_digits(&self.text).clamp(3, 9)),
+            None => (Timestamp::from_millisecond(self.millis?).ok()?, 3),
+        };
+        Some(format!("{ts:.digits$}"))
     }
 }
 
-/// RFC 3339 texts with more than millisecond precision are shown as written (EVTX has
-/// microseconds); the parsed value keeps milliseconds.
-fn has_sub_millis(text: &str) -> bool {
-    let Some(dot) = text.find('.') else {
-        return false;
-    };
-    let digits = text[dot + 1..]
-        .bytes()
-        .take_while(u8::is_ascii_digit)
-        .count();
-    digits > 3 && text.ends_with('Z')
+/// A time written as text (RFC 3339, or a date and time taken as UTC), to the nanosecond.
+fn exact(text: &str) -> Option<Timestamp> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Some(ts);
+    }
+    let dt = t.parse::<DateTime>().ok()?;
+    dt.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
+}
+
+/// How many digits a time's seconds have after the point (`.537` has 3).
+fn fraction_digits(text: &str) -> usize {
+    // The point after the seconds: the last one, as dates have none.
+    text.rfind('.').map_or(0, |dot| {
+        text[dot + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count()
+    })
 }
 
 /// Where to find the time of events.
@@ -125,9 +133,13 @@ fn format_number(v: f64) -> String {
     }
 }
 
-/// The `SystemTime` attribute of an EVTX record rendered as compact JSON, without parsing it.
+/// The `TimeCreated` of an EVTX record rendered as compact JSON, without parsing it (JSON of
+/// another shape is looked up by field: a `SystemTime` deeper in it is not the event's time).
 fn evtx_system_time(text: &str) -> Option<&str> {
-    const KEY: &str = "\"SystemTime\":\"";
+    const KEY: &str = "\"TimeCreated\":{\"#attributes\":{\"SystemTime\":\"";
+    if !text.starts_with("{\"Event\":{") {
+        return None;
+    }
     let at = memchr::memmem::find(text.as_bytes(), KEY.as_bytes())?;
     let rest = &text[at + KEY.len()..];
     let end = rest.find('"')?;
@@ -165,9 +177,10 @@ pub fn parse_millis(text: &str) -> Option<i64> {
     None
 }
 
-/// Milliseconds since the epoch as RFC 3339 UTC.
+/// Milliseconds since the epoch as RFC 3339 UTC, with three digits of fraction (as
+/// [`EventTime::display`] writes them).
 pub fn format_millis(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |ts| ts.to_string())
+    Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |ts| format!("{ts:.3}"))
 }
 
 #[cfg(test)]
@@ -200,7 +213,7 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
         let t = TimeFields::new(&[]).read(&value, text).unwrap();
         assert_eq!(t.text, "2025-10-24T23:41:00.601559Z");
-        assert_eq!(t.display(), "2025-10-24T23:41:00.601559Z");
+        assert_eq!(t.display().unwrap(), "2025-10-24T23:41:00.601559Z");
         assert_eq!(t.millis, parse_millis("2025-10-24T23:41:00.601Z"));
     }
 
@@ -210,7 +223,7 @@ mod tests {
         let t = TimeFields::new(&["ts".to_owned()])
             .read(&value, "")
             .unwrap();
-        assert_eq!(t.display(), "2020-06-10T02:50:56Z");
+        assert_eq!(t.display().unwrap(), "2020-06-10T02:50:56.000Z");
         let t = TimeFields::new(&[]).read(&value, "").unwrap();
         assert_eq!(t.text, "2001-01-01T00:00:00Z");
         assert!(
@@ -218,5 +231,53 @@ mod tests {
                 .read(&value, "")
                 .is_none()
         );
+    }
+
+    fn shown(text: &str) -> Option<String> {
+        EventTime {
+            text: text.to_owned(),
+            millis: parse_millis(text),
+        }
+        .display()
+    }
+
+    /// Times sort as text within a kind of log: a fixed number of digits (at least three,
+    /// more as written), in UTC; a time that cannot be read is none.
+    #[test]
+    fn displayed_times_have_fixed_digits_in_utc() {
+        assert_eq!(
+            shown("2020-06-10T02:50:56.25Z").unwrap(),
+            "2020-06-10T02:50:56.250Z"
+        );
+        assert_eq!(
+            shown("2020-06-10T02:50:56Z").unwrap(),
+            "2020-06-10T02:50:56.000Z"
+        );
+        assert_eq!(
+            shown("2020-06-10 02:50:56.5").unwrap(),
+            "2020-06-10T02:50:56.500Z"
+        );
+        assert_eq!(
+            shown("2020-06-10T04:50:56.1234567+02:00").unwrap(),
+            "2020-06-10T02:50:56.1234567Z"
+        );
+        assert_eq!(
+            shown("2019-04-27T15:57:25.8688632Z").unwrap(),
+            "2019-04-27T15:57:25.8688632Z"
+        );
+        assert_eq!(shown("1591757456").unwrap(), "2020-06-10T02:50:56.000Z");
+        assert_eq!(shown("yesterday afternoon"), None);
+        assert_eq!(shown(""), None);
+        assert_eq!(format_millis(1_591_757_456_000), "2020-06-10T02:50:56.000Z");
+    }
+
+    /// Only the EVTX shape's `TimeCreated` is read without a lookup: a `SystemTime` nested in
+    /// other JSON is not the event's time.
+    #[test]
+    fn a_nested_system_time_is_not_the_event_time() {
+        let text = r#"{"@timestamp":"2024-01-01T00:00:00Z","Extra":{"SystemTime":"1999-01-01T00:00:00Z"}}"#;
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let t = TimeFields::new(&[]).read(&value, text).unwrap();
+        assert_eq!(t.text, "2024-01-01T00:00:00Z");
     }
 }
