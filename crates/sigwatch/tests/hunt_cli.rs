@@ -394,9 +394,12 @@ fn fatal_errors_exit_1() {
 fn no_detections_is_success_and_output_file_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
+    // A rule for these logs that matches none of them.
+    let rule = dir.path().join("rule.yml");
+    std::fs::write(&rule, whoami_rule().replace("whoami", "no-such-command")).unwrap();
     let out = hunt(&[
         "-r",
-        &f("rules/web_passwd.yml"),
+        rule.to_str().unwrap(),
         &f("logs/flat1.jsonl"),
         "-o",
         path.to_str().unwrap(),
@@ -835,4 +838,30 @@ fn a_rule_file_named_twice_is_loaded_once() {
     assert!(stderr.contains("2 loaded from 2 files"), "{stderr}");
     assert!(stderr.contains("detections: 2 (2 rules)"), "{stderr}");
     assert_eq!(stderr.matches("warning: ").count(), 1, "{stderr}");
+}
+
+/// Rules that all belong to other log sources (Linux rules over Windows logs) check nothing:
+/// that must not pass for a clean result. The hunt reports why and exits 1; one rule that can
+/// run is enough for exit 0.
+#[test]
+fn a_hunt_where_no_rule_can_run_fails() {
+    let linux = whoami_rule()
+        .replace("product: windows", "product: linux")
+        .replace("id: ", "id: 9");
+    for quiet in [false, true] {
+        let args: &[&str] = if quiet { &["-q"] } else { &[] };
+        let (out, _dir) = hunt_whoami_with(&[("linux.yml", linux.clone())], args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(
+                "error: no rule could run on these logs: 1 not applicable to pipeline windows-flat \
+                 (log source not mapped)"
+            ),
+            "{stderr}"
+        );
+    }
+    let (out, _dir) = hunt_whoami_with(&[("linux.yml", linux), ("good.yml", whoami_rule())], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(detections(&out).len(), 1);
 }

@@ -76,8 +76,8 @@ OUTPUT
   events read and skipped, rules loaded and left out with reasons, time) goes to stderr.
 
 EXIT STATUS
-  0 with or without detections; 1 on a fatal error (bad arguments, no rules, an input that does
-  not exist, an output that cannot be written).";
+  0 with or without detections; 1 on a fatal error (bad arguments, no rules, no rule that can
+  run on the logs read, an input that does not exist, an output that cannot be written).";
 
 /// Hunt with Sigma rules over EVTX, JSON and text logs.
 #[derive(Debug, clap::Args)]
@@ -622,12 +622,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         eprint!("{text}");
     }
+    // Rules were loaded, but none could run on the logs read (all for other log sources, or
+    // not compiled): nothing was looked for, which must not pass for a clean result.
+    let compiled = hunter.compiled();
+    let none_ran = (!compiled.is_empty() && compiled.iter().all(|c| c.usable == 0))
+        .then(|| summary::why_none_ran(&compiled));
     // The process ends with this command: freeing the compiled rules piece by piece would
     // only cost time (a twentieth of a short hunt's CPU); the system takes the memory back.
     std::mem::forget(hunter);
     let files = discovery.files.len() as u64;
     if files == 0 || snap.files_failed == files {
         return fatal("no input could be read");
+    }
+    if let Some(why) = none_ran {
+        return fatal(format!("no rule could run on these logs: {why}"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -219,6 +219,34 @@ pub fn left_out(c: &Compiled) -> Vec<(u64, String, String)> {
         .collect()
 }
 
+/// Why no rule of any engine could run, in counts: `12 not applicable to pipeline evtx (log
+/// source not mapped), 2 not compiled`.
+pub fn why_none_ran(compiled: &[std::sync::Arc<Compiled>]) -> String {
+    let mut parts = Vec::new();
+    let (mut refused, mut errors) = (0, 0);
+    for c in compiled {
+        let na: u64 = c.not_applicable.values().sum();
+        if na > 0 {
+            parts.push(format!(
+                "{na} not applicable to pipeline {} (log source not mapped)",
+                c.name
+            ));
+        }
+        refused += c.refused.len();
+        errors += c.errors.len();
+    }
+    if refused > 0 {
+        parts.push(format!("{refused} refused by the pipeline"));
+    }
+    if errors > 0 {
+        parts.push(format!("{errors} not compiled"));
+    }
+    if parts.is_empty() {
+        parts.push("no detection rule is active".to_owned());
+    }
+    parts.join(", ")
+}
+
 fn shorten_reason(why: &str) -> String {
     let first_line = why.lines().next().unwrap_or(why);
     let mut out = String::new();
