@@ -865,3 +865,68 @@ fn a_hunt_where_no_rule_can_run_fails() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(detections(&out).len(), 1);
 }
+
+/// Without a pipeline (text logs, JSON of no known shape) log sources are not checked: a rule
+/// that matches by the absence of its fields alone (a Zeek rule's `not selection`) fired on
+/// every line. Its match now needs one of its fields in the event; keyword rules and rules
+/// that need a value are as before.
+#[test]
+fn without_a_pipeline_a_match_by_absence_alone_does_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |name: &str, id: &str, detection: &str| {
+        let text = format!(
+            "title: {name}\nid: {id}\nlogsource:\n    product: zeek\n    service: rdp\n\
+             detection:\n{detection}\nlevel: high\n"
+        );
+        std::fs::write(dir.path().join(format!("{name}.yml")), text).unwrap();
+    };
+    rule(
+        "absence",
+        "6b1b6b02-0000-4000-8000-0000000000a1",
+        "    selection:\n        id.orig_h|cidr: '10.0.0.0/8'\n    condition: not selection",
+    );
+    rule(
+        "keyword",
+        "6b1b6b02-0000-4000-8000-0000000000a2",
+        "    keywords:\n        - 'FAILED su'\n    condition: keywords",
+    );
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(
+        logs.join("sys.log"),
+        "Nov 24 10:00:01 host sshd[1]: Accepted password\nNov 24 10:00:03 host su: FAILED su for root\n",
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("conn.jsonl"),
+        "{\"foo\":\"bar\"}\n{\"id.orig_h\":\"10.1.2.3\"}\n{\"id.orig_h\":\"203.0.113.5\"}\n",
+    )
+    .unwrap();
+    let out = hunt(&[
+        "-q",
+        "--format",
+        "jsonl",
+        "-r",
+        dir.path().to_str().unwrap(),
+        logs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let found: Vec<(String, u64)> = detections(&out)
+        .iter()
+        .map(|d| {
+            let path = d["path"].as_str().unwrap();
+            let file = path.rsplit('/').next().unwrap().to_owned();
+            (
+                format!("{} {file}", d["rule_title"].as_str().unwrap()),
+                d["record"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("absence conn.jsonl".to_owned(), 3),
+            ("keyword sys.log".to_owned(), 2)
+        ]
+    );
+}

@@ -85,6 +85,54 @@ pub struct Compiled {
     pub took: Duration,
     /// The engine's rules past the rule set's: per `near` identifier, its rule and bit.
     pub near: Vec<(usize, u32)>,
+    /// Without a pipeline (text, JSON of no known shape), log sources are not checked, and a
+    /// rule that matches an event with none of its fields (`not selection`) would match every
+    /// line of every such log. Per rule: the fields one of which an event must have for its
+    /// match to count (`None`: no such rule, or not this engine).
+    pub presence: Vec<Option<Vec<FieldPath>>>,
+}
+
+/// For the engine without a pipeline: per rule that matches an event lacking every field it
+/// names (so, by absence alone), its fields (see [`Compiled::presence`]). Rules with keywords
+/// search the whole event and need no such guard.
+fn presence_guards(engine: &Engine, rules: usize) -> Vec<Option<Vec<FieldPath>>> {
+    let mut guards = vec![None; rules];
+    let empty = serde_json::Value::Object(serde_json::Map::new());
+    for m in engine.matches(&empty) {
+        let Some(variant) = engine
+            .rules()
+            .get(m.rule)
+            .and_then(|r| r.variants.get(m.variant))
+        else {
+            continue;
+        };
+        let mut fields: Vec<&str> = Vec::new();
+        let mut keywords = false;
+        for item in variant.detection.items() {
+            match &item.field {
+                Some(field) => fields.push(field),
+                None => keywords = true,
+            }
+        }
+        fields.sort_unstable();
+        fields.dedup();
+        if let Some(slot) = guards.get_mut(m.rule)
+            && !keywords
+            && !fields.is_empty()
+        {
+            *slot = Some(fields.into_iter().map(FieldPath::new).collect());
+        }
+    }
+    guards
+}
+
+/// Whether the event has a value for any of `fields`.
+fn has_any<E: Event + ?Sized>(event: &E, fields: &[FieldPath]) -> bool {
+    fields.iter().any(|field| {
+        let mut found = false;
+        event.lookup(field, &mut |_| found = true);
+        found
+    })
 }
 
 /// Which rules run and which are reported.
@@ -276,6 +324,11 @@ impl Hunter {
             .filter(|e| !excluded.get(e.rule).copied().unwrap_or(true))
             .map(|e| (e.rule, e.kind.to_string()))
             .collect();
+        let presence = if choice == Choice::None {
+            presence_guards(&engine, self.set.len())
+        } else {
+            Vec::new()
+        };
         let usable = (0..self.set.len())
             .filter(|&i| {
                 !excluded[i]
@@ -292,6 +345,7 @@ impl Hunter {
             errors,
             took: started.elapsed(),
             near,
+            presence,
         }
     }
 
@@ -431,6 +485,11 @@ impl Hunter {
             near_seen.clear();
             for m in engine.matches(&event) {
                 let rule = m.rule;
+                if let Some(Some(fields)) = compiled.presence.get(rule)
+                    && !has_any(&event, fields)
+                {
+                    continue;
+                }
                 if let Some(&(near_rule, bit)) = rule
                     .checked_sub(self.set.len())
                     .and_then(|k| compiled.near.get(k))
