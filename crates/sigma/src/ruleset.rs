@@ -66,8 +66,11 @@ impl RuleSet {
         let mut seen_ids: HashMap<&str, usize> = HashMap::default();
         let mut seen_names: HashMap<&str, usize> = HashMap::default();
         for (i, r) in self.rules.iter().enumerate() {
+            // The documents of a legacy rule collection (`action: global`) share the
+            // collection's id: one file, one id, no warning.
             if let Some(id) = &r.meta.id
                 && let Some(first) = seen_ids.insert(id.value.as_str(), i)
+                && self.rules[first].origin.path != r.origin.path
             {
                 let other = &self.rules[first];
                 out.push(SetDiagnostic {

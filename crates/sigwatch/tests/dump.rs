@@ -61,7 +61,7 @@ fn prints_events_as_compact_json_lines_and_skips_on_stderr() {
     );
     let summary = summary(&stderr);
     assert!(
-        summary.starts_with("dump: 1 files, 3 events, 2 skipped, "),
+        summary.starts_with("dump: 1 file, 3 events, 2 skipped, "),
         "{summary}"
     );
     assert!(summary.ends_with(" events/s"), "{summary}");
@@ -188,7 +188,7 @@ fn nothing_readable_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("blob.bin: binary data"), "{stderr}");
-    assert!(summary(&stderr).starts_with("dump: 1 files (1 unreadable), 0 events, 1 skipped"));
+    assert!(summary(&stderr).starts_with("dump: 1 file (1 unreadable), 0 events, 1 skipped"));
 
     // One readable file among unreadable ones is a success.
     let out = dump(&[
@@ -313,7 +313,7 @@ fn nul_bytes_in_a_json_lines_file_cost_only_the_bad_line() {
         stderr.starts_with(&format!("{}:2: invalid JSON", junk_line.display())),
         "{stderr}"
     );
-    assert!(summary(&stderr).starts_with("dump: 1 files, 40 events, 1 skipped"));
+    assert!(summary(&stderr).starts_with("dump: 1 file, 40 events, 1 skipped"));
 
     let padded = dir.path().join("padded.jsonl");
     std::fs::write(
@@ -326,7 +326,7 @@ fn nul_bytes_in_a_json_lines_file_cost_only_the_bad_line() {
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 40);
     assert!(stdout.starts_with("{\"EventID\":1,"));
-    assert!(summary(&text(&out.stderr)).starts_with("dump: 1 files, 40 events, 0 skipped"));
+    assert!(summary(&text(&out.stderr)).starts_with("dump: 1 file, 40 events, 0 skipped"));
 
     // The same bytes through a pipe.
     let out = dump_stdin(std::fs::read(&padded).unwrap());
@@ -434,7 +434,7 @@ fn a_cut_evtx_file_counts_its_lost_records() {
     );
     assert!(messages[0].ends_with(" of 65,536 bytes); 30 records read, 10 skipped"));
     assert!(
-        summary(&stderr).starts_with("dump: 1 files, 30 events, 10 skipped"),
+        summary(&stderr).starts_with("dump: 1 file, 30 events, 10 skipped"),
         "{stderr}"
     );
 }

@@ -821,6 +821,19 @@ fn rules_sharing_an_id_are_warned_about() {
     );
     assert!(stderr.contains(&warning), "{stderr}");
     assert!(stderr.contains("detections: 2 (2 rules)"), "{stderr}");
+
+    // The documents of a legacy collection (`action: global`) share its id: no warning.
+    let collection = "action: global\ntitle: Collection\nid: 6b1b6b02-0000-4000-8000-0000000000c1\n\
+        status: test\nlevel: high\ndetection:\n    condition: selection\n---\n\
+        logsource:\n    category: process_creation\n    product: windows\n\
+        detection:\n    selection:\n        CommandLine|contains: whoami\n---\n\
+        logsource:\n    category: process_creation\n    product: windows\n\
+        detection:\n    selection:\n        Image|endswith: '\\cmd.exe'\n";
+    let (out, _dir) = hunt_whoami_with(&[("c.yml", collection.to_owned())], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(stderr.contains("detections: 2"), "{stderr}");
 }
 
 /// A rule file named twice on the command line (itself and its folder) is loaded once, so

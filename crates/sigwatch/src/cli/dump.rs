@@ -202,7 +202,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         String::new()
     };
     eprintln!(
-        "dump: {files} files{unreadable}, {} events, {} skipped, {elapsed:.2}s, {:.0} events/s",
+        "dump: {files} file{}{unreadable}, {} events, {} skipped, {elapsed:.2}s, {:.0} events/s",
+        if files == 1 { "" } else { "s" },
         output.events,
         output.skipped,
         output.events as f64 / elapsed.max(1e-9),

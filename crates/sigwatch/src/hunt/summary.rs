@@ -76,7 +76,10 @@ pub fn render(
         rules.filter,
         rules.broken,
         if rules.unreadable_files > 0 {
-            format!(", {} unreadable files", rules.unreadable_files)
+            format!(
+                ", {} unreadable",
+                plural(rules.unreadable_files, "file", "files")
+            )
         } else {
             String::new()
         },
@@ -94,8 +97,19 @@ pub fn render(
             c.errors.len(),
             c.took.as_secs_f64() * 1000.0
         );
-        for (n, why, example) in left_out(c).iter().take(5) {
+        const SHOWN: usize = 5;
+        let reasons = left_out(c);
+        for (n, why, example) in reasons.iter().take(SHOWN) {
             let _ = writeln!(s, "    {n} × {why}{example}");
+        }
+        if reasons.len() > SHOWN {
+            let rest: u64 = reasons[SHOWN..].iter().map(|(n, _, _)| n).sum();
+            let _ = writeln!(
+                s,
+                "    {} for {} more reasons (`hunt -q` lists them all)",
+                plural(rest, "rule", "rules"),
+                reasons.len() - SHOWN
+            );
         }
     }
     for e in &rules.correlation_errors {
@@ -158,18 +172,20 @@ pub fn render(
         let mut rules_by: Vec<(usize, u64)> =
             tally.per_rule.iter().map(|(r, n)| (*r, *n)).collect();
         rules_by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let _ = writeln!(
-            s,
-            "  top rules{}:",
-            if rules_by.len() > top {
-                format!(" ({top} of {})", rules_by.len())
-            } else {
-                String::new()
+        if top > 0 {
+            let _ = writeln!(
+                s,
+                "  top rules{}:",
+                if rules_by.len() > top {
+                    format!(" ({top} of {})", rules_by.len())
+                } else {
+                    String::new()
+                }
+            );
+            for (rule, n) in rules_by.iter().take(top) {
+                let info = &infos[*rule];
+                let _ = writeln!(s, "    {n:>8}  {:<13} {}", info.level_name(), info.title);
             }
-        );
-        for (rule, n) in rules_by.iter().take(top) {
-            let info = &infos[*rule];
-            let _ = writeln!(s, "    {n:>8}  {:<13} {}", info.level_name(), info.title);
         }
     }
     if tally.fed_hits > 0 || tally.untimed_hits > 0 {
