@@ -5,9 +5,8 @@
 #   SIGWATCH_DATA=/path/to/shared/data bench/dump.sh [runs]
 #
 # Inputs:
-#   evtx      every .evtx of evtx-attack-samples (277 files, 8,255 records), read PASSES times
-#             over (one folder of links, named PASSES times on the command line) to reach
-#             >= 200,000 records
+#   evtx      every .evtx of evtx-attack-samples (277 files, 8,255 records), copied PASSES
+#             times (a file named twice is read once) to reach >= 200,000 records
 #   jsonl.gz  security-datasets (75 gzip JSON-lines files, 443,200 events, plus its SOURCE
 #             note read as one text line)
 # Each is dumped to /dev/null with --threads 2 and --threads 1; hyperfine (apt-get install
@@ -28,14 +27,18 @@ BIN="$PWD/target/release/sigwatch"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-mkdir "$WORK/evtx"
+mkdir -p "$WORK/evtx/p01"
 i=0
 while IFS= read -r -d '' file; do
     i=$((i + 1))
-    ln -s "$file" "$WORK/evtx/$(printf '%03d' "$i").evtx"
+    cp "$file" "$WORK/evtx/p01/$(printf '%03d' "$i").evtx"
 done < <(find "$DATA/evtx-attack-samples" -name '*.evtx' -print0 | sort -z)
-EVTX_ARGS=()
-for _ in $(seq "$PASSES"); do EVTX_ARGS+=("$WORK/evtx"); done
+# dump reads a file reached twice once: every pass is a copy of its own.
+EVTX_ARGS=("$WORK/evtx/p01")
+for p in $(seq 2 "$PASSES"); do
+    cp -r "$WORK/evtx/p01" "$WORK/evtx/$(printf 'p%02d' "$p")"
+    EVTX_ARGS+=("$WORK/evtx/$(printf 'p%02d' "$p")")
+done
 
 events_of() { # args... -> event count from dump's summary line
     "$BIN" dump "$@" 2>&1 >/dev/null | sed -n 's/^dump: .* \([0-9][0-9]*\) events, .*/\1/p'
