@@ -180,7 +180,7 @@ fn nothing_readable_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dump(&[dir.path().to_str().unwrap()]);
     assert_eq!(empty.status.code(), Some(1));
-    assert!(text(&empty.stderr).contains("error: no input could be read"));
+    assert!(text(&empty.stderr).contains("error: no log files found in the inputs given"));
 
     let binary = dir.path().join("blob.bin");
     std::fs::write(&binary, b"\0\x01\x02\x03garbage").unwrap();

@@ -227,6 +227,20 @@ fn level_and_status_choose_the_rules() {
         titles,
         ["Whoami Via Cmd", "Whoami Via Cmd", "Logon Failures Burst"]
     );
+    // Levels and statuses in any case.
+    let upper = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "--min-level",
+        "HIGH",
+        "--status",
+        "Test,STABLE,experimental",
+    ]);
+    assert_eq!(upper.status.code(), Some(0), "{}", text(&upper.stderr));
+    assert_eq!(upper.stdout, out.stdout);
 
     // Deprecated rules run only when asked for.
     let out = hunt(&[

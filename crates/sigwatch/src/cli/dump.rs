@@ -208,7 +208,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         output.skipped,
         output.events as f64 / elapsed.max(1e-9),
     );
-    if files == 0 || counts.files_failed == files {
+    if files == 0 {
+        eprintln!("error: no log files found in the inputs given (folders hold no files?)");
+        return Ok(ExitCode::from(1));
+    }
+    if counts.files_failed == files {
         eprintln!("error: no input could be read");
         return Ok(ExitCode::from(1));
     }

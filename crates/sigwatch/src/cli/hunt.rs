@@ -48,8 +48,8 @@ CORRELATION AND TIME
   Correlation rules (event_count, value_count, temporal, temporal_ordered, value_sum,
   value_avg, value_percentile) and the legacy `| count() by ...` conditions run over event
   time: the EVTX TimeCreated, else the first of @timestamp, timestamp, TimeCreated, EventTime,
-  UtcTime, event.created, time, date (or --timestamp-field); RFC 3339 with or without an offset,
-  `YYYY-MM-DD hh:mm:ss` as UTC, epoch seconds or milliseconds. Files need not be in time order,
+  UtcTime, event.created, time, date, ts (or --timestamp-field); RFC 3339 with or without an
+  offset, `YYYY-MM-DD hh:mm:ss` as UTC, epoch seconds or milliseconds. Files need not be in time order,
   nor sorted among themselves: the hits of the rules that feed correlations are collected while
   reading, each file's hits are sorted by time (equal times keep record order), and all files
   are merged by time (equal times: file order) before the correlations run, so the result does
@@ -138,12 +138,12 @@ pub struct Args {
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
-    Level::parse(s)
+    Level::parse(&s.to_ascii_lowercase())
         .ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
-    Status::parse(s).ok_or_else(|| {
+    Status::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
         format!("unknown status '{s}' (stable, test, experimental, deprecated, unsupported)")
     })
 }
@@ -631,7 +631,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // only cost time (a twentieth of a short hunt's CPU); the system takes the memory back.
     std::mem::forget(hunter);
     let files = discovery.files.len() as u64;
-    if files == 0 || snap.files_failed == files {
+    if files == 0 {
+        return fatal("no log files found in the inputs given (folders hold no files?)");
+    }
+    if snap.files_failed == files {
         return fatal("no input could be read");
     }
     if let Some(why) = none_ran {

@@ -18,6 +18,8 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "event.created",
     "time",
     "date",
+    // Zeek's JSON logs: epoch seconds.
+    "ts",
 ];
 
 /// An event's time: as written in the event, and as milliseconds since the epoch when it
@@ -231,6 +233,10 @@ mod tests {
                 .read(&value, "")
                 .is_none()
         );
+        // Zeek's `ts`, epoch seconds, is among the defaults.
+        let zeek = serde_json::json!({"ts": 1591757456.25, "uid": "C1"});
+        let t = TimeFields::new(&[]).read(&zeek, "").unwrap();
+        assert_eq!(t.display().unwrap(), "2020-06-10T02:50:56.250Z");
     }
 
     fn shown(text: &str) -> Option<String> {
