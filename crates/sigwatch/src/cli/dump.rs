@@ -24,7 +24,7 @@ use crate::source::{
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Format of the logs; `auto` detects it per file (gzip and UTF-16 are always undone).
-    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    #[arg(long, visible_alias = "log-format", value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
 
     /// Write the events to FILE instead of standard output.

@@ -213,6 +213,10 @@ impl Consumer {
                 self.announced.push(choice);
                 let name = names.get(ready.file).map_or("", |n| n);
                 let why = match choice {
+                    // `-p`/`-c` name the fields of JSON logs; EVTX has the crate's.
+                    Choice::Evtx if hunter.has_user_chain() => {
+                        "EVTX, or JSON in the evtx crate's shape; -p/-c apply to other JSON"
+                    }
                     Choice::Evtx => "EVTX, or JSON in the evtx crate's shape",
                     Choice::User => "JSON, pipelines given with -p/-c",
                     Choice::WindowsFlat => "JSON with flat Windows fields (Channel, EventID)",
