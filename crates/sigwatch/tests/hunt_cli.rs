@@ -957,3 +957,59 @@ fn without_a_pipeline_a_match_by_absence_alone_does_not_count() {
         ]
     );
 }
+
+/// `--sort time` writes the same detections as a timeline: by event time, a correlation at
+/// its last event, detections without a time last; in every format.
+#[test]
+fn sort_time_writes_a_timeline() {
+    let by_input = hunt(&["-r", &f("rules"), &f("logs"), "--format", "jsonl", "-q"]);
+    let by_time = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "-q",
+        "--sort",
+        "time",
+    ]);
+    assert_eq!(by_time.status.code(), Some(0), "{}", text(&by_time.stderr));
+    let (input, time) = (detections(&by_input), detections(&by_time));
+    let mut a: Vec<String> = input.iter().map(Value::to_string).collect();
+    let mut b: Vec<String> = time.iter().map(Value::to_string).collect();
+    assert_ne!(a, b, "the fixtures' files are not in time order");
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "the same detections");
+    let when = |d: &Value| {
+        d["timestamp"]
+            .as_str()
+            .or_else(|| d["correlation"]["last"].as_str())
+            .map(str::to_owned)
+    };
+    let times: Vec<Option<String>> = time.iter().map(when).collect();
+    let timed = times.iter().take_while(|t| t.is_some()).count();
+    assert!(
+        timed > 0 && times[timed..].iter().all(Option::is_none),
+        "{times:?}"
+    );
+    assert!(times[..timed].windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    // The table and CSV keep every row.
+    for format in ["table", "csv"] {
+        let args = ["-r", &f("rules"), &f("logs"), "--format", format, "-q"];
+        let plain = hunt(&args);
+        let sorted = hunt(&[&args[..], &["--sort", "time"]].concat());
+        let mut p: Vec<&str> = std::str::from_utf8(&plain.stdout)
+            .unwrap()
+            .lines()
+            .collect();
+        let mut s: Vec<&str> = std::str::from_utf8(&sorted.stdout)
+            .unwrap()
+            .lines()
+            .collect();
+        assert_eq!(p.first(), s.first(), "{format}: the header first");
+        p.sort_unstable();
+        s.sort_unstable();
+        assert_eq!(p, s, "{format}");
+    }
+}

@@ -71,7 +71,8 @@ OUTPUT
   the 1-based line or element number), timestamp, event; correlation detections have event
   null, a `correlation` object (type, group, count, value, first, last), the references of the
   `rules` and the `events` ({path, record}) behind them. The order is deterministic: files in
-  the order given (folders sorted), records in file order, rules in load order.
+  the order given (folders sorted), records in file order, rules in load order; or, with
+  --sort time, a timeline by event time.
   A progress bar shows on a terminal; a summary (detections per level, rule and ATT&CK tactic,
   events read and skipped, rules loaded and left out with reasons, time) goes to stderr.
 
@@ -124,6 +125,12 @@ pub struct Args {
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
+    /// Order of the detections: `input` (files in the order given, records in file order,
+    /// correlations last; written as found) or `time` (a timeline by event time, correlations at
+    /// their last event; events without a time last; written at the end, so held in memory).
+    #[arg(long, value_enum, default_value_t = SortArg::Input)]
+    pub sort: SortArg,
+
     /// Rules listed in the summary.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
@@ -135,6 +142,13 @@ pub struct Args {
     /// Log files (EVTX, JSON lines, JSON, text; gzip or not), folders (recursive) or `-`.
     #[arg(value_name = "LOGS", required = true)]
     pub logs: Vec<PathBuf>,
+}
+
+/// The order of the detections written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortArg {
+    Input,
+    Time,
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -174,6 +188,8 @@ struct Consumer {
     flush_each: bool,
     /// Detections go to the terminal the progress bar is drawn on.
     bar_shares_terminal: bool,
+    /// `--sort time`: the detections held, each with its event time, until the end.
+    timeline: Option<Vec<(Option<i128>, Vec<u8>)>>,
 }
 
 impl Consumer {
@@ -240,6 +256,15 @@ impl Consumer {
             && let Some(hits) = self.hits.get_mut(ready.file)
         {
             hits.append(&mut ready.hits);
+        }
+        if let Some(timeline) = &mut self.timeline {
+            let mut start = 0;
+            for &(end, key) in &ready.rows {
+                let row = ready.rendered.get(start..end).unwrap_or_default();
+                timeline.push((key, row.to_vec()));
+                start = end;
+            }
+            return;
         }
         if self.error.is_none() && !ready.rendered.is_empty() {
             let writer = &mut self.writer;
@@ -486,6 +511,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         quiet: args.quiet,
         flush_each,
         bar_shares_terminal: bar.is_some() && to_terminal,
+        timeline: (args.sort == SortArg::Time).then(Vec::new),
     });
     let progress = Progress::new();
     let done = AtomicBool::new(false);
@@ -586,13 +612,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
                 .collect(),
         };
+        let mark = rendered.len();
         output::write_correlation(&mut rendered, format, &c);
+        if let Some(timeline) = &mut consumer.timeline {
+            // At the time of its last event, when it fired.
+            let row = rendered.split_off(mark);
+            timeline.push((Some(i128::from(det.last) * 1_000_000), row));
+        }
         *consumer.tally.per_rule.entry(det.rule).or_default() += 1;
         consumer.tally.correlation_detections += 1;
     }
-    let flushed = consumer
-        .writer
-        .write_all(&rendered)
+    let mut flushed = Ok(());
+    if let Some(mut timeline) = consumer.timeline.take() {
+        // Stable: equal times keep the input order; events without a time go last.
+        timeline.sort_by_key(|(key, _)| (key.is_none(), *key));
+        for (_, row) in &timeline {
+            flushed = flushed.and_then(|()| consumer.writer.write_all(row));
+        }
+    }
+    let flushed = flushed
+        .and_then(|()| consumer.writer.write_all(&rendered))
         .and_then(|()| consumer.writer.flush());
     if let Err(err) = flushed {
         if err.kind() == io::ErrorKind::BrokenPipe {

@@ -57,6 +57,9 @@ pub struct BatchOut {
     pub choice: Option<Choice>,
     /// Rendered detections.
     pub rendered: Vec<u8>,
+    /// Per detection in `rendered`: where its text ends, and its event's time as nanoseconds
+    /// since the epoch (for `--sort time`).
+    pub rows: Vec<(usize, Option<i128>)>,
     /// Skip messages, one per line.
     pub messages: String,
     pub events: u64,
@@ -525,6 +528,8 @@ impl Hunter {
                         checked,
                         time.as_ref(),
                     );
+                    let key = time.as_ref().and_then(time::EventTime::sort_key);
+                    out.rows.push((out.rendered.len(), key));
                 }
                 if let Some(inputs) = inputs {
                     match time.as_ref().and_then(|t| t.millis) {

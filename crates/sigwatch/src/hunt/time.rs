@@ -43,6 +43,16 @@ impl EventTime {
     }
 }
 
+impl EventTime {
+    /// The time as nanoseconds since the epoch, to order detections by (`None`: unreadable).
+    pub fn sort_key(&self) -> Option<i128> {
+        match exact(&self.text) {
+            Some(ts) => Some(ts.as_nanosecond()),
+            None => self.millis.map(|ms| i128::from(ms) * 1_000_000),
+        }
+    }
+}
+
 /// A time written as text (RFC 3339, or a date and time taken as UTC), to the nanosecond.
 fn exact(text: &str) -> Option<Timestamp> {
     let t = text.trim();
