@@ -1013,3 +1013,99 @@ fn sort_time_writes_a_timeline() {
         assert_eq!(p, s, "{format}");
     }
 }
+
+/// `sigwatch hunt args` run in `dir`, with `stdin` piped in, killed after 60 s (a hang fails
+/// the test, not the run).
+fn hunt_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .arg("hunt")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sigwatch runs");
+    // A run that does not read stdin closes the pipe: that is no error here.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("waits");
+            panic!("sigwatch hunt {args:?} hung; stderr: {}", text(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("waits")
+}
+
+/// Found by a usability review: `--explain=PATH:RECORD` selected a file only when PATH was
+/// spelled exactly as hunt shows it; otherwise "no event matched" and exit 0.
+#[test]
+fn explain_selects_a_file_however_it_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let log = std::fs::read(fixture("logs/flat1.jsonl")).unwrap();
+    for name in ["logs/x.jsonl", "more/x.jsonl", "logs/y.jsonl"] {
+        std::fs::create_dir_all(root.join(name).parent().unwrap()).unwrap();
+        std::fs::write(root.join(name), &log).unwrap();
+    }
+    let rule = f("rules/proc_cmd_whoami.yml");
+    let explained = |out: &Output| -> Vec<String> {
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("== "))
+            .map(str::to_owned)
+            .collect()
+    };
+    // Another spelling of the file named, and a file found in a folder by its name.
+    for (input, selector, shown) in [
+        ("./logs/x.jsonl", "logs/x.jsonl:1", "./logs/x.jsonl"),
+        ("logs", "x.jsonl:1", "logs/x.jsonl"),
+        ("logs", "logs/y.jsonl:1", "logs/y.jsonl"),
+    ] {
+        let out = hunt_in(
+            root,
+            &["-r", &rule, input, &format!("--explain={selector}")],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(
+            explained(&out),
+            [format!("== {shown}: record 1 (pipeline windows-flat) ==")],
+            "{input} {selector}"
+        );
+    }
+    // `-` is stdin.
+    let out = hunt_in(root, &["-r", &rule, "-", "--explain=-:1"], &log);
+    assert_eq!(
+        explained(&out),
+        ["== <stdin>: record 1 (pipeline windows-flat) =="],
+        "{}",
+        text(&out.stderr)
+    );
+    // One name, two files: both, and hunt says so.
+    let out = hunt_in(
+        root,
+        &["-r", &rule, "logs", "more", "--explain=x.jsonl:1"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(explained(&out).len(), 2, "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("'x.jsonl' names 2 inputs"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A name that is none of the inputs is an error naming it and the inputs.
+    let out = hunt_in(root, &["-r", &rule, "logs", "--explain=z.jsonl:1"], b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("'z.jsonl' is none of the inputs"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("logs/x.jsonl, logs/y.jsonl"), "{stderr}");
+}
