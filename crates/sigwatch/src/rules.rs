@@ -19,7 +19,8 @@ pub struct RuleFile {
 #[derive(Debug, Default)]
 pub struct LoadedRules {
     pub files: Vec<RuleFile>,
-    /// Files that could not be read: (path, reason).
+    /// Files that could not be read, or were not (special files found in a folder):
+    /// (path, reason).
     pub unreadable: Vec<(String, String)>,
 }
 
@@ -35,9 +36,21 @@ fn is_rule_file(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
 }
 
+/// A rule file path found by [`discover`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    /// Why the file is not read: found in a folder, it is not a regular file (a FIFO would
+    /// block the run waiting for a writer, a device could never end). Reported and counted as
+    /// an unreadable file, as `hunt` does with such logs.
+    pub skip: Option<String>,
+}
+
 /// Expand files and folders (recursively, `.yml`/`.yaml`, sorted) into rule file paths. A
-/// path given explicitly must exist; a file given explicitly is taken whatever its extension.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
+/// path given explicitly must exist; a file given explicitly is taken whatever its extension
+/// or kind. Inside a folder, entries whose name starts with `.` are left out (`.git`,
+/// `.github/workflows/*.yml` are not rules), as log folders are walked.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<Found>, PathError> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| PathError {
@@ -50,7 +63,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
                 reason: io_reason(&e),
             })?;
         } else {
-            out.push(p.clone());
+            out.push(Found {
+                path: p.clone(),
+                skip: None,
+            });
         }
     }
     if paths.len() > 1 {
@@ -58,32 +74,62 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
         // detections would be reported twice. Within one path no file comes back, so the
         // `realpath` per file is paid only when several are given.
         let mut seen = std::collections::HashSet::new();
-        out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+        out.retain(|f| {
+            seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
+        });
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(dir: &Path, out: &mut Vec<Found>) -> std::io::Result<()> {
     // Sorted by name, which within one folder is the order of the paths: comparing paths
     // parses them into components at every comparison, a twentieth of a hunt's start-up.
     let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| (e.file_name(), e)))
+        .filter(|(name, _)| !name.as_encoded_bytes().starts_with(b"."))
         .collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (_, e) in entries {
         let p = e.path();
-        // The type read with the folder spares a `stat` per file; links are followed.
-        let is_dir = match e.file_type() {
-            Ok(t) if !t.is_symlink() => t.is_dir(),
-            _ => p.is_dir(),
+        // The type read with the folder spares a `stat` per file; links are followed. A link
+        // that leads nowhere is kept: reading it reports why.
+        let kind = match e.file_type() {
+            Ok(t) if !t.is_symlink() => Some(t),
+            _ => std::fs::metadata(&p).ok().map(|m| m.file_type()),
         };
-        if is_dir {
+        if kind.is_some_and(|t| t.is_dir()) {
             walk(&p, out)?;
         } else if is_rule_file(&p) {
-            out.push(p);
+            let skip = kind
+                .filter(|t| !t.is_file())
+                .map(|t| format!("not a regular file ({}); skipped", special_kind(t)));
+            out.push(Found { path: p, skip });
         }
     }
     Ok(())
+}
+
+/// What a file that is neither a folder nor a regular file is, in words.
+fn special_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = kind;
+    "a special file"
 }
 
 pub fn io_reason(e: &std::io::Error) -> String {
@@ -100,9 +146,12 @@ pub fn load(paths: &[PathBuf]) -> Result<LoadedRules, PathError> {
     let files = discover(paths)?;
     let results: Vec<Result<RuleFile, (String, String)>> = files
         .par_iter()
-        .map(|p| {
-            let path = p.display().to_string();
-            match std::fs::read(p) {
+        .map(|found| {
+            let path = found.path.display().to_string();
+            if let Some(reason) = &found.skip {
+                return Err((path, reason.clone()));
+            }
+            match std::fs::read(&found.path) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
                         let loaded = sigma::load_str(&text, &path);
@@ -181,5 +230,90 @@ impl LoadedRules {
                 .push(Arc::unwrap_or_clone(rule));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, names: &[&str]) {
+        for name in names {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "title: t\n").unwrap();
+        }
+    }
+
+    fn relative(found: &[Found], root: &Path) -> Vec<String> {
+        found
+            .iter()
+            .map(|f| {
+                let name = f.path.strip_prefix(root).unwrap().display().to_string();
+                match &f.skip {
+                    Some(reason) => format!("{name}: {reason}"),
+                    None => name,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hidden_entries_in_folders_are_left_out_unless_named() {
+        // Found by a usability review: a rules checkout's `.github/workflows/*.yml` were
+        // loaded and reported as broken rules; log folders already left hidden entries out.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            &[
+                "a.yml",
+                ".hidden.yml",
+                ".github/workflows/ci.yml",
+                ".git/x.yml",
+                "sub/b.yaml",
+                "sub/.c.yml",
+            ],
+        );
+        let found = discover(&[root.to_path_buf()]).unwrap();
+        assert_eq!(relative(&found, root), ["a.yml", "sub/b.yaml"]);
+        // Named on the command line, a hidden file or folder is read.
+        let found = discover(&[root.join(".hidden.yml"), root.join(".github")]).unwrap();
+        assert_eq!(
+            relative(&found, root),
+            [".hidden.yml", ".github/workflows/ci.yml"]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_a_rules_folder_is_skipped_and_counted_unreadable() {
+        // Found by a usability review: a FIFO named `*.yml` in a rules folder made every
+        // command that loads rules wait for a writer forever.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        write(&root, &["a.yml"]);
+        let fifo = root.join("z.yml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|status| status.success()) {
+            eprintln!("mkfifo not available; FIFO test not run");
+            return;
+        }
+        let (send, receive) = std::sync::mpsc::channel();
+        let folder = root.clone();
+        // A hang must fail the test, not stop the run: the thread is left behind.
+        std::thread::spawn(move || send.send(load(&[folder])));
+        let loaded = receive
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("loading a folder with a FIFO finishes")
+            .unwrap();
+        assert_eq!(loaded.files.len(), 1);
+        assert_eq!(
+            loaded.unreadable,
+            [(
+                fifo.display().to_string(),
+                "not a regular file (a FIFO); skipped".to_owned()
+            )]
+        );
     }
 }

@@ -1109,3 +1109,40 @@ fn explain_selects_a_file_however_it_is_named() {
     );
     assert!(stderr.contains("logs/x.jsonl, logs/y.jsonl"), "{stderr}");
 }
+
+/// Found by a usability review: a rules checkout's hidden folders were loaded (its
+/// `.github/workflows/*.yml` reported as broken rules), and a FIFO named `*.yml` in a rules
+/// folder made hunt wait forever. Rule folders are now walked as log folders are.
+#[cfg(unix)]
+#[test]
+fn hidden_entries_and_fifos_in_a_rules_folder_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(rules.join(".github/workflows")).unwrap();
+    std::fs::write(rules.join("a.yml"), whoami_rule()).unwrap();
+    std::fs::write(
+        rules.join(".github/workflows/ci.yml"),
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n",
+    )
+    .unwrap();
+    let fifo = rules.join("z.yml");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|status| status.success()) {
+        eprintln!("mkfifo not available; FIFO test not run");
+        return;
+    }
+    let out = hunt_in(
+        dir.path(),
+        &["-r", "rules", &f("logs/flat1.jsonl"), "--format", "jsonl"],
+        b"",
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(detections(&out).len(), 1, "{stderr}");
+    assert!(!stderr.contains("ci.yml"), "{stderr}");
+    assert!(
+        stderr.contains("rules/z.yml: cannot read rule file: not a regular file (a FIFO); skipped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 file unreadable"), "{stderr}");
+}
