@@ -1146,3 +1146,37 @@ fn hidden_entries_and_fifos_in_a_rules_folder_are_left_out() {
     );
     assert!(stderr.contains("1 file unreadable"), "{stderr}");
 }
+
+/// Found by a usability review: EVTX times (7 fractional digits) were one character wider
+/// than the TIME column, which shifted every EVTX row against the header.
+#[test]
+fn table_rows_line_up_with_the_header_for_evtx_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mixed.jsonl");
+    let evtx = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T11:00:00.1234567Z"}}},"EventData":{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami"}}}"##;
+    let flat = std::fs::read_to_string(fixture("logs/flat1.jsonl")).unwrap();
+    std::fs::write(&log, format!("{evtx}\n")).unwrap();
+    let flat_log = dir.path().join("flat.jsonl");
+    std::fs::write(&flat_log, flat).unwrap();
+    let out = hunt(&[
+        "-r",
+        &f("rules/proc_cmd_whoami.yml"),
+        log.to_str().unwrap(),
+        flat_log.to_str().unwrap(),
+        "--format",
+        "table",
+    ]);
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}{}", text(&out.stderr));
+    assert!(
+        lines[1].starts_with("2024-05-01T11:00:00.1234567Z "),
+        "{stdout}"
+    );
+    let level = lines[0].find("LEVEL").unwrap();
+    let rule = lines[0].find("RULE").unwrap();
+    for row in &lines[1..] {
+        assert_eq!(row.find("high"), Some(level), "{stdout}");
+        assert_eq!(row.find("Whoami Via Cmd"), Some(rule), "{stdout}");
+    }
+}

@@ -118,11 +118,19 @@ fn json_string_opt(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
+/// Width of the table's TIME column: an RFC 3339 UTC time with nanoseconds
+/// (`2019-03-19T23:34:25.123456789Z`); EVTX times have 7 fractional digits, 28 characters.
+const TIME_WIDTH: usize = 30;
+/// Width of the LEVEL column: `informational`.
+const LEVEL_WIDTH: usize = 13;
+/// Width of the RULE column; longer titles are cut.
+const TITLE_WIDTH: usize = 60;
+
 /// The header of an output (table and CSV), if the format has one.
 pub fn header(format: OutputFormat) -> Option<String> {
     match format {
         OutputFormat::Table => Some(format!(
-            "{:<27} {:<13} {:<60} {}\n",
+            "{:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {:<TITLE_WIDTH$} {}\n",
             "TIME", "LEVEL", "RULE", "WHERE"
         )),
         OutputFormat::Jsonl => None,
@@ -206,21 +214,28 @@ pub fn write_plain(
     }
 }
 
+/// One table line. Every cell is one line of text: a control character (a newline in a rule
+/// title, a tab in a correlation's group value taken from an event) becomes a space, so no
+/// cell can break a row or start a new one. Times fit their column (at most nanoseconds);
+/// were one longer, it would be cut like a long title rather than shift the row.
 fn table_row(out: &mut Vec<u8>, time: &str, rule: &RuleInfo, place: &str) {
-    let title = fit(&rule.title, 60);
+    let time = cell(time, TIME_WIDTH);
+    let title = cell(&rule.title, TITLE_WIDTH);
+    let place = cell(place, usize::MAX);
     let _ = writeln!(
         out,
-        "{time:<27} {:<13} {title:<60} {place}",
+        "{time:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {title:<TITLE_WIDTH$} {place}",
         rule.level_name()
     );
 }
 
-/// At most `width` characters, with `…` when cut.
-fn fit(s: &str, width: usize) -> String {
+/// `s` on one line, at most `width` characters, with `…` when cut.
+fn cell(s: &str, width: usize) -> String {
+    let one_line = s.chars().map(|c| if c.is_control() { ' ' } else { c });
     if s.chars().count() <= width {
-        s.to_owned()
+        one_line.collect()
     } else {
-        let mut t: String = s.chars().take(width - 1).collect();
+        let mut t: String = one_line.take(width - 1).collect();
         t.push('…');
         t
     }
@@ -358,5 +373,75 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
                 ],
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(title_yaml: &str) -> RuleInfo {
+        let text = format!(
+            "title: {title_yaml}\nlevel: high\nlogsource:\n    product: windows\n\
+             detection:\n    sel:\n        a: b\n    condition: sel\n"
+        );
+        let loaded = sigma::load_str(&text, "r.yml");
+        let rule = loaded.rules.first().expect("the rule loads");
+        RuleInfo::new(rule)
+    }
+
+    /// Where `needle` starts in `line`, in characters.
+    fn column(line: &str, needle: &str) -> usize {
+        let at = line
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} in {line:?}"));
+        line[..at].chars().count()
+    }
+
+    #[test]
+    fn table_rows_align_with_the_header_whatever_the_time_precision() {
+        // Found by a usability review: EVTX times have 7 fractional digits, one more than the
+        // TIME column held, so every EVTX row was shifted against the header.
+        let header = header(OutputFormat::Table).unwrap();
+        let info = rule("Whoami");
+        for time in [
+            "2019-03-19T23:34:25.1234567Z",
+            "2019-03-19T23:34:25.123456789Z",
+            "2020-06-10T02:50:56.537Z",
+            "2020-06-10T02:50:56Z",
+            "-",
+            "Tue, 19 Mar 2019 23:34:25 +0000 (longer than the column)",
+        ] {
+            let mut out = Vec::new();
+            table_row(&mut out, time, &info, "logs/a.evtx:42");
+            let row = String::from_utf8(out).unwrap();
+            assert_eq!(column(&row, "high"), column(&header, "LEVEL"), "{row}");
+            assert_eq!(column(&row, "Whoami"), column(&header, "RULE"), "{row}");
+            assert_eq!(
+                column(&row, "logs/a.evtx"),
+                column(&header, "WHERE"),
+                "{row}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_characters_in_table_cells_are_spaces() {
+        // A title with a newline made two table lines out of one detection.
+        let info = rule("\"Two\\nLines\\tand a tab\"");
+        assert_eq!(info.title, "Two\nLines\tand a tab");
+        let mut out = Vec::new();
+        table_row(&mut out, "-", &info, "group=a\nb");
+        let row = String::from_utf8(out).unwrap();
+        assert_eq!(row.lines().count(), 1, "{row:?}");
+        assert!(row.contains(" Two Lines and a tab "), "{row:?}");
+        assert!(row.ends_with(" group=a b\n"), "{row:?}");
+        // Cut titles stay one line too.
+        let long = rule(&format!("\"{}\\n{}\"", "a".repeat(50), "b".repeat(50)));
+        let mut out = Vec::new();
+        table_row(&mut out, "-", &long, "x:1");
+        let row = String::from_utf8(out).unwrap();
+        assert_eq!(row.lines().count(), 1, "{row:?}");
+        assert!(row.contains(&format!("{} {}…", "a".repeat(50), "b".repeat(8))));
     }
 }
