@@ -1,11 +1,14 @@
 //! Finding, reading and loading rule files for every command that takes rules.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use sigma::ruleset::RuleSet;
 use sigma::{Diagnostic, LoadedFile, Rule};
+
+use crate::source::file_kind;
 
 /// One rule file: its text (kept to render diagnostics) and what loading it gave.
 #[derive(Debug)]
@@ -58,7 +61,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Found>, PathError> {
             reason: io_reason(&e),
         })?;
         if meta.is_dir() {
-            walk(p, &mut out).map_err(|e| PathError {
+            walk(p, &mut HashSet::new(), &mut out).map_err(|e| PathError {
                 path: p.display().to_string(),
                 reason: io_reason(&e),
             })?;
@@ -81,7 +84,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Found>, PathError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<Found>) -> std::io::Result<()> {
+fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, out: &mut Vec<Found>) -> std::io::Result<()> {
+    // Links are followed, so a link to a folder above would loop: each folder once, by its
+    // real path (a few dozen folders in a rule repository).
+    if !visited.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     // Sorted by name, which within one folder is the order of the paths: comparing paths
     // parses them into components at every comparison, a twentieth of a hunt's start-up.
     let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> = std::fs::read_dir(dir)?
@@ -98,38 +106,15 @@ fn walk(dir: &Path, out: &mut Vec<Found>) -> std::io::Result<()> {
             _ => std::fs::metadata(&p).ok().map(|m| m.file_type()),
         };
         if kind.is_some_and(|t| t.is_dir()) {
-            walk(&p, out)?;
+            walk(&p, visited, out)?;
         } else if is_rule_file(&p) {
             let skip = kind
                 .filter(|t| !t.is_file())
-                .map(|t| format!("not a regular file ({}); skipped", special_kind(t)));
+                .map(|t| format!("not a regular file ({}); skipped", file_kind(t)));
             out.push(Found { path: p, skip });
         }
     }
     Ok(())
-}
-
-/// What a file that is neither a folder nor a regular file is, in words.
-fn special_kind(kind: std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-        if kind.is_char_device() {
-            return "a character device";
-        }
-        if kind.is_block_device() {
-            return "a block device";
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = kind;
-    "a special file"
 }
 
 pub fn io_reason(e: &std::io::Error) -> String {
@@ -283,6 +268,19 @@ mod tests {
             relative(&found, root),
             [".hidden.yml", ".github/workflows/ci.yml"]
         );
+    }
+
+    /// A link to a folder above made the walk go round until the system's link limit: each
+    /// rule was loaded about forty times (and reported as many times).
+    #[cfg(unix)]
+    #[test]
+    fn a_link_loop_in_a_rules_folder_is_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, &["a.yml", "sub/b.yml"]);
+        std::os::unix::fs::symlink(root, root.join("sub/up")).unwrap();
+        let found = discover(&[root.to_path_buf()]).unwrap();
+        assert_eq!(relative(&found, root), ["a.yml", "sub/b.yml"]);
     }
 
     #[cfg(unix)]

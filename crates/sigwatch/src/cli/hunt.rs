@@ -40,7 +40,9 @@ INPUTS AND PIPELINES
   log-source confusion): the summary counts such rules per pipeline.
 
 RULES
-  Rule files and folders (recursive, .yml/.yaml). Rules with errors are reported and left out.
+  Rule files and folders (recursive, .yml/.yaml; inside folders, hidden entries are left out
+  and files that are not regular files are reported and skipped). Rules with errors are
+  reported and left out.
   --min-level and --status choose the rules reported (default: every status but deprecated and
   unsupported); rules a chosen correlation refers to are still evaluated.
 
@@ -78,7 +80,8 @@ OUTPUT
 
 EXIT STATUS
   0 with or without detections; 1 on a fatal error (bad arguments, no rules, no rule that can
-  run on the logs read, an input that does not exist, an output that cannot be written).";
+  run on the logs read, an input that does not exist, an --explain PATH that names none of the
+  inputs, an output that cannot be written).";
 
 /// Hunt with Sigma rules over EVTX, JSON and text logs.
 #[derive(Debug, clap::Args)]
@@ -109,7 +112,9 @@ pub struct Args {
     pub output: Option<PathBuf>,
 
     /// Explain, for the selected events, why each rule matched or not: `--explain` (every event
-    /// of the logs), `--explain=RECORD` or `--explain=PATH:RECORD`.
+    /// of the logs), `--explain=RECORD` or `--explain=PATH:RECORD` (PATH: the file as given or
+    /// found, a trailing part of its path such as its name, or `-` for stdin; a PATH that names
+    /// no input is an error).
     #[arg(long, value_name = "[PATH:]RECORD", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub explain: Option<String>,
 

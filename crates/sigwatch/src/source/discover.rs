@@ -177,7 +177,10 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut
             Ok(meta) if meta.is_file() => seen.add(path, &meta, found),
             Ok(meta) => found.files.push(unreadable(
                 &path,
-                format!("not a regular file ({}); skipped", file_kind(&meta)),
+                format!(
+                    "not a regular file ({}); skipped",
+                    file_kind(meta.file_type())
+                ),
             )),
             Err(err) => found.files.push(unreadable(
                 &path,
@@ -196,11 +199,10 @@ fn unreadable(path: &Path, reason: String) -> InputFile {
 }
 
 /// What a file that is neither a folder nor a regular file is, in words.
-fn file_kind(meta: &fs::Metadata) -> &'static str {
+pub(crate) fn file_kind(kind: fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        let kind = meta.file_type();
         if kind.is_fifo() {
             return "a FIFO";
         }
@@ -215,7 +217,7 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
         }
     }
     #[cfg(not(unix))]
-    let _ = meta;
+    let _ = kind;
     "a special file"
 }
 

@@ -48,6 +48,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use batch::{Batch, Record, RecordData};
+pub(crate) use discover::file_kind;
 pub use discover::{Discovery, discover};
 pub use pool::BufferPool;
 pub use progress::{Progress, ProgressSnapshot};
