@@ -956,6 +956,19 @@ fn without_a_pipeline_a_match_by_absence_alone_does_not_count() {
             ("keyword sys.log".to_owned(), 2)
         ]
     );
+    // --explain says why such a match is not reported.
+    let out = hunt(&[
+        "-r",
+        dir.path().to_str().unwrap(),
+        logs.to_str().unwrap(),
+        "--explain=conn.jsonl:1",
+    ]);
+    let explained = text(&out.stdout);
+    assert!(explained.contains("'absence'"), "{explained}");
+    assert!(
+        explained.contains("    not counted: without a pipeline"),
+        "{explained}"
+    );
 }
 
 /// `--sort time` writes the same detections as a timeline: by event time, a correlation at

@@ -208,6 +208,16 @@ pub fn run(
                 let offered = x.variants.iter().any(|v| v.routed && v.prefilter_passed);
                 if all || x.matched || offered {
                     write!(out, "{x}")?;
+                    if x.matched
+                        && let Some(Some(fields)) = compiled.presence.get(rule)
+                        && !super::has_any(&event, fields)
+                    {
+                        writeln!(
+                            out,
+                            "    not counted: without a pipeline, a match by the absence of all of \
+                             the rule's fields does not count (see docs/hunt.md)"
+                        )?;
+                    }
                 } else {
                     quiet += 1;
                 }

@@ -130,7 +130,7 @@ fn presence_guards(engine: &Engine, rules: usize) -> Vec<Option<Vec<FieldPath>>>
 }
 
 /// Whether the event has a value for any of `fields`.
-fn has_any<E: Event + ?Sized>(event: &E, fields: &[FieldPath]) -> bool {
+pub(super) fn has_any<E: Event + ?Sized>(event: &E, fields: &[FieldPath]) -> bool {
     fields.iter().any(|field| {
         let mut found = false;
         event.lookup(field, &mut |_| found = true);
