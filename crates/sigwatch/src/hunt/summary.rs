@@ -87,14 +87,27 @@ pub fn render(
     );
     for c in compiled {
         let na: u64 = c.not_applicable.values().sum();
+        // What kept rules from running, when something did.
+        let mut left = Vec::new();
+        if na > 0 {
+            left.push(format!("{na} not applicable (log source not mapped)"));
+        }
+        if !c.refused.is_empty() {
+            left.push(format!("{} refused by the pipeline", c.refused.len()));
+        }
+        if !c.errors.is_empty() {
+            left.push(format!("{} not compiled", c.errors.len()));
+        }
         let _ = writeln!(
             s,
-            "  pipeline {}: {} run; {} not applicable (log source not mapped), {} refused by the pipeline, {} not compiled ({:.0} ms)",
+            "  pipeline {}: {} run{} ({:.0} ms)",
             c.name,
             plural(c.usable, "rule", "rules"),
-            na,
-            c.refused.len(),
-            c.errors.len(),
+            if left.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", left.join(", "))
+            },
             c.took.as_secs_f64() * 1000.0
         );
         const SHOWN: usize = 5;
@@ -191,7 +204,7 @@ pub fn render(
     if tally.fed_hits > 0 || tally.untimed_hits > 0 {
         let _ = writeln!(
             s,
-            "correlation: {} hits fed in event-time order{}",
+            "correlation: {} matches of the rules behind correlations, taken in event-time order{}",
             tally.fed_hits,
             if tally.untimed_hits > 0 {
                 format!(
