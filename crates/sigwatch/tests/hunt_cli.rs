@@ -1193,3 +1193,54 @@ fn table_rows_line_up_with_the_header_for_evtx_times() {
         assert_eq!(row.find("Whoami Via Cmd"), Some(rule), "{stdout}");
     }
 }
+
+/// `-o` naming one of the logs emptied it before it was read (and the hunt found nothing and
+/// exited 0); a bad --explain PATH emptied the output before failing. Both are refused before
+/// the output is created, which leaves the files as they were. Found by the second review.
+#[test]
+fn the_output_never_overwrites_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("v.jsonl");
+    let content = std::fs::read_to_string(fixture("logs/flat1.jsonl")).unwrap();
+    std::fs::write(&log, &content).unwrap();
+    let log_s = log.to_str().unwrap();
+    for output in [
+        log_s.to_owned(),
+        format!("{}/./v.jsonl", dir.path().display()),
+    ] {
+        let out = hunt(&[
+            "-q",
+            "-r",
+            &f("rules"),
+            dir.path().to_str().unwrap(),
+            "-o",
+            &output,
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("the output file is one of the logs to hunt"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), content);
+    }
+    let dump = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(["dump", log_s, "-o", log_s])
+        .output()
+        .unwrap();
+    assert_eq!(dump.status.code(), Some(2), "{}", text(&dump.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), content);
+
+    let result = dir.path().join("res.jsonl");
+    std::fs::write(&result, "kept\n").unwrap();
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        log_s,
+        "--explain=nope.jsonl:3",
+        "-o",
+        result.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "kept\n");
+}

@@ -133,6 +133,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         ..SourceOptions::default()
     };
+    // Checked before the output is created: creating it empties the file.
+    if let Some(path) = &args.output
+        && discovery.holds(path)
+    {
+        anyhow::bail!(
+            "{}: the output file is one of the logs to dump; it would be emptied",
+            path.display()
+        );
+    }
     let sink: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

@@ -440,6 +440,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         OutputFormat::Jsonl
     });
+    // Checked before the output is created: creating it empties the file.
+    if let Some(path) = &args.output
+        && discovery.holds(path)
+    {
+        return fatal(format!(
+            "{}: the output file is one of the logs to hunt; it would be emptied",
+            path.display()
+        ));
+    }
+    if let Some(selector) = &selector
+        && let Err(e) = selector.inputs(&discovery.files)
+    {
+        return fatal(format!("--explain: {e}"));
+    }
     let sink: Box<dyn Write + Send> = match &args.output {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),

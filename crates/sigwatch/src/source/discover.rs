@@ -15,9 +15,19 @@ pub struct Discovery {
     pub files: Vec<InputFile>,
     /// Folders or entries that could not be listed; the rest was still found.
     pub skips: Vec<Skip>,
+    /// The identities (device, inode) of the files found.
+    ids: HashSet<(u64, u64)>,
 }
 
 impl Discovery {
+    /// Whether `path` names one of the files found (an output must not overwrite an input).
+    pub fn holds(&self, path: &Path) -> bool {
+        fs::metadata(path)
+            .ok()
+            .and_then(|meta| file_id(&meta))
+            .is_some_and(|id| self.ids.contains(&id))
+    }
+
     /// Sum of the known file sizes.
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().filter_map(|f| f.size).sum()
@@ -58,6 +68,7 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
             }
         }
     }
+    found.ids = seen.files.keys().copied().collect();
     seen.report(&mut found);
     Ok(found)
 }
