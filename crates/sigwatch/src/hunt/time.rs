@@ -78,8 +78,6 @@ fn fraction_digits(text: &str) -> usize {
 #[derive(Debug, Clone)]
 pub struct TimeFields {
     fields: Vec<FieldPath>,
-    /// The defaults are in use: the EVTX fast path applies.
-    default: bool,
 }
 
 impl TimeFields {
@@ -88,21 +86,19 @@ impl TimeFields {
         if names.is_empty() {
             TimeFields {
                 fields: DEFAULT_FIELDS.iter().map(|n| FieldPath::new(n)).collect(),
-                default: true,
             }
         } else {
             TimeFields {
                 fields: names.iter().map(|n| FieldPath::new(n)).collect(),
-                default: false,
             }
         }
     }
 
     /// The time of an event whose JSON text is `text`.
     pub fn read<E: Event + ?Sized>(&self, event: &E, text: &str) -> Option<EventTime> {
-        if self.default
-            && let Some(found) = evtx_system_time(text)
-        {
+        // The EVTX time first, whatever the fields: `--timestamp-field` names the time of the
+        // other logs (a hunt over EVTX and NXLog JSON, say).
+        if let Some(found) = evtx_system_time(text) {
             return Some(EventTime {
                 millis: parse_millis(found),
                 text: found.to_owned(),
@@ -243,6 +239,13 @@ mod tests {
                 .read(&value, "")
                 .is_none()
         );
+        // The EVTX time stays first when fields are named (found by the second review).
+        let text = r##"{"Event":{"System":{"TimeCreated":{"#attributes":{"SystemTime":"2025-10-24T23:41:00.6015591Z"}}}},"@timestamp":"2001-01-01T00:00:00Z"}"##;
+        let evtx: serde_json::Value = serde_json::from_str(text).unwrap();
+        let t = TimeFields::new(&["@timestamp".to_owned()])
+            .read(&evtx, text)
+            .unwrap();
+        assert_eq!(t.text, "2025-10-24T23:41:00.6015591Z");
         // Zeek's `ts`, epoch seconds, is among the defaults.
         let zeek = serde_json::json!({"ts": 1591757456.25, "uid": "C1"});
         let t = TimeFields::new(&[]).read(&zeek, "").unwrap();
