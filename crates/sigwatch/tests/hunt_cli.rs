@@ -1244,3 +1244,41 @@ fn the_output_never_overwrites_an_input() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&result).unwrap(), "kept\n");
 }
+
+/// The pipeline of a JSON batch was the shape of its first event: one heartbeat line at the
+/// start made a file of Sysmon events "no pipeline", where a Cisco keyword rule fired on every
+/// event, and the count depended on where batches began (file vs stdin). Found by the second
+/// review.
+#[test]
+fn a_stray_first_line_does_not_choose_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("cisco.yml");
+    std::fs::write(
+        &rule,
+        "title: cisco delete keyword\nid: 9a000000-0000-0000-0000-000000000002\nstatus: test\n\
+         logsource: {product: cisco, service: aaa}\n\
+         detection: {keywords: [delete], condition: keywords}\nlevel: medium\n",
+    )
+    .unwrap();
+    let mut log = String::from("{\"message\":\"heartbeat\"}\n");
+    for _ in 0..50 {
+        log.push_str(
+            "{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\
+             \"CommandLine\":\"echo delete\"}\n",
+        );
+    }
+    let path = dir.path().join("flat.jsonl");
+    std::fs::write(&path, log).unwrap();
+    let out = hunt(&[
+        "--format",
+        "jsonl",
+        "-r",
+        rule.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("pipeline windows-flat"), "{stderr}");
+    // The rule is for Cisco logs: not applicable under windows-flat, so nothing ran.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(detections(&out).is_empty());
+}

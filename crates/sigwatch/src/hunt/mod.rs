@@ -388,8 +388,12 @@ impl Hunter {
     }
 
     /// The pipeline for a batch: `evtx` for EVTX, none for text, `-p/-c` for JSON if given,
-    /// else the shape of the batch's first record.
+    /// else the first known shape among the batch's first records (none if they have none).
+    /// A stray record of another shape at a batch's start (a heartbeat line) must not decide
+    /// for the whole batch: with no pipeline, every rule would be offered its Windows events.
     pub fn choose(&self, batch: &Batch) -> Choice {
+        /// Records looked at: the shape is read by parsing each one.
+        const LOOKED_AT: usize = 64;
         match batch.format {
             Format::Evtx => Choice::Evtx,
             Format::Text => Choice::None,
@@ -399,8 +403,10 @@ impl Hunter {
                 } else {
                     batch
                         .records()
-                        .next()
-                        .map_or(Choice::None, |r| shape::detect(r.text()))
+                        .take(LOOKED_AT)
+                        .map(|r| shape::detect(r.text()))
+                        .find(|&choice| choice != Choice::None)
+                        .unwrap_or(Choice::None)
                 }
             }
         }
