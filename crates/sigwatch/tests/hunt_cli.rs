@@ -1282,3 +1282,47 @@ fn a_stray_first_line_does_not_choose_the_pipeline() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(detections(&out).is_empty());
 }
+
+/// Standard input redirected from a log that is also named was read twice, and a correlation
+/// counted its events twice. Found by the second review.
+#[cfg(unix)]
+#[test]
+fn stdin_from_a_log_also_named_is_read_once() {
+    let log = fixture("logs/flat1.jsonl");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+            .arg("hunt")
+            .args(args)
+            .stdin(std::fs::File::open(&log).unwrap())
+            .output()
+            .unwrap()
+    };
+    let once = run(&[
+        "-q",
+        "--format",
+        "jsonl",
+        "-r",
+        &f("rules"),
+        &f("logs/flat1.jsonl"),
+    ]);
+    let twice = run(&[
+        "--format",
+        "jsonl",
+        "-r",
+        &f("rules"),
+        "-",
+        &f("logs/flat1.jsonl"),
+    ]);
+    let stderr = text(&twice.stderr);
+    assert!(
+        stderr.contains("the same file as <stdin>; read once"),
+        "{stderr}"
+    );
+    let records = |out: &Output| -> Vec<(String, Value)> {
+        detections(out)
+            .iter()
+            .map(|d| (d["rule_title"].to_string(), d["record"].clone()))
+            .collect()
+    };
+    assert_eq!(records(&twice), records(&once));
+}

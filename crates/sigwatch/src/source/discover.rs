@@ -53,7 +53,7 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
     let mut seen = Seen::default();
     for input in inputs {
         match input {
-            Input::Stdin => found.files.push(InputFile::stdin()),
+            Input::Stdin => seen.add_stdin(&mut found),
             Input::Path(path) => {
                 let meta = fs::metadata(path).map_err(|source| SourceError::Input {
                     path: path.clone(),
@@ -86,18 +86,36 @@ impl Seen {
     /// Adds the file at `path` to `found` unless it is already there.
     fn add(&mut self, path: PathBuf, meta: &fs::Metadata, found: &mut Discovery) {
         let entry = file_entry(path, meta);
-        if let Some(id) = file_id(meta) {
-            match self.files.entry(id) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    self.again.push((entry.name, Arc::clone(first.get())));
-                    return;
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(Arc::clone(&entry.name));
-                }
+        if self.first_time(file_id(meta), &entry.name) {
+            found.files.push(entry);
+        }
+    }
+
+    /// Adds standard input unless what it reads was found already (`- log < log`, `- -`).
+    fn add_stdin(&mut self, found: &mut Discovery) {
+        let entry = InputFile::stdin();
+        // What fd 0 is: the file it was redirected from, or a pipe.
+        let id = fs::metadata("/dev/stdin").ok().and_then(|m| file_id(&m));
+        if self.first_time(id, &entry.name) {
+            found.files.push(entry);
+        }
+    }
+
+    /// Whether the file `id` (named `name`) is new; if not, it is listed as found again.
+    fn first_time(&mut self, id: Option<(u64, u64)>, name: &Arc<str>) -> bool {
+        let Some(id) = id else {
+            return true;
+        };
+        match self.files.entry(id) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                self.again.push((Arc::clone(name), Arc::clone(first.get())));
+                false
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Arc::clone(name));
+                true
             }
         }
-        found.files.push(entry);
     }
 
     /// Notes on the files found again: the first few by name, then how many more.
