@@ -634,9 +634,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mark = rendered.len();
         output::write_correlation(&mut rendered, format, &c);
         if let Some(timeline) = &mut consumer.timeline {
-            // At the time of its last event, when it fired.
+            // At the time of its last event, when it fired. Correlations keep milliseconds:
+            // placed at the end of that millisecond, it comes after its last event.
             let row = rendered.split_off(mark);
-            timeline.push((Some(i128::from(det.last) * 1_000_000), row));
+            timeline.push((Some(i128::from(det.last) * 1_000_000 + 999_999), row));
         }
         *consumer.tally.per_rule.entry(det.rule).or_default() += 1;
         consumer.tally.correlation_detections += 1;

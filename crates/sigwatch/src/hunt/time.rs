@@ -36,31 +36,57 @@ impl EventTime {
     /// the time could not be read.
     pub fn display(&self) -> Option<String> {
         let (ts, digits) = match exact(&self.text) {
-            Some(ts) => (ts, fraction_digits(&self.text).clamp(3, 9)),
+            Some((ts, digits)) => (ts, digits.clamp(3, 9)),
             None => (Timestamp::from_millisecond(self.millis?).ok()?, 3),
         };
         Some(format!("{ts:.digits$}"))
     }
-}
 
-impl EventTime {
     /// The time as nanoseconds since the epoch, to order detections by (`None`: unreadable).
     pub fn sort_key(&self) -> Option<i128> {
         match exact(&self.text) {
-            Some(ts) => Some(ts.as_nanosecond()),
+            Some((ts, _)) => Some(ts.as_nanosecond()),
             None => self.millis.map(|ms| i128::from(ms) * 1_000_000),
         }
     }
 }
 
-/// A time written as text (RFC 3339, or a date and time taken as UTC), to the nanosecond.
-fn exact(text: &str) -> Option<Timestamp> {
+/// A time written as text, to the nanosecond, and how many digits of a second it has: RFC
+/// 3339, a date and time taken as UTC, or epoch seconds or milliseconds (as [`parse_millis`]
+/// tells them apart) with a fraction read digit by digit (a float would lose the last ones).
+fn exact(text: &str) -> Option<(Timestamp, usize)> {
     let t = text.trim();
     if let Ok(ts) = t.parse::<Timestamp>() {
-        return Some(ts);
+        return Some((ts, fraction_digits(t)));
     }
-    let dt = t.parse::<DateTime>().ok()?;
-    dt.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
+    if let Ok(dt) = t.parse::<DateTime>() {
+        let ts = dt.to_zoned(TimeZone::UTC).ok()?.timestamp();
+        return Some((ts, fraction_digits(t)));
+    }
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() || !(whole.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    // Nanoseconds from up to `places` digits of `fraction`, as a fraction of `unit` ns.
+    let part = |places: usize, unit: i64| -> i64 {
+        let digits = &fraction[..fraction.len().min(places)];
+        let value: i64 = digits.parse().unwrap_or(0);
+        value * unit / 10_i64.pow(digits.len() as u32)
+    };
+    let (nanos, digits) = if whole < 100_000_000_000 {
+        (
+            whole.checked_mul(1_000_000_000)? + part(9, 1_000_000_000),
+            fraction.len(),
+        )
+    } else {
+        (
+            whole.checked_mul(1_000_000)? + part(6, 1_000_000),
+            fraction.len() + 3,
+        )
+    };
+    let ts = Timestamp::from_nanosecond(i128::from(nanos)).ok()?;
+    Some((ts, digits))
 }
 
 /// How many digits a time's seconds have after the point (`.537` has 3).
@@ -285,6 +311,16 @@ mod tests {
             "2019-04-27T15:57:25.8688632Z"
         );
         assert_eq!(shown("1591757456").unwrap(), "2020-06-10T02:50:56.000Z");
+        // Epoch numbers keep their digits (Zeek's `ts` has microseconds).
+        assert_eq!(
+            shown("1704067200.123456").unwrap(),
+            "2024-01-01T00:00:00.123456Z"
+        );
+        assert_eq!(shown("1591757456537").unwrap(), "2020-06-10T02:50:56.537Z");
+        assert_eq!(
+            shown("1591757456537.25").unwrap(),
+            "2020-06-10T02:50:56.53725Z"
+        );
         assert_eq!(shown("yesterday afternoon"), None);
         assert_eq!(shown(""), None);
         assert_eq!(format_millis(1_591_757_456_000), "2020-06-10T02:50:56.000Z");
