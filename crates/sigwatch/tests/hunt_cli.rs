@@ -1326,3 +1326,58 @@ fn stdin_from_a_log_also_named_is_read_once() {
     };
     assert_eq!(records(&twice), records(&once));
 }
+
+/// Under --sort time a correlation (counted in milliseconds) came before its own last event
+/// when that event had sub-millisecond digits. Found by the second review.
+#[test]
+fn sort_time_puts_a_correlation_after_its_last_event() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("proc.yml"),
+        "title: cmd started\nid: 33333333-3333-3333-3333-333333333333\nname: cmd_started\n\
+         status: test\nlogsource: {product: windows, category: process_creation}\n\
+         detection: {sel: {Image|endswith: '\\cmd.exe'}, condition: sel}\nlevel: low\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("burst.yml"),
+        "title: Two cmd in 1m\nid: 44444444-4444-4444-4444-444444444444\nstatus: test\n\
+         correlation: {type: event_count, rules: [cmd_started], timespan: 1m, generate: true, \
+         condition: {gte: 2}}\nlevel: high\n",
+    )
+    .unwrap();
+    let event = |t: &str| {
+        format!(
+            "{{\"Event\":{{\"System\":{{\"Provider\":{{\"#attributes\":{{\"Name\":\"Microsoft-Windows-Sysmon\"}}}},\
+             \"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\
+             \"TimeCreated\":{{\"#attributes\":{{\"SystemTime\":\"2024-01-01T{t}Z\"}}}}}},\
+             \"EventData\":{{\"Image\":\"C:\\\\Windows\\\\System32\\\\cmd.exe\"}}}}}}\n"
+        )
+    };
+    let logs = dir.path().join("ev.jsonl");
+    std::fs::write(
+        &logs,
+        event("00:00:00.1234567") + &event("00:00:00.5234567"),
+    )
+    .unwrap();
+    let out = hunt(&[
+        "-q",
+        "--format",
+        "jsonl",
+        "--sort",
+        "time",
+        "-r",
+        dir.path().to_str().unwrap(),
+        logs.to_str().unwrap(),
+    ]);
+    let titles: Vec<String> = detections(&out)
+        .iter()
+        .map(|d| d["rule_title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        titles,
+        ["cmd started", "cmd started", "Two cmd in 1m"],
+        "{}",
+        text(&out.stderr)
+    );
+}
