@@ -1381,3 +1381,26 @@ fn sort_time_puts_a_correlation_after_its_last_event() {
         text(&out.stderr)
     );
 }
+
+/// A filter written for pySigma (`condition: not selection`) keeps only the events it was
+/// meant to drop under the spec's reading; `check` warned, `hunt` said nothing. Found by the
+/// second review.
+#[test]
+fn a_negated_filter_is_warned_about() {
+    let filter = "title: drop bob\nid: 6b1b6b02-0000-4000-8000-0000000000f1\n\
+        logsource:\n    category: process_creation\n    product: windows\n\
+        filter:\n    rules:\n        - 6b1b6b02-0000-4000-8000-000000000001\n\
+        \x20   selection:\n        User: 'CORP\\bob'\n    condition: not selection\n";
+    let (out, _dir) = hunt_whoami_with(
+        &[
+            ("good.yml", whoami_rule()),
+            ("filter.yml", filter.to_owned()),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("a filter's condition names the events to suppress; this one is negated"),
+        "{stderr}"
+    );
+}

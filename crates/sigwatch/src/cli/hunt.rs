@@ -363,9 +363,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (set, _) = loaded.into_rule_set();
     if !args.quiet {
         // Two rules with one id: a correlation or filter naming it reaches only the first, and
-        // the detections of both carry the same rule_id.
+        // the detections of both carry the same rule_id. A pySigma-style filter (`not
+        // selection`) silently keeps only the events it was written to drop.
         for d in set.check() {
-            if matches!(d.diagnostic.code, "duplicate-id" | "duplicate-name") {
+            if matches!(
+                d.diagnostic.code,
+                "duplicate-id" | "duplicate-name" | "filter-negated-condition"
+            ) {
                 eprintln!(
                     "warning: {}:{}: {}",
                     set.rules[d.rule].origin.path,
