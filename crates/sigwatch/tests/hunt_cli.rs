@@ -323,8 +323,17 @@ fn csv_and_table() {
     let event: Value = serde_json::from_str(&rows[2][11]).unwrap();
     assert_eq!(event["EventID"], 1);
     assert_eq!(&rows[4][8], "event_count");
-    assert_eq!(&rows[4][9], "TargetUserName=bob");
+    assert_eq!(&rows[4][9], r#"{"TargetUserName":"bob"}"#);
     assert_eq!(&rows[4][10], "3");
+    let detail: Value = serde_json::from_str(&rows[4][11]).unwrap();
+    assert_eq!(detail["events"].as_array().unwrap().len(), 3);
+    assert!(
+        detail["events"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("flat1.jsonl")
+    );
+    assert!(detail["events"][0]["record"].is_u64());
 
     let out = hunt(&["-r", &f("rules"), &f("logs"), "--format", "table"]);
     let stdout = text(&out.stdout);

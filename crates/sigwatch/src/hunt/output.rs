@@ -348,13 +348,25 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
             let count = c.count.to_string();
             let last_place = c.events.last();
             let record = last_place.map(|e| e.record.to_string()).unwrap_or_default();
-            let events: Vec<String> = c
+            // JSON, as in jsonl: a value may hold `,`, `=` or `:` (a path `a:b.jsonl`).
+            let events: Vec<serde_json::Value> = c
                 .events
                 .iter()
-                .map(|e| format!("{}:{}", e.path, e.record))
+                .map(|e| serde_json::json!({"path": e.path, "record": e.record}))
                 .collect();
             let rules: Vec<&str> = c.rules.iter().map(|r| r.reference.as_str()).collect();
             let detail = serde_json::json!({"rules": rules, "events": events, "value": c.value});
+            let group: serde_json::Map<String, serde_json::Value> = c
+                .group
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_deref().map_or(serde_json::Value::Null, Into::into),
+                    )
+                })
+                .collect();
+            let group_text = serde_json::Value::Object(group).to_string();
             csv_row(
                 out,
                 &[
