@@ -28,14 +28,24 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 pub struct EventTime {
     pub text: String,
     pub millis: Option<i64>,
+    /// The time to the nanosecond and its digits of a second, read once (see [`exact`]).
+    exact: Option<(Timestamp, usize)>,
 }
 
 impl EventTime {
+    pub fn new(text: String, millis: Option<i64>) -> EventTime {
+        EventTime {
+            exact: exact(&text),
+            text,
+            millis,
+        }
+    }
+
     /// The time in RFC 3339 UTC, with at least millisecond digits (more when the event has
     /// them: EVTX counts 100 ns), so that times of one kind of log sort as text; `None` when
     /// the time could not be read.
     pub fn display(&self) -> Option<String> {
-        let (ts, digits) = match exact(&self.text) {
+        let (ts, digits) = match self.exact {
             Some((ts, digits)) => (ts, digits.clamp(3, 9)),
             None => (Timestamp::from_millisecond(self.millis?).ok()?, 3),
         };
@@ -44,7 +54,7 @@ impl EventTime {
 
     /// The time as nanoseconds since the epoch, to order detections by (`None`: unreadable).
     pub fn sort_key(&self) -> Option<i128> {
-        match exact(&self.text) {
+        match self.exact {
             Some((ts, _)) => Some(ts.as_nanosecond()),
             None => self.millis.map(|ms| i128::from(ms) * 1_000_000),
         }
@@ -125,10 +135,7 @@ impl TimeFields {
         // The EVTX time first, whatever the fields: `--timestamp-field` names the time of the
         // other logs (a hunt over EVTX and NXLog JSON, say).
         if let Some(found) = evtx_system_time(text) {
-            return Some(EventTime {
-                millis: parse_millis(found),
-                text: found.to_owned(),
-            });
+            return Some(EventTime::new(found.to_owned(), parse_millis(found)));
         }
         for field in &self.fields {
             let mut first: Option<EventTime> = None;
@@ -137,16 +144,10 @@ impl TimeFields {
                     return;
                 }
                 first = match value {
-                    Scalar::Str(s) => Some(EventTime {
-                        millis: parse_millis(&s),
-                        text: s.into_owned(),
-                    }),
+                    Scalar::Str(s) => Some(EventTime::new(s.to_string(), parse_millis(&s))),
                     Scalar::Num(n) => {
                         let v = n.as_f64();
-                        Some(EventTime {
-                            millis: epoch_millis(v),
-                            text: format_number(v),
-                        })
+                        Some(EventTime::new(format_number(v), epoch_millis(v)))
                     }
                     _ => None,
                 };
@@ -171,10 +172,13 @@ fn format_number(v: f64) -> String {
 /// another shape is looked up by field: a `SystemTime` deeper in it is not the event's time).
 fn evtx_system_time(text: &str) -> Option<&str> {
     const KEY: &str = "\"TimeCreated\":{\"#attributes\":{\"SystemTime\":\"";
+    // Built once: building a searcher for this key costs more than a search.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY.as_bytes()));
     if !text.starts_with("{\"Event\":{") {
         return None;
     }
-    let at = memchr::memmem::find(text.as_bytes(), KEY.as_bytes())?;
+    let at = FINDER.find(text.as_bytes())?;
     let rest = &text[at + KEY.len()..];
     let end = rest.find('"')?;
     Some(&rest[..end])
@@ -279,11 +283,7 @@ mod tests {
     }
 
     fn shown(text: &str) -> Option<String> {
-        EventTime {
-            text: text.to_owned(),
-            millis: parse_millis(text),
-        }
-        .display()
+        EventTime::new(text.to_owned(), parse_millis(text)).display()
     }
 
     /// Times sort as text within a kind of log: a fixed number of digits (at least three,
