@@ -51,13 +51,13 @@ CORRELATION AND TIME
   value_avg, value_percentile) and the legacy `| count() by ...` conditions run over event
   time: the EVTX TimeCreated, else the first of @timestamp, timestamp, TimeCreated, EventTime,
   UtcTime, event.created, time, date, ts (or --timestamp-field); RFC 3339 with or without an
-  offset, `YYYY-MM-DD hh:mm:ss` as UTC, epoch seconds or milliseconds. Files need not be in time order,
-  nor sorted among themselves: the hits of the rules that feed correlations are collected while
-  reading, each file's hits are sorted by time (equal times keep record order), and all files
-  are merged by time (equal times: file order) before the correlations run, so the result does
-  not depend on the order of files or records. Hits on events without a readable time are not
-  correlated (counted in the summary). Memory for this grows with the number of such hits, not
-  with the input.
+  offset, `YYYY-MM-DD hh:mm:ss` as UTC, epoch seconds or milliseconds. Files need not be in
+  time order, nor sorted among themselves: the hits of the rules that feed correlations are
+  collected while reading, each file's hits are sorted by time (equal times keep record
+  order), and all files are merged by time (equal times: file order) before the correlations
+  run, so the result does not depend on the order of files or records. Hits on events without
+  a readable time are not correlated (counted in the summary). Memory for this grows with the
+  number of such hits, not with the input.
   Windows are per group (the group-by values; a missing value is a group of its own) and
   include both ends: events exactly `timespan` apart are in one window. Conditions with only
   gt/gte are checked at each hit over the last `timespan` and fire as soon as they hold; the
@@ -81,7 +81,7 @@ OUTPUT
 EXIT STATUS
   0 with or without detections; 1 on a fatal error (bad arguments, no rules, no rule that can
   run on the logs read, an input that does not exist, an --explain PATH that names none of the
-  inputs, an output that cannot be written).";
+  inputs, an output that cannot be written or is one of the logs).";
 
 /// Hunt with Sigma rules over EVTX, JSON and text logs.
 #[derive(Debug, clap::Args)]
