@@ -1126,7 +1126,7 @@ fn explain_selects_a_file_however_it_is_named() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("'z.jsonl' is none of the inputs"),
+        stderr.starts_with("error: --explain: 'z.jsonl' is none of the inputs"),
         "{stderr}"
     );
     assert!(stderr.contains("logs/x.jsonl, logs/y.jsonl"), "{stderr}");

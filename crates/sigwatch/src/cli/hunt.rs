@@ -456,7 +456,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(selector) = &selector
         && let Err(e) = selector.inputs(&discovery.files)
     {
-        return fatal(format!("--explain: {e}"));
+        return fatal(e);
     }
     let sink: Box<dyn Write + Send> = match &args.output {
         Some(path) => match File::create(path) {
