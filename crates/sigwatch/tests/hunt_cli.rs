@@ -1413,3 +1413,30 @@ fn a_negated_filter_is_warned_about() {
         "{stderr}"
     );
 }
+
+/// A --timestamp-field that no event has left every timestamp null without a word; the
+/// summary now counts the detections without a time. The EVTX time is read whatever the
+/// fields, also from pretty-printed EVTX-shaped JSON.
+#[test]
+fn detections_without_a_time_are_counted_and_evtx_keeps_its_time() {
+    let out = hunt(&[
+        "-r",
+        &f("rules"),
+        &f("logs"),
+        "--format",
+        "jsonl",
+        "--timestamp-field",
+        "nope",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("  3 on events without a readable time"),
+        "{stderr}"
+    );
+    let evtx: Vec<Value> = detections(&out)
+        .into_iter()
+        .filter(|d| d["path"].as_str().unwrap().ends_with("evtx_shape.json"))
+        .collect();
+    assert_eq!(evtx.len(), 1);
+    assert_eq!(evtx[0]["timestamp"], "2024-05-01T11:00:00.123456Z");
+}

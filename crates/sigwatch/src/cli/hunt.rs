@@ -255,6 +255,8 @@ impl Consumer {
         for &rule in &ready.detections {
             *self.tally.per_rule.entry(rule as usize).or_default() += 1;
         }
+        self.tally.untimed_detections +=
+            ready.rows.iter().filter(|(_, time)| time.is_none()).count() as u64;
         self.tally.untimed_hits += ready.untimed_hits;
         self.tally.fed_hits += ready.hits.len() as u64;
         if !ready.hits.is_empty()

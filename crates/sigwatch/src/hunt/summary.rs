@@ -23,6 +23,8 @@ pub struct Tally {
     pub choices: BTreeMap<Choice, u64>,
     pub untimed_hits: u64,
     pub fed_hits: u64,
+    /// Plain detections on events without a readable time (`timestamp` null).
+    pub untimed_detections: u64,
 }
 
 impl Tally {
@@ -169,6 +171,13 @@ pub fn render(
         let _ = write!(s, ", {} from correlations", tally.correlation_detections);
     }
     let _ = writeln!(s, ")");
+    if tally.untimed_detections > 0 {
+        let _ = writeln!(
+            s,
+            "  {} on events without a readable time (timestamp null; see --timestamp-field)",
+            tally.untimed_detections
+        );
+    }
     if total > 0 {
         let levels: Vec<String> = per_level
             .iter()

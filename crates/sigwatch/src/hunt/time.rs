@@ -124,8 +124,15 @@ impl TimeFields {
                 fields: DEFAULT_FIELDS.iter().map(|n| FieldPath::new(n)).collect(),
             }
         } else {
+            // The EVTX time stays first (see `read`), also for EVTX-shaped JSON that is not
+            // the crate's compact text.
             TimeFields {
-                fields: names.iter().map(|n| FieldPath::new(n)).collect(),
+                fields: DEFAULT_FIELDS[..2]
+                    .iter()
+                    .copied()
+                    .chain(names.iter().map(String::as_str))
+                    .map(FieldPath::new)
+                    .collect(),
             }
         }
     }
