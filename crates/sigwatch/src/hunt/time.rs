@@ -77,25 +77,30 @@ fn exact(text: &str) -> Option<(Timestamp, usize)> {
     if whole.is_empty() || !(whole.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let whole: i64 = whole.parse().ok()?;
+    let whole: i128 = whole.parse().ok()?;
     // Nanoseconds from up to `places` digits of `fraction`, as a fraction of `unit` ns.
-    let part = |places: usize, unit: i64| -> i64 {
+    let part = |places: usize, unit: i128| -> i128 {
         let digits = &fraction[..fraction.len().min(places)];
-        let value: i64 = digits.parse().unwrap_or(0);
-        value * unit / 10_i64.pow(digits.len() as u32)
+        let value: i128 = digits.parse().unwrap_or(0);
+        value * unit / 10_i128.pow(digits.len() as u32)
     };
+    // In i128: a bogus epoch near the i64 limit must not wrap into another century.
     let (nanos, digits) = if whole < 100_000_000_000 {
         (
-            whole.checked_mul(1_000_000_000)? + part(9, 1_000_000_000),
+            whole
+                .checked_mul(1_000_000_000)?
+                .checked_add(part(9, 1_000_000_000))?,
             fraction.len(),
         )
     } else {
         (
-            whole.checked_mul(1_000_000)? + part(6, 1_000_000),
+            whole
+                .checked_mul(1_000_000)?
+                .checked_add(part(6, 1_000_000))?,
             fraction.len() + 3,
         )
     };
-    let ts = Timestamp::from_nanosecond(i128::from(nanos)).ok()?;
+    let ts = Timestamp::from_nanosecond(nanos).ok()?;
     Some((ts, digits))
 }
 
@@ -329,6 +334,15 @@ mod tests {
             "2020-06-10T02:50:56.53725Z"
         );
         assert_eq!(shown("yesterday afternoon"), None);
+        // Past the i64 nanosecond limit: read as 2262, not wrapped into 1677 (code review).
+        assert_eq!(
+            EventTime::new("9223372036.9".into(), None).sort_key(),
+            Some(9_223_372_036_900_000_000)
+        );
+        assert_eq!(
+            EventTime::new("9223372036854.9".into(), None).display(),
+            Some("2262-04-11T23:47:16.8549Z".to_owned())
+        );
         assert_eq!(shown(""), None);
         assert_eq!(format_millis(1_591_757_456_000), "2020-06-10T02:50:56.000Z");
     }
