@@ -1228,7 +1228,7 @@ fn the_output_never_overwrites_an_input() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
-            stderr.contains("the output file is one of the logs to hunt"),
+            stderr.contains("the output file is one of the logs"),
             "{stderr}"
         );
         assert_eq!(std::fs::read_to_string(&log).unwrap(), content);
@@ -1252,6 +1252,53 @@ fn the_output_never_overwrites_an_input() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&result).unwrap(), "kept\n");
+
+    // A hunt run again in its own folder: its earlier output, found in the folder (not named),
+    // is left out with a note, and the hunt gives what the first run gave. A log there named
+    // as the output (above) is still refused: it is not what hunt writes.
+    let folder = dir.path().join("run");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("v.jsonl"), &content).unwrap();
+    for format in ["jsonl", "csv", "table"] {
+        let output = folder.join(format!("out.{format}"));
+        let args = [
+            "--format",
+            format,
+            "-r",
+            &f("rules"),
+            folder.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ];
+        let first = hunt(&args);
+        assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert!(!written.is_empty());
+        let again = hunt(&args);
+        let stderr = text(&again.stderr);
+        assert_eq!(again.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("the output file (-o) of an earlier run, found in an input folder"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&output).unwrap(),
+            written,
+            "{format}"
+        );
+        std::fs::remove_file(&output).unwrap();
+    }
+    // Outputs that are not regular files are never inputs.
+    let out = hunt(&[
+        "-q",
+        "-r",
+        &f("rules"),
+        log_s,
+        "/dev/null",
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 /// The pipeline of a JSON batch was the shape of its first event: one heartbeat line at the

@@ -127,21 +127,19 @@ impl Output {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let inputs: Vec<Input> = args.logs.iter().cloned().map(Input::from_arg).collect();
-    let discovery = source::discover(&inputs)?;
+    let mut discovery = source::discover(&inputs)?;
+    // Before the output is created: creating it empties the file.
+    if let Some(path) = &args.output {
+        discovery
+            // Events are logs: only an empty earlier output is passed over.
+            .exclude_output(path, &inputs, <[u8]>::is_empty)
+            .map_err(anyhow::Error::msg)?;
+    }
     let opts = SourceOptions {
         format: args.format.format(),
         threads: args.threads,
         ..SourceOptions::default()
     };
-    // Checked before the output is created: creating it empties the file.
-    if let Some(path) = &args.output
-        && discovery.holds(path)
-    {
-        anyhow::bail!(
-            "{}: the output file is one of the logs to dump; it would be emptied",
-            path.display()
-        );
-    }
     let sink: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

@@ -426,12 +426,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Inputs and output.
     let log_inputs: Vec<Input> = args.logs.iter().cloned().map(Input::from_arg).collect();
-    let discovery = match source::discover(&log_inputs) {
+    let mut discovery = match source::discover(&log_inputs) {
         Ok(d) => d,
         // `SourceError::Input` displays the path; the reason is its source, which only
         // anyhow's `{:#}` adds (as `dump` prints it).
         Err(e) => return fatal(format!("{:#}", anyhow::Error::new(e))),
     };
+    // Before the output is created: creating it empties the file.
+    if let Some(path) = &args.output
+        && let Err(e) = discovery.exclude_output(path, &log_inputs, output::is_detections)
+    {
+        return fatal(e);
+    }
     for skip in &discovery.skips {
         eprintln!("{skip}");
     }
@@ -446,15 +452,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         OutputFormat::Jsonl
     });
-    // Checked before the output is created: creating it empties the file.
-    if let Some(path) = &args.output
-        && discovery.holds(path)
-    {
-        return fatal(format!(
-            "{}: the output file is one of the logs to hunt; it would be emptied",
-            path.display()
-        ));
-    }
     if let Some(selector) = &selector
         && let Err(e) = selector.inputs(&discovery.files)
     {

@@ -20,12 +20,56 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// Whether `path` names one of the files found (an output must not overwrite an input).
-    pub fn holds(&self, path: &Path) -> bool {
-        fs::metadata(path)
+    /// Keeps the output file `path` out of the inputs: creating it empties it. A log named as
+    /// the output (or read on standard input) is an error. One found by walking an input
+    /// folder is left out with a note when `earlier_output` says its first bytes are what the
+    /// command writes (a hunt run again in its own folder), and is an error otherwise.
+    /// Outputs that are not regular files (`/dev/null`, a terminal) are never inputs.
+    pub fn exclude_output(
+        &mut self,
+        path: &Path,
+        inputs: &[Input],
+        earlier_output: impl Fn(&[u8]) -> bool,
+    ) -> Result<(), String> {
+        let Some(id) = fs::metadata(path)
             .ok()
+            .filter(fs::Metadata::is_file)
             .and_then(|meta| file_id(&meta))
-            .is_some_and(|id| self.ids.contains(&id))
+        else {
+            return Ok(());
+        };
+        if !self.ids.contains(&id) {
+            return Ok(());
+        }
+        let id_of = |p: &Path| fs::metadata(p).ok().and_then(|meta| file_id(&meta));
+        let named = inputs.iter().any(|input| match input {
+            Input::Path(p) => id_of(p) == Some(id),
+            Input::Stdin => id_of(Path::new("/dev/stdin")) == Some(id),
+        });
+        let mut head = Vec::new();
+        let ours = fs::File::open(path)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 64), &mut head))
+            .is_ok()
+            && earlier_output(&head);
+        if named || !ours {
+            return Err(format!(
+                "{}: the output file is one of the logs; it would be emptied before it is read",
+                path.display()
+            ));
+        }
+        let found = self.files.iter().position(|f| match &f.kind {
+            InputKind::Path { path, .. } => id_of(path) == Some(id),
+            _ => false,
+        });
+        if let Some(i) = found {
+            let file = self.files.remove(i);
+            let reason = "the output file (-o) of an earlier run, found in an input folder; \
+                          not read"
+                .to_owned();
+            self.skips.push(Skip::file(file.name, reason, 0));
+            self.ids.remove(&id);
+        }
+        Ok(())
     }
 
     /// Sum of the known file sizes.
