@@ -238,7 +238,8 @@ impl<R: Read> ArrayElements<R> {
                     }
                 }
                 State::BeforeElement { .. } if self.sequence => match self.pending[i] {
-                    b if b.is_ascii_whitespace() => i += 1,
+                    // Commas between the objects: an array written without its brackets.
+                    b if b.is_ascii_whitespace() || b == b',' => i += 1,
                     b'{' => {
                         self.state = State::InElement {
                             start: Some(i),
@@ -645,7 +646,7 @@ mod tests {
     }
 
     #[test]
-    fn a_junk_line_between_pretty_printed_objects_loses_only_itself() {
+    fn a_junk_line_between_pretty_printed_objects_is_passed_over_to_the_next_object_line() {
         let input =
             b"{\n \"a\": 1\n}\n\0\x01junk { \"x\"\n  {\"no\": 1}\n{\n \"b\": 2\n}\n{\"c\": 3}\n";
         for step in [1, 2, 5, 64] {
@@ -665,6 +666,11 @@ mod tests {
                     .starts_with("not a JSON object; passed over")
             );
         }
+        // Commas between objects (an array without its brackets) are separators.
+        let (elements, skips) = split(b"{\"a\": 1},\n{\n \"b\": 2\n}\n,{\"c\": 3}", 8, 3);
+        let numbers: Vec<u64> = elements.iter().map(|e| e.0).collect();
+        assert_eq!(numbers, [1, 2, 3]);
+        assert!(skips.is_empty(), "{skips:?}");
         // Junk up to the end: nothing more, and no second report.
         let (elements, skips) = split(b"{\"a\": 1}\n%%%\n  {\"b\": 2}\n", 1 << 20, 3);
         assert_eq!(elements.len(), 1);
