@@ -27,6 +27,22 @@ impl Choice {
 /// (`winlog.*`, `event.code`), flat Windows fields (`Channel`, `EventID`, `SourceName`), or
 /// none of those.
 pub fn detect(text: &str) -> Choice {
+    // Most records of a log of no known shape name none of the keys looked for below: they
+    // are passed without parsing (a batch looks at up to 64 records).
+    const KEYS: [&str; 6] = [
+        "\"Event",
+        "\"winlog",
+        "\"event",
+        "\"Channel\"",
+        "\"SourceName\"",
+        "\"ProviderName\"",
+    ];
+    if !KEYS
+        .iter()
+        .any(|key| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some())
+    {
+        return Choice::None;
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => detect_value(&map),
         _ => Choice::None,
