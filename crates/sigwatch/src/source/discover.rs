@@ -340,6 +340,7 @@ mod tests {
         assert_eq!(found.total_bytes(), 5);
     }
 
+    #[cfg(unix)]
     #[test]
     fn inputs_keep_their_order_and_a_file_found_again_is_read_once() {
         let dir = tempfile::tempdir().unwrap();

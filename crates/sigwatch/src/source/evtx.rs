@@ -378,7 +378,9 @@ impl<'a> EvtxChunks<'a> {
                     });
                 }
                 Some(_) => {}
-                // A cut chunk is the file's last: no later chunk looks it up.
+                // A cut chunk is the file's last, but in a log that wrapped around it is read
+                // before chunks 0..oldest; a later whole chunk it copies is not looked up
+                // against it (left: rare, and cut copies were never deduplicated before).
                 None if truncated.is_some() => {}
                 None => {
                     self.ranges.push((range, number));
