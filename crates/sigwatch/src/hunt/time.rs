@@ -27,17 +27,19 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTime {
     pub text: String,
+    /// What correlations count in (from `exact`).
     pub millis: Option<i64>,
     /// The time to the nanosecond and its digits of a second, read once (see [`exact`]).
     exact: Option<(Timestamp, usize)>,
 }
 
 impl EventTime {
-    pub fn new(text: String, millis: Option<i64>) -> EventTime {
+    pub fn new(text: String) -> EventTime {
+        let exact = exact(&text);
         EventTime {
-            exact: exact(&text),
+            millis: exact.map(|(ts, _)| ts.as_millisecond()),
+            exact,
             text,
-            millis,
         }
     }
 
@@ -45,25 +47,20 @@ impl EventTime {
     /// them: EVTX counts 100 ns), so that times of one kind of log sort as text; `None` when
     /// the time could not be read.
     pub fn display(&self) -> Option<String> {
-        let (ts, digits) = match self.exact {
-            Some((ts, digits)) => (ts, digits.clamp(3, 9)),
-            None => (Timestamp::from_millisecond(self.millis?).ok()?, 3),
-        };
+        let (ts, digits) = self.exact?;
+        let digits = digits.clamp(3, 9);
         Some(format!("{ts:.digits$}"))
     }
 
     /// The time as nanoseconds since the epoch, to order detections by (`None`: unreadable).
     pub fn sort_key(&self) -> Option<i128> {
-        match self.exact {
-            Some((ts, _)) => Some(ts.as_nanosecond()),
-            None => self.millis.map(|ms| i128::from(ms) * 1_000_000),
-        }
+        self.exact.map(|(ts, _)| ts.as_nanosecond())
     }
 }
 
 /// A time written as text, to the nanosecond, and how many digits of a second it has: RFC
-/// 3339, a date and time taken as UTC, or epoch seconds or milliseconds (as [`parse_millis`]
-/// tells them apart) with a fraction read digit by digit (a float would lose the last ones).
+/// 3339, a date and time taken as UTC, or epoch seconds (below 10^11) or milliseconds with a
+/// fraction read digit by digit (a float would lose the last ones).
 fn exact(text: &str) -> Option<(Timestamp, usize)> {
     let t = text.trim();
     if let Ok(ts) = t.parse::<Timestamp>() {
@@ -147,7 +144,7 @@ impl TimeFields {
         // The EVTX time first, whatever the fields: `--timestamp-field` names the time of the
         // other logs (a hunt over EVTX and NXLog JSON, say).
         if let Some(found) = evtx_system_time(text) {
-            return Some(EventTime::new(found.to_owned(), parse_millis(found)));
+            return Some(EventTime::new(found.to_owned()));
         }
         for field in &self.fields {
             let mut first: Option<EventTime> = None;
@@ -156,11 +153,8 @@ impl TimeFields {
                     return;
                 }
                 first = match value {
-                    Scalar::Str(s) => Some(EventTime::new(s.to_string(), parse_millis(&s))),
-                    Scalar::Num(n) => {
-                        let v = n.as_f64();
-                        Some(EventTime::new(format_number(v), epoch_millis(v)))
-                    }
+                    Scalar::Str(s) => Some(EventTime::new(s.into_owned())),
+                    Scalar::Num(n) => Some(EventTime::new(format_number(n.as_f64()))),
                     _ => None,
                 };
             });
@@ -196,37 +190,6 @@ fn evtx_system_time(text: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// Seconds or milliseconds since the epoch (told apart by size) as milliseconds.
-fn epoch_millis(v: f64) -> Option<i64> {
-    if !v.is_finite() || v < 0.0 {
-        return None;
-    }
-    let ms = if v < 1e11 { v * 1000.0 } else { v };
-    (ms < 1e15).then_some(ms as i64)
-}
-
-/// Reads a time: RFC 3339 (`2020-06-10T02:50:56.537Z`, with an offset), a date and time
-/// without zone (taken as UTC: `2020-06-09 22:50:54`), or epoch seconds/milliseconds.
-pub fn parse_millis(text: &str) -> Option<i64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Some(ts.as_millisecond());
-    }
-    if let Ok(dt) = t.parse::<DateTime>() {
-        return dt
-            .to_zoned(TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp().as_millisecond());
-    }
-    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return t.parse::<f64>().ok().and_then(epoch_millis);
-    }
-    None
-}
-
 /// Milliseconds since the epoch as RFC 3339 UTC, with three digits of fraction (as
 /// [`EventTime::display`] writes them).
 pub fn format_millis(ms: i64) -> String {
@@ -236,6 +199,10 @@ pub fn format_millis(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_millis(text: &str) -> Option<i64> {
+        EventTime::new(text.to_owned()).millis
+    }
 
     #[test]
     fn reads_the_usual_forms() {
@@ -295,55 +262,45 @@ mod tests {
     }
 
     fn shown(text: &str) -> Option<String> {
-        EventTime::new(text.to_owned(), parse_millis(text)).display()
+        EventTime::new(text.to_owned()).display()
     }
 
     /// Times sort as text within a kind of log: a fixed number of digits (at least three,
     /// more as written), in UTC; a time that cannot be read is none.
     #[test]
     fn displayed_times_have_fixed_digits_in_utc() {
-        assert_eq!(
-            shown("2020-06-10T02:50:56.25Z").unwrap(),
-            "2020-06-10T02:50:56.250Z"
-        );
-        assert_eq!(
-            shown("2020-06-10T02:50:56Z").unwrap(),
-            "2020-06-10T02:50:56.000Z"
-        );
-        assert_eq!(
-            shown("2020-06-10 02:50:56.5").unwrap(),
-            "2020-06-10T02:50:56.500Z"
-        );
-        assert_eq!(
-            shown("2020-06-10T04:50:56.1234567+02:00").unwrap(),
-            "2020-06-10T02:50:56.1234567Z"
-        );
-        assert_eq!(
-            shown("2019-04-27T15:57:25.8688632Z").unwrap(),
-            "2019-04-27T15:57:25.8688632Z"
-        );
-        assert_eq!(shown("1591757456").unwrap(), "2020-06-10T02:50:56.000Z");
-        // Epoch numbers keep their digits (Zeek's `ts` has microseconds).
-        assert_eq!(
-            shown("1704067200.123456").unwrap(),
-            "2024-01-01T00:00:00.123456Z"
-        );
-        assert_eq!(shown("1591757456537").unwrap(), "2020-06-10T02:50:56.537Z");
-        assert_eq!(
-            shown("1591757456537.25").unwrap(),
-            "2020-06-10T02:50:56.53725Z"
-        );
-        assert_eq!(shown("yesterday afternoon"), None);
+        let cases = [
+            ("2020-06-10T02:50:56.25Z", Some("2020-06-10T02:50:56.250Z")),
+            ("2020-06-10T02:50:56Z", Some("2020-06-10T02:50:56.000Z")),
+            ("2020-06-10 02:50:56.5", Some("2020-06-10T02:50:56.500Z")),
+            (
+                "2020-06-10T04:50:56.1234567+02:00",
+                Some("2020-06-10T02:50:56.1234567Z"),
+            ),
+            (
+                "2019-04-27T15:57:25.8688632Z",
+                Some("2019-04-27T15:57:25.8688632Z"),
+            ),
+            ("1591757456", Some("2020-06-10T02:50:56.000Z")),
+            // Epoch numbers keep their digits (Zeek's `ts` has microseconds).
+            ("1704067200.123456", Some("2024-01-01T00:00:00.123456Z")),
+            ("1591757456537", Some("2020-06-10T02:50:56.537Z")),
+            ("1591757456537.25", Some("2020-06-10T02:50:56.53725Z")),
+            ("yesterday afternoon", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(shown(text).as_deref(), expected, "{text:?}");
+        }
         // Past the i64 nanosecond limit: read as 2262, not wrapped into 1677 (code review).
         assert_eq!(
-            EventTime::new("9223372036.9".into(), None).sort_key(),
+            EventTime::new("9223372036.9".into()).sort_key(),
             Some(9_223_372_036_900_000_000)
         );
         assert_eq!(
-            EventTime::new("9223372036854.9".into(), None).display(),
+            EventTime::new("9223372036854.9".into()).display(),
             Some("2262-04-11T23:47:16.8549Z".to_owned())
         );
-        assert_eq!(shown(""), None);
         assert_eq!(format_millis(1_591_757_456_000), "2020-06-10T02:50:56.000Z");
     }
 
