@@ -127,13 +127,15 @@ const LEVEL_WIDTH: usize = 13;
 const TITLE_WIDTH: usize = 60;
 
 /// The header of an output (table and CSV), if the format has one.
-/// Whether the first bytes of a file are what `hunt` writes (empty: no detections).
+/// Whether the first bytes of a file are what `hunt` writes (empty: no detections): a jsonl
+/// detection, or the CSV or table header.
 pub fn is_detections(head: &[u8]) -> bool {
     head.is_empty()
         || head.starts_with(b"{\"rule_id\":")
-        || header(OutputFormat::Csv)
-            .is_some_and(|h| head.starts_with(&h.as_bytes()[..head.len().min(h.len())]))
-        || head.starts_with(b"TIME ")
+        || [OutputFormat::Csv, OutputFormat::Table]
+            .into_iter()
+            .filter_map(header)
+            .any(|h| h.as_bytes().starts_with(head) || head.starts_with(h.as_bytes()))
 }
 
 pub fn header(format: OutputFormat) -> Option<String> {
