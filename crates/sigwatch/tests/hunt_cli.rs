@@ -891,7 +891,7 @@ fn a_hunt_where_no_rule_can_run_fails() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
             stderr.contains(
-                "error: no rule could run on these logs: 1 not applicable to pipeline windows-flat \
+                "error: no rule could run on these logs: pipeline windows-flat: 1 not applicable \
                  (log source not mapped)"
             ),
             "{stderr}"

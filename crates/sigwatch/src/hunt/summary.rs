@@ -88,18 +88,7 @@ pub fn render(
         rules.not_selected,
     );
     for c in compiled {
-        let na: u64 = c.not_applicable.values().sum();
-        // What kept rules from running, when something did.
-        let mut left = Vec::new();
-        if na > 0 {
-            left.push(format!("{na} not applicable (log source not mapped)"));
-        }
-        if !c.refused.is_empty() {
-            left.push(format!("{} refused by the pipeline", c.refused.len()));
-        }
-        if !c.errors.is_empty() {
-            left.push(format!("{} not compiled", c.errors.len()));
-        }
+        let left = not_run(c);
         let _ = writeln!(
             s,
             "  pipeline {}: {} run{} ({:.0} ms)",
@@ -257,32 +246,35 @@ pub fn left_out(c: &Compiled) -> Vec<(u64, String, String)> {
         .collect()
 }
 
-/// Why no rule of any engine could run, in counts: `12 not applicable to pipeline evtx (log
+/// What kept an engine's rules from running, in counts (empty: nothing).
+fn not_run(c: &Compiled) -> Vec<String> {
+    let mut left = Vec::new();
+    let na: u64 = c.not_applicable.values().sum();
+    if na > 0 {
+        left.push(format!("{na} not applicable (log source not mapped)"));
+    }
+    if !c.refused.is_empty() {
+        left.push(format!("{} refused by the pipeline", c.refused.len()));
+    }
+    if !c.errors.is_empty() {
+        left.push(format!("{} not compiled", c.errors.len()));
+    }
+    left
+}
+
+/// Why no rule of any engine could run, per pipeline: `pipeline evtx: 12 not applicable (log
 /// source not mapped), 2 not compiled`.
 pub fn why_none_ran(compiled: &[std::sync::Arc<Compiled>]) -> String {
-    let mut parts = Vec::new();
-    let (mut refused, mut errors) = (0, 0);
-    for c in compiled {
-        let na: u64 = c.not_applicable.values().sum();
-        if na > 0 {
-            parts.push(format!(
-                "{na} not applicable to pipeline {} (log source not mapped)",
-                c.name
-            ));
-        }
-        refused += c.refused.len();
-        errors += c.errors.len();
-    }
-    if refused > 0 {
-        parts.push(format!("{refused} refused by the pipeline"));
-    }
-    if errors > 0 {
-        parts.push(format!("{errors} not compiled"));
-    }
+    let parts: Vec<String> = compiled
+        .iter()
+        .map(|c| (c, not_run(c)))
+        .filter(|(_, left)| !left.is_empty())
+        .map(|(c, left)| format!("pipeline {}: {}", c.name, left.join(", ")))
+        .collect();
     if parts.is_empty() {
-        parts.push("no detection rule is active".to_owned());
+        return "no detection rule is active".to_owned();
     }
-    parts.join(", ")
+    parts.join("; ")
 }
 
 fn shorten_reason(why: &str) -> String {
