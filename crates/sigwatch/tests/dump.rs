@@ -3,6 +3,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+mod common;
+use common::{mkfifo, output_within};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -200,7 +204,7 @@ fn nothing_readable_exits_1() {
 
 /// Runs `sigwatch dump args`, killing it after 20 s (a hang fails the test, not the run).
 fn dump_within_time(args: &[&str]) -> Output {
-    let mut child = sigwatch()
+    let child = sigwatch()
         .arg("dump")
         .args(args)
         .stdin(Stdio::null())
@@ -208,25 +212,11 @@ fn dump_within_time(args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("sigwatch runs");
-    let started = std::time::Instant::now();
-    while child.try_wait().expect("waits").is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(20) {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("waits");
-            panic!("sigwatch dump {args:?} hung; stderr: {}", text(&out.stderr));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("waits")
-}
-
-fn mkfifo(path: &Path) -> bool {
-    let made = Command::new("mkfifo").arg(path).status();
-    if !made.is_ok_and(|status| status.success()) {
-        eprintln!("mkfifo not available; FIFO test not run");
-        return false;
-    }
-    true
+    output_within(
+        child,
+        Duration::from_secs(20),
+        &format!("sigwatch dump {args:?}"),
+    )
 }
 
 #[cfg(unix)]

@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+use common::{mkfifo, output_within};
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hunt")
@@ -1056,16 +1059,11 @@ fn hunt_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         .expect("sigwatch runs");
     // A run that does not read stdin closes the pipe: that is no error here.
     let _ = child.stdin.take().unwrap().write_all(stdin);
-    let started = std::time::Instant::now();
-    while child.try_wait().expect("waits").is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("waits");
-            panic!("sigwatch hunt {args:?} hung; stderr: {}", text(&out.stderr));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("waits")
+    output_within(
+        child,
+        std::time::Duration::from_secs(60),
+        &format!("sigwatch hunt {args:?}"),
+    )
 }
 
 /// Found by a usability review: `--explain=PATH:RECORD` selected a file only when PATH was
@@ -1153,9 +1151,7 @@ fn hidden_entries_and_fifos_in_a_rules_folder_are_left_out() {
     )
     .unwrap();
     let fifo = rules.join("z.yml");
-    let made = Command::new("mkfifo").arg(&fifo).status();
-    if !made.is_ok_and(|status| status.success()) {
-        eprintln!("mkfifo not available; FIFO test not run");
+    if !mkfifo(&fifo) {
         return;
     }
     let out = hunt_in(
