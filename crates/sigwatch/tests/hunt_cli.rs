@@ -343,8 +343,25 @@ fn csv_and_table() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("TIME"));
     assert_eq!(lines.len(), 6);
-    assert!(lines[3].contains("Whoami Via Cmd") && lines[3].ends_with("flat1.jsonl:1"));
-    assert!(lines[5].contains("event_count TargetUserName=bob (3 events"));
+    assert!(lines[3].contains("Whoami Via Cmd") && lines[3].contains("flat1.jsonl:1 "));
+    // Computer (Hostname in flat JSON), channel and event id, and the rule's fields.
+    assert!(lines[3].contains(" ws1 "), "{stdout}");
+    assert!(lines[3].contains(" Sysmon 1 "), "{stdout}");
+    assert!(
+        lines[3].ends_with(
+            r" Image: C:\Windows\System32\cmd.exe ¦ CommandLine: cmd.exe /c whoami /all"
+        ),
+        "{stdout}"
+    );
+    // A Security 4688 event through the same rule set: its own field name.
+    assert!(lines[4].contains(" Security 4688 "), "{stdout}");
+    assert!(
+        lines[4].ends_with(r" NewProcessName: C:\Windows\System32\net.exe"),
+        "{stdout}"
+    );
+    // A keyword rule over a text log: the line.
+    assert!(lines[1].contains("access.log:2 message: "), "{stdout}");
+    assert!(lines[5].contains("event_count TargetUserName=bob (3 events)"));
 }
 
 #[test]

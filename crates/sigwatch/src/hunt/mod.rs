@@ -203,6 +203,73 @@ pub fn scalar_text(value: Scalar<'_>) -> Option<String> {
     }
 }
 
+/// At most this many fields in a table row's DETAILS.
+const DETAIL_FIELDS: usize = 6;
+
+/// A table row's HOST, EVENT and DETAILS for an event a rule variant matched: the computer,
+/// channel and event id under the names the variant's pipeline gives `Computer`, `Channel` and
+/// `EventID`, and the values of the fields its detection reads, in the order the rule names
+/// them (fields the event lacks left out).
+fn table_cells<E: Event + ?Sized>(
+    event: &E,
+    variant: Option<&sigma::pipeline::Variant>,
+) -> output::TableCells {
+    let Some(variant) = variant else {
+        return output::TableCells::default();
+    };
+    let named = |name: &str| first_value(event, &variant.fields.map(name));
+    let channel = named("Channel");
+    let id = named("EventID");
+    // The columns before show these already.
+    let shown: Vec<String> = ["Computer", "Channel", "EventID"]
+        .iter()
+        .flat_map(|name| variant.fields.map(name))
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut details = Vec::new();
+    for item in variant.detection.items() {
+        let Some(field) = item.field.as_deref() else {
+            continue;
+        };
+        if seen.contains(&field) || shown.iter().any(|s| s == field) {
+            continue;
+        }
+        seen.push(field);
+        if let Some(value) = first_value(event, &[field.to_owned()]).filter(|v| !v.is_empty()) {
+            details.push((detail_label(field).to_owned(), value));
+            if details.len() == DETAIL_FIELDS {
+                break;
+            }
+        }
+    }
+    if details.is_empty()
+        && let Some(message) = first_value(event, &["message".to_owned()])
+    {
+        // A keyword rule over text lines: the line.
+        details.push(("message".to_owned(), message));
+    }
+    output::TableCells {
+        host: named("Computer"),
+        event: output::TableCells::event_cell(channel.as_deref(), id.as_deref()),
+        details,
+    }
+}
+
+/// A field's name as DETAILS shows it: without the EVTX record's `Event.EventData.` (or
+/// `Event.System.`, `Event.UserData.<Element>.`) in front, which every field of a kind shares.
+fn detail_label(field: &str) -> &str {
+    if let Some(rest) = field.strip_prefix("Event.EventData.") {
+        return rest;
+    }
+    if let Some(rest) = field.strip_prefix("Event.System.") {
+        return rest;
+    }
+    if let Some(rest) = field.strip_prefix("Event.UserData.") {
+        return rest.split_once('.').map_or(rest, |(_, name)| name);
+    }
+    field
+}
+
 /// The first value of a field, trying each name in turn.
 pub fn first_value<E: Event + ?Sized>(event: &E, names: &[String]) -> Option<String> {
     for name in names {
@@ -525,6 +592,13 @@ impl Hunter {
                 let time = time.get_or_insert_with(|| self.time_fields.read(&event, text));
                 if report {
                     out.detections.push(rule as u32);
+                    let cells = (self.format == OutputFormat::Table).then(|| {
+                        let variant = engine
+                            .rules()
+                            .get(rule)
+                            .and_then(|r| r.variants.get(m.variant));
+                        table_cells(&event, variant)
+                    });
                     output::write_plain(
                         &mut out.rendered,
                         self.format,
@@ -533,6 +607,7 @@ impl Hunter {
                         &record,
                         checked,
                         time.as_ref(),
+                        cells.as_ref(),
                     );
                     let key = time.as_ref().and_then(time::EventTime::sort_key);
                     out.rows.push((out.rendered.len(), key));

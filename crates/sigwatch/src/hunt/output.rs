@@ -11,7 +11,8 @@ use crate::source::Record;
 /// `--format` of `hunt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// Aligned columns: time, level, rule, where (the default on a terminal).
+    /// Aligned columns: time, level, rule, host, event, where, details (the default on a
+    /// terminal).
     Table,
     /// One JSON object per detection (the default otherwise).
     Jsonl,
@@ -124,7 +125,59 @@ const TIME_WIDTH: usize = 30;
 /// Width of the LEVEL column: `informational`.
 const LEVEL_WIDTH: usize = 13;
 /// Width of the RULE column; longer titles are cut.
-const TITLE_WIDTH: usize = 60;
+const TITLE_WIDTH: usize = 50;
+/// Width of the HOST column (the event's computer name); longer names are cut.
+const HOST_WIDTH: usize = 20;
+/// Width of the EVENT column (`Sysmon 1`, `Security 4688`); longer texts are cut.
+const EVENT_WIDTH: usize = 18;
+/// Width of the WHERE column (`path:record`); a longer place keeps its end (the file name
+/// and record), cut at the start.
+const WHERE_WIDTH: usize = 40;
+/// At most this many characters of one value in DETAILS (a command line can be pages long),
+/// and of the whole cell.
+const DETAIL_VALUE_WIDTH: usize = 100;
+const DETAILS_WIDTH: usize = 300;
+
+/// What a table row shows of the event besides its time: the computer, the channel and event
+/// id, and the values of the fields the rule's detection reads (`Field: value`, `¦` between).
+#[derive(Debug, Clone, Default)]
+pub struct TableCells {
+    pub host: Option<String>,
+    pub event: Option<String>,
+    pub details: Vec<(String, String)>,
+}
+
+impl TableCells {
+    /// The EVENT cell: the channel without the usual `Microsoft-Windows-` and `/Operational`
+    /// (`Sysmon`, `PowerShell`, `Security`), then the event id.
+    pub fn event_cell(channel: Option<&str>, id: Option<&str>) -> Option<String> {
+        let channel = channel.map(|c| {
+            let c = c.strip_prefix("Microsoft-Windows-").unwrap_or(c);
+            c.strip_suffix("/Operational").unwrap_or(c)
+        });
+        match (channel, id) {
+            (Some(c), Some(id)) => Some(format!("{c} {id}")),
+            (Some(c), None) => Some(c.to_owned()),
+            (None, Some(id)) => Some(id.to_owned()),
+            (None, None) => None,
+        }
+    }
+
+    fn details_text(&self) -> String {
+        let mut text = String::new();
+        for (name, value) in &self.details {
+            if !text.is_empty() {
+                text.push_str(" ¦ ");
+            }
+            text.push_str(name);
+            text.push_str(": ");
+            // Runs of blanks (the tabs and newlines of a script, aligned columns) as one space.
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            text.push_str(&cell(&value, DETAIL_VALUE_WIDTH));
+        }
+        cell(&text, DETAILS_WIDTH)
+    }
+}
 
 /// The header of an output (table and CSV), if the format has one.
 /// Whether the first bytes of a file are what `hunt` writes (empty: no detections): a jsonl
@@ -141,8 +194,9 @@ pub fn is_detections(head: &[u8]) -> bool {
 pub fn header(format: OutputFormat) -> Option<String> {
     match format {
         OutputFormat::Table => Some(format!(
-            "{:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {:<TITLE_WIDTH$} {}\n",
-            "TIME", "LEVEL", "RULE", "WHERE"
+            "{:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {:<TITLE_WIDTH$} {:<HOST_WIDTH$} \
+             {:<EVENT_WIDTH$} {:<WHERE_WIDTH$} {}\n",
+            "TIME", "LEVEL", "RULE", "HOST", "EVENT", "WHERE", "DETAILS"
         )),
         OutputFormat::Jsonl => None,
         OutputFormat::Csv => Some(
@@ -164,6 +218,7 @@ pub fn write_plain(
     record: &Record<'_>,
     checked: bool,
     time: Option<&EventTime>,
+    cells: Option<&TableCells>,
 ) {
     let write_event = |out: &mut Vec<u8>| {
         if checked {
@@ -191,11 +246,14 @@ pub fn write_plain(
             out.extend_from_slice(b"}\n");
         }
         OutputFormat::Table => {
+            let cells = cells.cloned().unwrap_or_default();
             table_row(
                 out,
                 time.as_deref().unwrap_or("-"),
                 rule,
+                &cells,
                 &format!("{path}:{}", record.number),
+                &cells.details_text(),
             );
         }
         OutputFormat::Csv => {
@@ -229,15 +287,37 @@ pub fn write_plain(
 /// title, a tab in a correlation's group value taken from an event) becomes a space, so no
 /// cell can break a row or start a new one. Times fit their column (at most nanoseconds);
 /// were one longer, it would be cut like a long title rather than shift the row.
-fn table_row(out: &mut Vec<u8>, time: &str, rule: &RuleInfo, place: &str) {
+fn table_row(
+    out: &mut Vec<u8>,
+    time: &str,
+    rule: &RuleInfo,
+    cells: &TableCells,
+    place: &str,
+    details: &str,
+) {
     let time = cell(time, TIME_WIDTH);
     let title = cell(&rule.title, TITLE_WIDTH);
-    let place = cell(place, usize::MAX);
-    let _ = writeln!(
-        out,
-        "{time:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {title:<TITLE_WIDTH$} {place}",
+    let host = cell(cells.host.as_deref().unwrap_or("-"), HOST_WIDTH);
+    let event = cell(cells.event.as_deref().unwrap_or("-"), EVENT_WIDTH);
+    let place = tail_cell(place, WHERE_WIDTH);
+    let details = cell(details, usize::MAX);
+    let line = format!(
+        "{time:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {title:<TITLE_WIDTH$} {host:<HOST_WIDTH$} \
+         {event:<EVENT_WIDTH$} {place:<WHERE_WIDTH$} {details}",
         rule.level_name()
     );
+    let _ = writeln!(out, "{}", line.trim_end());
+}
+
+/// `s` on one line, at most `width` characters, its start cut (`…` first) when longer: for
+/// paths, whose end (file name, record) says the most.
+fn tail_cell(s: &str, width: usize) -> String {
+    let count = s.chars().count();
+    if count <= width {
+        return cell(s, width);
+    }
+    let tail: String = s.chars().skip(count - (width - 1)).collect();
+    format!("…{}", cell(&tail, width))
 }
 
 /// `s` on one line, at most `width` characters, with `…` when cut.
@@ -339,8 +419,8 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
             out.extend_from_slice(b"]}\n");
         }
         OutputFormat::Table => {
-            let place = format!(
-                "{} {} ({} events{})",
+            let details = format!(
+                "{} {} ({} events)",
                 c.kind,
                 if group_text.is_empty() {
                     "-"
@@ -348,12 +428,12 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
                     &group_text
                 },
                 c.count,
-                c.events
-                    .last()
-                    .map(|e| format!(", last {}:{}", e.path, e.record))
-                    .unwrap_or_default()
             );
-            table_row(out, &last, c.rule, &place);
+            let place = c
+                .events
+                .last()
+                .map_or_else(|| "-".to_owned(), |e| format!("{}:{}", e.path, e.record));
+            table_row(out, &last, c.rule, &TableCells::default(), &place, &details);
         }
         OutputFormat::Csv => {
             let count = c.count.to_string();
@@ -427,6 +507,12 @@ mod tests {
         // TIME column held, so every EVTX row was shifted against the header.
         let header = header(OutputFormat::Table).unwrap();
         let info = rule("Whoami");
+        let cells = TableCells {
+            host: Some("WS1.corp.example.com (a long name)".into()),
+            event: Some("Sysmon 1".into()),
+            details: vec![("Image".into(), "C:\\Windows\\cmd.exe".into())],
+        };
+        let long_path = format!("{}/a.evtx:42", "logs".repeat(20));
         for time in [
             "2019-03-19T23:34:25.1234567Z",
             "2019-03-19T23:34:25.123456789Z",
@@ -435,16 +521,35 @@ mod tests {
             "-",
             "Tue, 19 Mar 2019 23:34:25 +0000 (longer than the column)",
         ] {
-            let mut out = Vec::new();
-            table_row(&mut out, time, &info, "logs/a.evtx:42");
-            let row = String::from_utf8(out).unwrap();
-            assert_eq!(column(&row, "high"), column(&header, "LEVEL"), "{row}");
-            assert_eq!(column(&row, "Whoami"), column(&header, "RULE"), "{row}");
-            assert_eq!(
-                column(&row, "logs/a.evtx"),
-                column(&header, "WHERE"),
-                "{row}"
-            );
+            for place in ["logs/a.evtx:42", &long_path] {
+                let mut out = Vec::new();
+                table_row(&mut out, time, &info, &cells, place, &cells.details_text());
+                let row = String::from_utf8(out).unwrap();
+                assert_eq!(column(&row, "high"), column(&header, "LEVEL"), "{row}");
+                assert_eq!(column(&row, "Whoami"), column(&header, "RULE"), "{row}");
+                assert_eq!(column(&row, "WS1.corp"), column(&header, "HOST"), "{row}");
+                assert_eq!(column(&row, "Sysmon 1"), column(&header, "EVENT"), "{row}");
+                let at = column(&header, "WHERE");
+                assert!(
+                    row.chars().skip(at).collect::<String>().starts_with(
+                        if place.len() > WHERE_WIDTH {
+                            "…"
+                        } else {
+                            "logs/a.evtx:42"
+                        }
+                    ),
+                    "{row}"
+                );
+                assert!(
+                    row.contains("logs/a.evtx:42 "),
+                    "the end of a path is kept: {row}"
+                );
+                assert_eq!(
+                    column(&row, "Image: C:\\Windows\\cmd.exe"),
+                    column(&header, "DETAILS"),
+                    "{row}"
+                );
+            }
         }
     }
 
@@ -453,18 +558,74 @@ mod tests {
         // A title with a newline made two table lines out of one detection.
         let info = rule("\"Two\\nLines\\tand a tab\"");
         assert_eq!(info.title, "Two\nLines\tand a tab");
+        let cells = TableCells {
+            host: Some("ws\n1".into()),
+            event: None,
+            details: vec![("CommandLine".into(), "a\r\nb".into())],
+        };
         let mut out = Vec::new();
-        table_row(&mut out, "-", &info, "group=a\nb");
+        table_row(&mut out, "-", &info, &cells, "x\n:1", "group=a\nb");
         let row = String::from_utf8(out).unwrap();
         assert_eq!(row.lines().count(), 1, "{row:?}");
         assert!(row.contains(" Two Lines and a tab "), "{row:?}");
+        assert!(row.contains(" ws 1 "), "{row:?}");
+        assert!(row.contains(" x :1 "), "{row:?}");
         assert!(row.ends_with(" group=a b\n"), "{row:?}");
+        assert_eq!(cells.details_text(), "CommandLine: a b");
         // Cut titles stay one line too.
-        let long = rule(&format!("\"{}\\n{}\"", "a".repeat(50), "b".repeat(50)));
+        let long = rule(&format!("\"{}\\n{}\"", "a".repeat(40), "b".repeat(40)));
         let mut out = Vec::new();
-        table_row(&mut out, "-", &long, "x:1");
+        table_row(&mut out, "-", &long, &TableCells::default(), "x:1", "");
         let row = String::from_utf8(out).unwrap();
         assert_eq!(row.lines().count(), 1, "{row:?}");
-        assert!(row.contains(&format!("{} {}…", "a".repeat(50), "b".repeat(8))));
+        assert!(row.contains(&format!("{} {}…", "a".repeat(40), "b".repeat(8))));
+        assert!(
+            row.ends_with(" x:1\n"),
+            "no blanks after the last cell: {row:?}"
+        );
+    }
+
+    #[test]
+    fn event_cell_and_details() {
+        let event = |c, id| TableCells::event_cell(c, id);
+        assert_eq!(
+            event(Some("Microsoft-Windows-Sysmon/Operational"), Some("1")).as_deref(),
+            Some("Sysmon 1")
+        );
+        assert_eq!(
+            event(Some("Security"), Some("4688")).as_deref(),
+            Some("Security 4688")
+        );
+        assert_eq!(
+            event(Some("Windows PowerShell"), None).as_deref(),
+            Some("Windows PowerShell")
+        );
+        assert_eq!(event(None, Some("4104")).as_deref(), Some("4104"));
+        assert_eq!(event(None, None), None);
+        // Each value is cut, then the whole cell; blanks collapse.
+        let cells = TableCells {
+            details: vec![
+                (
+                    "ScriptBlockText".into(),
+                    format!("a\t\t{}", "x".repeat(500)),
+                ),
+                ("Path".into(), "C:\\s.ps1".into()),
+            ],
+            ..TableCells::default()
+        };
+        let text = cells.details_text();
+        assert!(text.starts_with("ScriptBlockText: a xxx"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{}… ¦ Path: C:\\s.ps1",
+                "x".repeat(DETAIL_VALUE_WIDTH - 3)
+            )),
+            "{text}"
+        );
+        let many = TableCells {
+            details: (0..20).map(|i| (format!("F{i}"), "v".repeat(90))).collect(),
+            ..TableCells::default()
+        };
+        assert_eq!(many.details_text().chars().count(), DETAILS_WIDTH);
     }
 }
