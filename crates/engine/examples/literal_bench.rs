@@ -4,7 +4,7 @@
 //! literals.
 //!
 //! `cargo run --release -p sigwatch-engine --example literal_bench -- DIR [reps] [name-filter]`
-//! (`LITERAL_CHOICE=gate|plain|automaton` forces the new search's strategy where possible).
+//! (`LITERAL_CHOICE=gate|plain|automaton|windowed` forces the new search's strategy where possible).
 //!
 //! DIR holds per prefilter slot `N.lits` (JSON `[name, [literal, ...]]`, or
 //! `[name, [literal, ...], true]` for an ASCII case-insensitive set) and `N.texts` (one JSON
@@ -21,6 +21,8 @@
 
 #[path = "../src/prefilter/literal_set.rs"]
 mod literal_set;
+#[path = "../src/prefilter/windowed.rs"]
+mod windowed;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use literal_set::{Choice, DFA_MAX_PATTERNS, LiteralSet};
@@ -104,11 +106,12 @@ fn main() {
     let dir = std::path::Path::new(&args[1]);
     let reps: usize = args.get(2).map_or(5, |s| s.parse().unwrap());
     let filter = args.get(3).cloned().unwrap_or_default();
-    // LITERAL_CHOICE=gate|plain|automaton forces a search where it can be built.
+    // LITERAL_CHOICE=gate|plain|automaton|windowed forces a search where it can be built.
     let choice = match std::env::var("LITERAL_CHOICE").as_deref() {
         Ok("gate") => Choice::Gate,
         Ok("plain") => Choice::Plain,
         Ok("automaton") => Choice::Automaton,
+        Ok("windowed") => Choice::Windowed,
         _ => Choice::Cheapest,
     };
     let mut slots = Vec::new();

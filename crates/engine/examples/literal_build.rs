@@ -21,6 +21,8 @@
 
 #[path = "../src/prefilter/literal_set.rs"]
 mod literal_set;
+#[path = "../src/prefilter/windowed.rs"]
+mod windowed;
 
 use literal_set::{DFA_MAX_PATTERNS, LiteralSet};
 use std::hash::{DefaultHasher, Hash, Hasher};

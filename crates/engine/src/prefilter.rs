@@ -29,6 +29,7 @@ mod anchored;
 mod literal_set;
 mod regex_lits;
 mod selectivity;
+mod windowed;
 
 pub(crate) use anchored::{Anchor, AnchoredSet};
 

@@ -18,6 +18,13 @@ use memchr::memmem;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
+use super::windowed::{SHORT, Windowed};
+
+/// Sets with at least this many literals of [`SHORT`] bytes or more are searched by their
+/// windows ([`Windowed`]): their automaton would take tens of milliseconds to build and, too
+/// large for the caches, scan at ~20 ns a byte; a gate's grams take as long to choose.
+const WINDOWED_MIN: usize = 512;
+
 /// Literal sets up to this size get a DFA (fastest scan, but its memory grows with the
 /// states times the byte classes); larger ones a contiguous NFA (a few bytes per state).
 pub(crate) const DFA_MAX_PATTERNS: usize = 300;
@@ -32,6 +39,45 @@ pub(crate) struct LiteralSet {
 enum Imp {
     Plain(Plain),
     Gate(Box<Gate>),
+    Windowed(Box<WindowedSet>),
+}
+
+/// A large set: its literals of [`SHORT`] bytes or more by their windows, the shorter ones
+/// (few) in a set of their own, whose ids map back to the set's.
+#[derive(Debug)]
+struct WindowedSet {
+    windowed: Windowed,
+    rest: Option<(LiteralSet, Vec<u32>)>,
+}
+
+impl WindowedSet {
+    fn build(list: &[String], keys: &[Vec<u8>], dfa: bool, model: &Model) -> Option<WindowedSet> {
+        let windowed = Windowed::build(keys, |w| model.window_probability(w))?;
+        let rest_ids: Vec<u32> = (0..keys.len() as u32)
+            .filter(|&i| keys[i as usize].len() < SHORT)
+            .collect();
+        let rest = if rest_ids.is_empty() {
+            None
+        } else {
+            let rest_list: Vec<String> =
+                rest_ids.iter().map(|&i| list[i as usize].clone()).collect();
+            Some((
+                LiteralSet::build_choosing(&rest_list, false, dfa, Choice::Cheapest)?,
+                rest_ids,
+            ))
+        };
+        Some(WindowedSet { windowed, rest })
+    }
+
+    #[inline]
+    fn find_all(&self, text: &[u8], found: &mut impl FnMut(u32)) {
+        self.windowed.find_all(text, found);
+        if let Some((rest, ids)) = &self.rest {
+            // Through a trait object: a generic call would instantiate itself without end.
+            let remap: &mut dyn FnMut(u32) = &mut |i| found(ids[i as usize]);
+            rest.find_all_dyn(text, remap);
+        }
+    }
 }
 
 /// Which search [`LiteralSet::build_choosing`] takes (the tests and the benchmark example
@@ -49,6 +95,8 @@ pub(crate) enum Choice {
     Plain,
     /// One automaton.
     Automaton,
+    /// Windows, if the search ignores no case.
+    Windowed,
 }
 
 /// A search without a gate.
@@ -80,6 +128,19 @@ impl LiteralSet {
         let keys = folded(list, ascii_case_insensitive);
         let model = Model::new();
         let ci = ascii_case_insensitive;
+        let windowed = match choice {
+            Choice::Windowed => true,
+            Choice::Cheapest => keys.iter().filter(|k| k.len() >= SHORT).count() >= WINDOWED_MIN,
+            _ => false,
+        };
+        if windowed
+            && !ci
+            && let Some(set) = WindowedSet::build(list, &keys, dfa, &model)
+        {
+            return Some(LiteralSet {
+                imp: Imp::Windowed(Box::new(set)),
+            });
+        }
         // `memmem` or Teddy if they can search the set; the automaton is built only if taken.
         let light = match choice {
             Choice::Automaton => None,
@@ -88,7 +149,9 @@ impl LiteralSet {
         let plain_cost = light.as_ref().map_or(model.full_cost(dfa), |(_, c)| *c);
         let gate = match choice {
             Choice::Plain | Choice::Automaton => None,
-            Choice::Cheapest | Choice::Gate => Gate::build(&keys, ci, &model, true),
+            Choice::Cheapest | Choice::Gate | Choice::Windowed => {
+                Gate::build(&keys, ci, &model, true)
+            }
             Choice::GateWithoutTeddy => Gate::build(&keys, ci, &model, false),
         };
         let forced = matches!(choice, Choice::Gate | Choice::GateWithoutTeddy);
@@ -117,6 +180,9 @@ impl LiteralSet {
     pub(crate) fn memory_usage(&self) -> usize {
         match &self.imp {
             Imp::Plain(p) => p.memory_usage(),
+            Imp::Windowed(w) => {
+                w.windowed.memory_usage() + w.rest.as_ref().map_or(0, |(r, _)| r.memory_usage())
+            }
             Imp::Gate(g) => {
                 g.rest.as_ref().map_or(0, Plain::memory_usage)
                     + match &g.finder {
@@ -130,6 +196,10 @@ impl LiteralSet {
         }
     }
 
+    fn find_all_dyn(&self, text: &[u8], found: &mut dyn FnMut(u32)) {
+        self.find_all(text, found);
+    }
+
     /// Calls `found` with the id of every literal that occurs in `text` (a literal may be
     /// reported more than once).
     #[inline]
@@ -137,6 +207,7 @@ impl LiteralSet {
         match &self.imp {
             Imp::Plain(p) => p.find_all(text, &mut found),
             Imp::Gate(g) => g.find_all(text, &mut found),
+            Imp::Windowed(w) => w.find_all(text, &mut found),
         }
     }
 }
@@ -598,6 +669,18 @@ impl Model {
             Some(&p) => p,
             None => of(sum),
         }
+    }
+
+    /// How likely a window of a literal is in text (for [`Windowed`]: lower is rarer), as a
+    /// gram's probability with common tokens and their parts frequent whatever their bytes.
+    fn window_probability(&self, w: &[u8]) -> f64 {
+        let mut p = self.probability(w);
+        if w.len() <= GRAM_LEN && self.is_common(gram_code(w)) {
+            p = p.max(COMMON_PROBABILITY);
+        } else if w.windows(3).any(|g| self.is_common(gram_code(g))) {
+            p = p.max(COMMON_PROBABILITY / 16.0);
+        }
+        p
     }
 
     fn full_cost(&self, dfa: bool) -> f64 {
@@ -1596,12 +1679,13 @@ mod tests {
         out
     }
 
-    const ALL_WAYS: [Choice; 5] = [
+    const ALL_WAYS: [Choice; 6] = [
         Choice::Cheapest,
         Choice::Gate,
         Choice::GateWithoutTeddy,
         Choice::Plain,
         Choice::Automaton,
+        Choice::Windowed,
     ];
 
     fn owned(list: &[&str]) -> Vec<String> {
@@ -1831,6 +1915,51 @@ mod tests {
         assert!(
             related > 0,
             "grams that are prefixes of others were exercised"
+        );
+    }
+
+    /// A SigmaHQ-sized set (hash values, command-line fragments of every length) is searched
+    /// by its windows, its literals under 4 bytes on their own; found as brute force finds
+    /// them, at a text's ends, overlapping, repeated, across a window's offset.
+    #[test]
+    fn large_sets_are_searched_by_windows() {
+        let mut list: Vec<String> = (0..700u64)
+            .map(|i| format!("md5={:032x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        list.extend((0..300).map(|i| format!(" -tool{i} ")));
+        list.extend((0..40).map(|i| format!("/{i}")));
+        list.extend(
+            ["\\cmd.exe", ".dmp", "ab", "x", "rundll32.exe,", "ſystem32"].map(String::from),
+        );
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        let set = LiteralSet::build(&list, false, true).expect("builds");
+        assert!(
+            matches!(set.imp, Imp::Windowed(_)),
+            "windows for a large set"
+        );
+        assert!(set.memory_usage() > 0);
+        let texts = [
+            list[0].clone(),
+            format!("sha1=00,{},imphash=11", list[699]),
+            format!("x{}{}", list[5], list[5]),
+            "c:\\windows\\ſystem32\\rundll32.exe,main -tool7 -tool17 /3 .dmp".to_owned(),
+            " -tool29".to_owned(),
+            " -tool299 ab/39".to_owned(),
+            list[3][..20].to_owned(),
+            "md5=".to_owned(),
+            "x".to_owned(),
+            String::new(),
+        ];
+        for text in &texts {
+            assert_eq!(found(&set, text), naive(&refs, text, false), "{text:?}");
+        }
+        assert_eq!(found(&set, &texts[1]), vec![699]);
+        // Ignoring ASCII case, windows are not used (the set is searched another way).
+        let set = LiteralSet::build(&list, true, true).expect("builds");
+        assert!(!matches!(set.imp, Imp::Windowed(_)));
+        assert_eq!(
+            found(&set, &texts[3].to_uppercase()),
+            naive(&refs, &texts[3].to_uppercase(), true)
         );
     }
 

@@ -1,0 +1,196 @@
+//! Large literal sets (thousands of command-line fragments, hash values) searched by looking
+//! up windows of the text.
+//!
+//! Each literal of at least [`SHORT`] bytes is filed under one window of itself: 8 bytes
+//! (literals of 8 bytes or more) or 4 (the others), the window the rarity model rates rarest,
+//! at its offset in the literal. The search looks up the text's window at every position, in
+//! a Bloom filter first (two bits of one multiplicative hash, in a table that stays in the
+//! first-level cache), and only on a hit in the table of windows; each literal filed there is
+//! compared with the text where it would start. A literal occurs only where its window does,
+//! so none is missed, and each one reported occurs.
+//!
+//! Against one automaton of the same literals this builds in a fraction of the time (a window
+//! per literal, no states) and scans several times faster once the automaton outgrows the
+//! caches, as it does for the SigmaHQ `CommandLine` set (6,000 literals, ~20 ns a byte).
+//! Literals shorter than [`SHORT`] are left to the caller.
+
+use sigma::hash::FastMap as HashMap;
+
+/// Literals shorter than this have no window: the caller searches them another way.
+pub(crate) const SHORT: usize = 4;
+/// Bits of the Bloom filter: 2^17 bits (16 KiB), under 1% false hits for 6,000 windows.
+const BLOOM_BITS: u32 = 17;
+
+/// Windows of one length `W` (4 or 8 bytes) and the literals filed under them.
+#[derive(Debug)]
+struct Probe<const W: usize> {
+    bloom: Vec<u64>,
+    /// Window (as a little-endian number) → range of `entries`.
+    table: HashMap<u64, (u32, u32)>,
+    /// (literal id, offset of the window in the literal), grouped by window.
+    entries: Vec<(u32, u32)>,
+}
+
+impl<const W: usize> Probe<W> {
+    /// `filed`: (window, literal id, offset).
+    fn new(mut filed: Vec<(u64, u32, u32)>) -> Option<Probe<W>> {
+        if filed.is_empty() {
+            return None;
+        }
+        filed.sort_unstable();
+        let mut bloom = vec![0u64; 1 << (BLOOM_BITS - 6)];
+        let mut table: HashMap<u64, (u32, u32)> = HashMap::default();
+        let mut entries = Vec::with_capacity(filed.len());
+        for (window, id, offset) in filed {
+            let at = entries.len() as u32;
+            entries.push((id, offset));
+            table
+                .entry(window)
+                .and_modify(|range| range.1 = at + 1)
+                .or_insert((at, at + 1));
+            for bit in bloom_bits(window) {
+                bloom[bit / 64] |= 1 << (bit % 64);
+            }
+        }
+        Some(Probe {
+            bloom,
+            table,
+            entries,
+        })
+    }
+
+    #[inline]
+    fn window(text: &[u8], at: usize) -> u64 {
+        let mut bytes = [0u8; 8];
+        bytes[..W].copy_from_slice(&text[at..at + W]);
+        u64::from_le_bytes(bytes)
+    }
+
+    #[inline]
+    fn maybe(&self, window: u64) -> bool {
+        let [a, b] = bloom_bits(window);
+        self.bloom[a / 64] & 1 << (a % 64) != 0 && self.bloom[b / 64] & 1 << (b % 64) != 0
+    }
+
+    /// Reports the literals whose window is the text's at `at` and that occur there.
+    #[inline]
+    fn check(&self, text: &[u8], at: usize, lits: &Literals, found: &mut impl FnMut(u32)) {
+        let window = Self::window(text, at);
+        if !self.maybe(window) {
+            return;
+        }
+        let Some(&(a, b)) = self.table.get(&window) else {
+            return;
+        };
+        for &(id, offset) in &self.entries[a as usize..b as usize] {
+            let Some(start) = at.checked_sub(offset as usize) else {
+                continue;
+            };
+            if text[start..].starts_with(lits.bytes(id)) {
+                found(id);
+            }
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.bloom.len() * 8 + self.table.capacity() * 24 + self.entries.len() * 8
+    }
+}
+
+/// The two Bloom filter bits of a window.
+#[inline]
+fn bloom_bits(window: u64) -> [usize; 2] {
+    let h = window.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    [
+        (h >> (64 - BLOOM_BITS)) as usize,
+        ((h >> (64 - 2 * BLOOM_BITS)) & ((1 << BLOOM_BITS) - 1)) as usize,
+    ]
+}
+
+/// The literals' bytes, by id.
+#[derive(Debug)]
+struct Literals {
+    pool: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Literals {
+    #[inline]
+    fn bytes(&self, id: u32) -> &[u8] {
+        let (a, b) = self.spans[id as usize];
+        &self.pool[a as usize..b as usize]
+    }
+}
+
+/// The literals of at least [`SHORT`] bytes of a set, filed under their windows.
+#[derive(Debug)]
+pub(crate) struct Windowed {
+    long: Option<Probe<8>>,
+    short: Option<Probe<4>>,
+    lits: Literals,
+}
+
+impl Windowed {
+    /// The literals `keys` (ids are indices) of at least [`SHORT`] bytes, each under the
+    /// window `rarity` rates least likely in text (lower is rarer); `None` when there is none.
+    pub(crate) fn build(keys: &[Vec<u8>], rarity: impl Fn(&[u8]) -> f64) -> Option<Windowed> {
+        let mut pool = Vec::new();
+        let mut spans = Vec::with_capacity(keys.len());
+        let mut long = Vec::new();
+        let mut short = Vec::new();
+        for (id, key) in keys.iter().enumerate() {
+            let a = pool.len() as u32;
+            pool.extend_from_slice(key);
+            spans.push((a, pool.len() as u32));
+            let w = if key.len() >= 8 {
+                8
+            } else if key.len() >= SHORT {
+                4
+            } else {
+                continue;
+            };
+            let offset = (0..=key.len() - w)
+                .min_by(|&x, &y| rarity(&key[x..x + w]).total_cmp(&rarity(&key[y..y + w])))
+                .unwrap_or(0);
+            let mut bytes = [0u8; 8];
+            bytes[..w].copy_from_slice(&key[offset..offset + w]);
+            let filed = (u64::from_le_bytes(bytes), id as u32, offset as u32);
+            if w == 8 {
+                long.push(filed);
+            } else {
+                short.push(filed);
+            }
+        }
+        if long.is_empty() && short.is_empty() {
+            return None;
+        }
+        Some(Windowed {
+            long: Probe::new(long),
+            short: Probe::new(short),
+            lits: Literals { pool, spans },
+        })
+    }
+
+    /// Calls `found` with the id of every filed literal that occurs in `text` (once per
+    /// occurrence).
+    #[inline]
+    pub(crate) fn find_all(&self, text: &[u8], found: &mut impl FnMut(u32)) {
+        if let Some(p) = &self.long {
+            for at in 0..text.len().saturating_sub(7) {
+                p.check(text, at, &self.lits, found);
+            }
+        }
+        if let Some(p) = &self.short {
+            for at in 0..text.len().saturating_sub(SHORT - 1) {
+                p.check(text, at, &self.lits, found);
+            }
+        }
+    }
+
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.long.as_ref().map_or(0, Probe::memory_usage)
+            + self.short.as_ref().map_or(0, Probe::memory_usage)
+            + self.lits.pool.len()
+            + self.lits.spans.len() * 8
+    }
+}
