@@ -52,7 +52,7 @@ struct WindowedSet {
 
 impl WindowedSet {
     fn build(list: &[String], keys: &[Vec<u8>], dfa: bool, model: &Model) -> Option<WindowedSet> {
-        let windowed = Windowed::build(keys, |w| model.window_probability(w))?;
+        let windowed = Windowed::build(keys, |key, w| model.rarest_window(key, w))?;
         let rest_ids: Vec<u32> = (0..keys.len() as u32)
             .filter(|&i| keys[i as usize].len() < SHORT)
             .collect();
@@ -671,16 +671,47 @@ impl Model {
         }
     }
 
-    /// How likely a window of a literal is in text (for [`Windowed`]: lower is rarer), as a
-    /// gram's probability with common tokens and their parts frequent whatever their bytes.
-    fn window_probability(&self, w: &[u8]) -> f64 {
-        let mut p = self.probability(w);
-        if w.len() <= GRAM_LEN && self.is_common(gram_code(w)) {
-            p = p.max(COMMON_PROBABILITY);
-        } else if w.windows(3).any(|g| self.is_common(gram_code(g))) {
-            p = p.max(COMMON_PROBABILITY / 16.0);
+    /// The offset of the window of `w` bytes of `key` least likely in text (for
+    /// [`Windowed`]), rated as a gram is: the half bits of its bytes, each after the one
+    /// before, but no more than a common token (or a part of one) is worth whatever its bytes.
+    /// One pass over the key, whatever `w`.
+    fn rarest_window(&self, key: &[u8], w: usize) -> usize {
+        /// [`COMMON_PROBABILITY`], and a sixteenth of it, in half bits.
+        const COMMON_CAP: u32 = 10;
+        const PART_CAP: u32 = 18;
+        if w == 0 || key.len() < w {
+            return 0;
         }
-        p
+        let lower = |i: usize| key[i].to_ascii_lowercase();
+        // chain[j]: the half bits of key[1..j], each after the byte before.
+        let mut chain = Vec::with_capacity(key.len() + 1);
+        chain.push(0u32);
+        chain.push(0u32);
+        for j in 1..key.len() {
+            let last = *chain.last().unwrap_or(&0);
+            chain.push(last + half_bits(Some(lower(j - 1)), lower(j)));
+        }
+        // parts[j]: how many of the 3-byte grams starting before j are common.
+        let mut parts = Vec::with_capacity(key.len() + 1);
+        parts.push(0u32);
+        for j in 0..key.len() {
+            let common = j + 3 <= key.len() && self.is_common(gram_code(&key[j..j + 3]));
+            let last = *parts.last().unwrap_or(&0);
+            parts.push(last + u32::from(common));
+        }
+        let mut best = (0, 0u32);
+        for o in 0..=key.len() - w {
+            let mut bits = half_bits(None, lower(o)) + chain[o + w] - chain[o + 1];
+            if w <= GRAM_LEN && self.is_common(gram_code(&key[o..o + w])) {
+                bits = bits.min(COMMON_CAP);
+            } else if w >= 3 && parts[o + w - 2] > parts[o] {
+                bits = bits.min(PART_CAP);
+            }
+            if o == 0 || bits > best.1 {
+                best = (o, bits);
+            }
+        }
+        best.0
     }
 
     fn full_cost(&self, dfa: bool) -> f64 {

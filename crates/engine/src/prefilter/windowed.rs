@@ -86,7 +86,14 @@ impl<const W: usize> Probe<W> {
             let Some(start) = at.checked_sub(offset as usize) else {
                 continue;
             };
-            if text[start..].starts_with(lits.bytes(id)) {
+            let lit = lits.bytes(id);
+            // The ends first: most literals filed under a window differ there, and the
+            // comparison of the whole is a call.
+            if let Some(t) = text.get(start..start + lit.len())
+                && t.first() == lit.first()
+                && t.last() == lit.last()
+                && t == lit
+            {
                 found(id);
             }
         }
@@ -132,8 +139,12 @@ pub(crate) struct Windowed {
 
 impl Windowed {
     /// The literals `keys` (ids are indices) of at least [`SHORT`] bytes, each under the
-    /// window `rarity` rates least likely in text (lower is rarer); `None` when there is none.
-    pub(crate) fn build(keys: &[Vec<u8>], rarity: impl Fn(&[u8]) -> f64) -> Option<Windowed> {
+    /// window `rarest(key, w)` gives the offset of (the one least likely in text); `None` when
+    /// there is none.
+    pub(crate) fn build(
+        keys: &[Vec<u8>],
+        rarest: impl Fn(&[u8], usize) -> usize,
+    ) -> Option<Windowed> {
         let mut pool = Vec::new();
         let mut spans = Vec::with_capacity(keys.len());
         let mut long = Vec::new();
@@ -149,9 +160,7 @@ impl Windowed {
             } else {
                 continue;
             };
-            let offset = (0..=key.len() - w)
-                .min_by(|&x, &y| rarity(&key[x..x + w]).total_cmp(&rarity(&key[y..y + w])))
-                .unwrap_or(0);
+            let offset = rarest(key, w).min(key.len() - w);
             let mut bytes = [0u8; 8];
             bytes[..w].copy_from_slice(&key[offset..offset + w]);
             let filed = (u64::from_le_bytes(bytes), id as u32, offset as u32);
