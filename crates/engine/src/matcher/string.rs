@@ -17,7 +17,8 @@ use crate::semantics::fold;
 /// Above this many needles, one automaton beats a loop of memmem searches.
 const AC_THRESHOLD: usize = 4;
 /// From this many needles on (the hash lists of driver and hack-tool rules: thousands), the
-/// prefilter's literal set, which searches them by their windows: an automaton of 5,600 hashes
+/// prefilter's literal set, which searches them by their windows when at least 512 have 4
+/// bytes or more and no window is crowded (else as it sees fit): an automaton of 5,600 hashes
 /// took ~20 ms to build at the rule's first evaluation, the set ~2 ms.
 const SET_THRESHOLD_CONTAINS: usize = 512;
 /// Above this many exact values, a hash set beats comparing each.
@@ -76,7 +77,9 @@ impl Contains {
     fn searcher(&self) -> &Searcher {
         self.searcher.get_or_init(|| {
             let set = (self.needles.len() >= SET_THRESHOLD_CONTAINS)
-                .then(|| LiteralSet::build(&self.needles, false, true))
+                // No DFA: when the set is not searched by windows, an automaton of 512+
+                // needles is too large for one (as in the prefilter).
+                .then(|| LiteralSet::build(&self.needles, false, false))
                 .flatten();
             Box::new(if let Some(set) = set {
                 Searcher::Set(std::sync::Arc::new(set))

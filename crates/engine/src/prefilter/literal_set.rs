@@ -677,6 +677,7 @@ impl Model {
     /// One pass over the key, whatever `w`.
     fn rarest_window(&self, key: &[u8], w: usize) -> usize {
         /// [`COMMON_PROBABILITY`], and a sixteenth of it, in half bits.
+        // (Checked against the probabilities by a test.)
         const COMMON_CAP: u32 = 10;
         const PART_CAP: u32 = 18;
         if w == 0 || key.len() < w {
@@ -1992,6 +1993,25 @@ mod tests {
             found(&set, &texts[3].to_uppercase()),
             naive(&refs, &texts[3].to_uppercase(), true)
         );
+    }
+
+    /// Literals crowding under one window (each would be compared wherever it occurs) are not
+    /// searched by windows, and are still all found.
+    #[test]
+    fn crowded_windows_fall_back() {
+        let list: Vec<String> = (0..2000).map(|i| format!(" -zzqx -x{i} ")).collect();
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        let set = LiteralSet::build(&list, false, false).expect("builds");
+        assert!(!matches!(set.imp, Imp::Windowed(_)));
+        let text = " -zzqx -x17  -zzqx -x1999 ".repeat(3);
+        assert_eq!(found(&set, &text), naive(&refs, &text, false));
+    }
+
+    /// `rarest_window`'s caps are the model's probabilities in half bits.
+    #[test]
+    fn window_caps_are_the_common_probabilities() {
+        assert_eq!(-2.0 * super::COMMON_PROBABILITY.log2(), 10.0);
+        assert_eq!(-2.0 * (super::COMMON_PROBABILITY / 16.0).log2(), 18.0);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! Each literal of at least [`SHORT`] bytes is filed under one window of itself: 8 bytes
 //! (literals of 8 bytes or more) or 4 (the others), the window the rarity model rates rarest,
 //! at its offset in the literal. The search looks up the text's window at every position, in
-//! a Bloom filter first (two bits of one multiplicative hash, in a table that stays in the
-//! first-level cache), and only on a hit in the table of windows; each literal filed there is
+//! a Bloom filter first (two bits of one multiplicative hash, 16 KiB per window length), and
+//! only on a hit in the table of windows; each literal filed there is
 //! compared with the text where it would start. A literal occurs only where its window does,
 //! so none is missed, and each one reported occurs.
 //!
@@ -20,6 +20,10 @@ use sigma::hash::FastMap as HashMap;
 pub(crate) const SHORT: usize = 4;
 /// Bits of the Bloom filter: 2^17 bits (16 KiB), under 1% false hits for 6,000 windows.
 const BLOOM_BITS: u32 = 17;
+/// The most literals one window may hold: each is compared wherever the window occurs, so a
+/// set whose literals crowd under one window (thousands of `" -x{i} "`) would be searched
+/// far slower than by an automaton; such a set is not built this way (`None`).
+const BUCKET_MAX: u32 = 64;
 
 /// Windows of one length `W` (4 or 8 bytes) and the literals filed under them.
 #[derive(Debug)]
@@ -33,9 +37,10 @@ struct Probe<const W: usize> {
 
 impl<const W: usize> Probe<W> {
     /// `filed`: (window, literal id, offset).
-    fn new(mut filed: Vec<(u64, u32, u32)>) -> Option<Probe<W>> {
+    /// `Ok(None)` without literals, `Err` when one window holds more than [`BUCKET_MAX`].
+    fn new(mut filed: Vec<(u64, u32, u32)>) -> Result<Option<Probe<W>>, ()> {
         if filed.is_empty() {
-            return None;
+            return Ok(None);
         }
         filed.sort_unstable();
         let mut bloom = vec![0u64; 1 << (BLOOM_BITS - 6)];
@@ -44,19 +49,22 @@ impl<const W: usize> Probe<W> {
         for (window, id, offset) in filed {
             let at = entries.len() as u32;
             entries.push((id, offset));
-            table
+            let range = table
                 .entry(window)
                 .and_modify(|range| range.1 = at + 1)
                 .or_insert((at, at + 1));
+            if range.1 - range.0 > BUCKET_MAX {
+                return Err(());
+            }
             for bit in bloom_bits(window) {
                 bloom[bit / 64] |= 1 << (bit % 64);
             }
         }
-        Some(Probe {
+        Ok(Some(Probe {
             bloom,
             table,
             entries,
-        })
+        }))
     }
 
     #[inline]
@@ -140,7 +148,7 @@ pub(crate) struct Windowed {
 impl Windowed {
     /// The literals `keys` (ids are indices) of at least [`SHORT`] bytes, each under the
     /// window `rarest(key, w)` gives the offset of (the one least likely in text); `None` when
-    /// there is none.
+    /// there is none, or when a window would hold more than [`BUCKET_MAX`] literals.
     pub(crate) fn build(
         keys: &[Vec<u8>],
         rarest: impl Fn(&[u8], usize) -> usize,
@@ -174,8 +182,8 @@ impl Windowed {
             return None;
         }
         Some(Windowed {
-            long: Probe::new(long),
-            short: Probe::new(short),
+            long: Probe::new(long).ok()?,
+            short: Probe::new(short).ok()?,
             lits: Literals { pool, spans },
         })
     }

@@ -429,6 +429,7 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
                 },
                 c.count,
             );
+            let details = cell(&details, DETAILS_WIDTH);
             let place = c
                 .events
                 .last()
