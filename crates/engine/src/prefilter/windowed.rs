@@ -69,9 +69,7 @@ impl<const W: usize> Probe<W> {
 
     #[inline]
     fn window(text: &[u8], at: usize) -> u64 {
-        let mut bytes = [0u8; 8];
-        bytes[..W].copy_from_slice(&text[at..at + W]);
-        u64::from_le_bytes(bytes)
+        pack(&text[at..at + W])
     }
 
     #[inline]
@@ -110,6 +108,14 @@ impl<const W: usize> Probe<W> {
     fn memory_usage(&self) -> usize {
         self.bloom.len() * 8 + self.table.capacity() * 24 + self.entries.len() * 8
     }
+}
+
+/// A window (up to 8 bytes) as a number, little-endian: the table's key.
+#[inline]
+fn pack(window: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes[..window.len()].copy_from_slice(window);
+    u64::from_le_bytes(bytes)
 }
 
 /// The two Bloom filter bits of a window.
@@ -169,9 +175,7 @@ impl Windowed {
                 continue;
             };
             let offset = rarest(key, w).min(key.len() - w);
-            let mut bytes = [0u8; 8];
-            bytes[..w].copy_from_slice(&key[offset..offset + w]);
-            let filed = (u64::from_le_bytes(bytes), id as u32, offset as u32);
+            let filed = (pack(&key[offset..offset + w]), id as u32, offset as u32);
             if w == 8 {
                 long.push(filed);
             } else {

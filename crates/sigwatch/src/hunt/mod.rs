@@ -590,15 +590,15 @@ impl Hunter {
                 }
                 let text = event.text();
                 let time = time.get_or_insert_with(|| self.time_fields.read(&event, text));
+                // The rule's variant that matched: its field names (table, correlation inputs).
+                let variant = engine
+                    .rules()
+                    .get(rule)
+                    .and_then(|r| r.variants.get(m.variant));
                 if report {
                     out.detections.push(rule as u32);
-                    let cells = (self.format == OutputFormat::Table).then(|| {
-                        let variant = engine
-                            .rules()
-                            .get(rule)
-                            .and_then(|r| r.variants.get(m.variant));
-                        table_cells(&event, variant)
-                    });
+                    let cells =
+                        (self.format == OutputFormat::Table).then(|| table_cells(&event, variant));
                     output::write_plain(
                         &mut out.rendered,
                         self.format,
@@ -615,11 +615,7 @@ impl Hunter {
                 if let Some(inputs) = inputs {
                     match time.as_ref().and_then(|t| t.millis) {
                         Some(ms) => {
-                            let fields = engine
-                                .rules()
-                                .get(rule)
-                                .and_then(|r| r.variants.get(m.variant))
-                                .map(|v| &v.fields);
+                            let fields = variant.map(|v| &v.fields);
                             let values = inputs
                                 .fields
                                 .iter()

@@ -246,12 +246,13 @@ pub fn write_plain(
             out.extend_from_slice(b"}\n");
         }
         OutputFormat::Table => {
-            let cells = cells.cloned().unwrap_or_default();
+            let empty = TableCells::default();
+            let cells = cells.unwrap_or(&empty);
             table_row(
                 out,
                 time.as_deref().unwrap_or("-"),
                 rule,
-                &cells,
+                cells,
                 &format!("{path}:{}", record.number),
                 &cells.details_text(),
             );
