@@ -4,12 +4,14 @@
 //! For every variant we derive *necessary equalities*: field F must equal one of a finite set
 //! of values (from its log-source `conditions`, e.g. `Channel`/`EventID`, and from the
 //! detection itself when every way to match it pins a field, e.g. `EventID: 4688 and ...`).
-//! Each variant is indexed by the folded text keys of its values under the field most variants
-//! share (such as `EventID` or `Channel`), so that few fields are looked up per event. When
-//! another of its fields offers fewer variants (an `OriginalFileName`, a `LogonType`), the
-//! variant goes one level further: the first field's bucket holds a second route on that
-//! field, looked up only for events that reached the bucket. Variants without any necessary
-//! equality are offered every event.
+//! Variants are filed in up to three levels of buckets keyed by the folded text of those
+//! values: first under the field most variants share (such as `Channel`), so that one field
+//! is looked up for every event; within a bucket, under the field most of its variants share
+//! (`EventID`); within that, under their most selective field (an `OriginalFileName`, a
+//! `LogonType`). A level below the first is used only when it narrows its bucket, and it is
+//! looked up only for events that reached that bucket: a Sysmon network event looks up
+//! `Channel`, `EventID` and the few fields of the network rules, not those of the process
+//! rules. Variants without any necessary equality are offered every event.
 //!
 //! Keys are sound for the matching semantics (see [`crate::semantics`]): a string pattern
 //! without wildcards gives its folded text; a number gives its folded written text and its
@@ -65,8 +67,8 @@ pub(crate) struct Bucket {
     /// word ORs instead of a thousand single-bit writes.
     pub variant_words: Vec<(u32, u64)>,
     pub pslot_words: Vec<(u32, u64)>,
-    /// Second-level routes: variants that also need an equality on a more selective field,
-    /// offered when that field has one of their keys too (their buckets have no `subs`).
+    /// Routes one level down: variants that also need an equality on a field that narrows
+    /// this bucket, offered when that field has one of their keys too.
     pub subs: Vec<RouteSlot>,
 }
 
@@ -163,6 +165,14 @@ pub(crate) fn node_eqs(n: &Node, items: &[Item]) -> Vec<(u32, Keys)> {
     }
 }
 
+/// Levels of routing: the field most variants share (`Channel`), within its buckets the
+/// field most of a bucket's variants share (`EventID`), then the most selective field (an
+/// `OriginalFileName`). Each level is looked up only for events that reached its bucket.
+const LEVELS: usize = 3;
+
+/// A variant and the equalities it still has to be filed by.
+type Pending<'a> = (u32, Vec<(u32, &'a Keys)>);
+
 impl Router {
     pub fn build(prog: &Program) -> Router {
         let eqs: Vec<Vec<(u32, Keys)>> = prog
@@ -178,90 +188,106 @@ impl Router {
                 e
             })
             .collect();
-        let mut count: FastMap<u32, usize> = FastMap::default();
-        for e in &eqs {
-            let slots: BTreeSet<u32> = e.iter().map(|(s, _)| *s).collect();
-            for s in slots {
-                *count.entry(s).or_default() += 1;
-            }
+        let all: Vec<Pending<'_>> = eqs
+            .iter()
+            .enumerate()
+            .map(|(v, e)| (v as u32, e.iter().map(|(s, k)| (*s, k)).collect()))
+            .collect();
+        let mut buckets = Vec::new();
+        let (unrouted, slots) = level(&mut buckets, &all, 1);
+        Router {
+            slots,
+            buckets,
+            unrouted: Bucket {
+                variants: unrouted,
+                ..Bucket::default()
+            },
         }
-        let mut router = Router {
-            slots: Vec::new(),
-            buckets: Vec::new(),
-            unrouted: Bucket::default(),
-        };
-        // How many variants each (field, key) would offer an event holding that key.
-        let mut population: FastMap<(u32, &str), usize> = FastMap::default();
-        for e in &eqs {
-            let mut seen: BTreeSet<(u32, &str)> = BTreeSet::new();
-            for (s, keys) in e {
-                for k in keys {
-                    if seen.insert((*s, k.as_str())) {
-                        *population.entry((*s, k.as_str())).or_default() += 1;
-                    }
+    }
+}
+
+/// Files `vars` at routing level `depth`: each variant goes under one of its fields (the
+/// returned route slots), into the bucket of each of its keys, or stays with the caller (the
+/// returned variants) when no field of it would offer it to fewer events. Buckets are filed
+/// again one level down.
+fn level<'a>(
+    buckets: &mut Vec<Bucket>,
+    vars: &[Pending<'a>],
+    depth: usize,
+) -> (Vec<u32>, Vec<RouteSlot>) {
+    // How many of `vars` need each field, and how many each (field, key) would offer an
+    // event holding that key.
+    let mut count: FastMap<u32, usize> = FastMap::default();
+    let mut population: FastMap<(u32, &str), usize> = FastMap::default();
+    for (_, e) in vars {
+        let slots: BTreeSet<u32> = e.iter().map(|(s, _)| *s).collect();
+        for s in slots {
+            *count.entry(s).or_default() += 1;
+        }
+        let mut seen: BTreeSet<(u32, &str)> = BTreeSet::new();
+        for (s, keys) in e {
+            for k in keys.iter() {
+                if seen.insert((*s, k.as_str())) {
+                    *population.entry((*s, k.as_str())).or_default() += 1;
                 }
             }
         }
-        let offered = |s: u32, keys: &Keys| -> usize {
-            keys.iter()
-                .map(|k| population.get(&(s, k.as_str())).copied().unwrap_or(0))
-                .sum()
+    }
+    let offered = |s: u32, keys: &Keys| -> usize {
+        keys.iter()
+            .map(|k| population.get(&(s, k.as_str())).copied().unwrap_or(0))
+            .sum()
+    };
+    let mut direct = Vec::new();
+    let mut routes: Vec<RouteSlot> = Vec::new();
+    // Per route slot and bucket: the variants filed there, with their other equalities.
+    let mut filed: Vec<(u32, Vec<Pending<'a>>)> = Vec::new();
+    let mut filed_at: FastMap<u32, usize> = FastMap::default();
+    for (v, e) in vars {
+        // Below the first level a field is worth a lookup only when it narrows the bucket.
+        let useful = e
+            .iter()
+            .filter(|(s, k)| depth == 1 || offered(*s, k) < vars.len());
+        let chosen = if depth < LEVELS {
+            useful.min_by_key(|(s, k)| (std::cmp::Reverse(count[s]), offered(*s, k), *s))
+        } else {
+            useful.min_by_key(|(s, k)| (offered(*s, k), *s))
         };
-        let mut slot_index: FastMap<u32, usize> = FastMap::default();
-        for (v, e) in eqs.iter().enumerate() {
-            // First level: the field most variants share (looked up for every event).
-            let first = e.iter().min_by(|(s1, k1), (s2, k2)| {
-                (std::cmp::Reverse(count[s1]), offered(*s1, k1), *s1).cmp(&(
-                    std::cmp::Reverse(count[s2]),
-                    offered(*s2, k2),
-                    *s2,
-                ))
-            });
-            let Some((slot, keys)) = first else {
-                router.unrouted.variants.push(v as u32);
-                continue;
-            };
-            // Second level: the most selective field, when it is another one.
-            let second = e
-                .iter()
-                .min_by(|(s1, k1), (s2, k2)| (offered(*s1, k1), *s1).cmp(&(offered(*s2, k2), *s2)))
-                .filter(|(s2, k2)| *s2 != *slot && offered(*s2, k2) < offered(*slot, keys));
-            let si = *slot_index.entry(*slot).or_insert_with(|| {
-                router.slots.push(RouteSlot {
-                    slot: *slot,
+        let Some(&(slot, keys)) = chosen else {
+            direct.push(*v);
+            continue;
+        };
+        let ri = match routes.iter().position(|r| r.slot == slot) {
+            Some(i) => i,
+            None => {
+                routes.push(RouteSlot {
+                    slot,
                     map: HashMap::default(),
                 });
-                router.slots.len() - 1
-            });
-            for k in keys {
-                let b = file(&mut router.buckets, &mut router.slots[si].map, k);
-                match second {
-                    None => router.buckets[b as usize].variants.push(v as u32),
-                    Some((slot2, keys2)) => {
-                        let subs = &mut router.buckets[b as usize].subs;
-                        let sub = match subs.iter().position(|r| r.slot == *slot2) {
-                            Some(i) => i,
-                            None => {
-                                subs.push(RouteSlot {
-                                    slot: *slot2,
-                                    map: HashMap::default(),
-                                });
-                                subs.len() - 1
-                            }
-                        };
-                        for k2 in keys2 {
-                            let mut map =
-                                std::mem::take(&mut router.buckets[b as usize].subs[sub].map);
-                            let b2 = file(&mut router.buckets, &mut map, k2);
-                            router.buckets[b as usize].subs[sub].map = map;
-                            router.buckets[b2 as usize].variants.push(v as u32);
-                        }
-                    }
-                }
+                routes.len() - 1
             }
+        };
+        let rest: Vec<(u32, &Keys)> = e.iter().filter(|(s, _)| *s != slot).copied().collect();
+        for k in keys {
+            let b = file(buckets, &mut routes[ri].map, k);
+            let at = *filed_at.entry(b).or_insert_with(|| {
+                filed.push((b, Vec::new()));
+                filed.len() - 1
+            });
+            filed[at].1.push((*v, rest.clone()));
         }
-        router
     }
+    for (b, pending) in filed {
+        let (variants, subs) = if depth < LEVELS {
+            level(buckets, &pending, depth + 1)
+        } else {
+            (pending.iter().map(|(v, _)| *v).collect(), Vec::new())
+        };
+        let bucket = &mut buckets[b as usize];
+        bucket.variants = variants;
+        bucket.subs = subs;
+    }
+    (direct, routes)
 }
 
 /// The bucket of `key` in a route map (a new one when the key is new).
@@ -308,6 +334,94 @@ mod tests {
 
     fn matched(e: &Engine, ev: &serde_json::Value) -> Vec<usize> {
         e.matches(ev).map(|m| m.rule).collect()
+    }
+
+    fn slot_names(e: &Engine, routes: &[super::RouteSlot]) -> Vec<String> {
+        routes
+            .iter()
+            .map(|rs| e.prog.fields[rs.slot as usize].name().to_owned())
+            .collect()
+    }
+
+    fn bucket<'e>(e: &'e Engine, rs: &super::RouteSlot, key: &str) -> &'e super::Bucket {
+        let b = rs.map.get(key).copied().expect("a bucket for the key");
+        &e.router.buckets[b as usize]
+    }
+
+    #[test]
+    fn three_levels_channel_then_event_id_then_a_selective_field() {
+        let sel =
+            |id: u32, more: &str| format!("  sel:\n    Channel: Sysmon\n    EventID: {id}\n{more}");
+        let rules = vec![
+            rule(1, &sel(1, "    OriginalFileName: x.exe\n")),
+            rule(2, &sel(1, "    OriginalFileName: y.exe\n")),
+            rule(3, &sel(1, "    CommandLine|contains: foo\n")),
+            rule(4, &sel(3, "    DestinationPort: 4444\n")),
+            rule(5, &sel(3, "    Image|endswith: a.exe\n")),
+            rule(6, "  sel:\n    Channel: Security\n    EventID: 4624\n"),
+            // Channel is the field most rules share (some name no event id).
+            rule(7, "  sel:\n    Channel: System\n    ServiceName|contains: x\n"),
+        ];
+        let e = engine(&rules);
+        let r = &e.router;
+        assert_eq!(slot_names(&e, &r.slots), ["Channel"]);
+        let sysmon = bucket(&e, &r.slots[0], "sysmon");
+        assert!(sysmon.variants.is_empty());
+        assert_eq!(slot_names(&e, &sysmon.subs), ["EventID"]);
+        // Process rules: OriginalFileName narrows the bucket of EventID 1; a network event
+        // (EventID 3) never looks it up.
+        let one = bucket(&e, &sysmon.subs[0], "1");
+        assert_eq!(one.variants.len(), 1, "the CommandLine rule");
+        assert_eq!(slot_names(&e, &one.subs), ["OriginalFileName"]);
+        let three = bucket(&e, &sysmon.subs[0], "3");
+        assert_eq!(three.variants.len(), 1, "the Image rule");
+        assert_eq!(slot_names(&e, &three.subs), ["DestinationPort"]);
+        // One rule under Security: nothing to narrow, no lookup below the channel.
+        let security = bucket(&e, &r.slots[0], "security");
+        assert_eq!(security.variants.len(), 1);
+        assert!(security.subs.is_empty());
+
+        let ev = |id: u32, more: serde_json::Value| {
+            let mut v = json!({"Channel": "Sysmon", "EventID": id});
+            if let (Some(o), Some(m)) = (v.as_object_mut(), more.as_object()) {
+                o.extend(m.clone());
+            }
+            v
+        };
+        assert_eq!(
+            matched(&e, &ev(1, json!({"OriginalFileName": "Y.exe"}))),
+            vec![1]
+        );
+        assert_eq!(
+            matched(
+                &e,
+                &ev(
+                    1,
+                    json!({"OriginalFileName": "x.exe", "CommandLine": "a foo"})
+                )
+            ),
+            vec![0, 2]
+        );
+        assert_eq!(
+            matched(
+                &e,
+                &ev(3, json!({"DestinationPort": "4444", "Image": "c:\\a.exe"}))
+            ),
+            vec![3, 4]
+        );
+        // The right fields under the wrong event id or channel are not offered.
+        assert!(matched(&e, &ev(3, json!({"OriginalFileName": "x.exe"}))).is_empty());
+        assert!(
+            matched(
+                &e,
+                &json!({"Channel": "Security", "EventID": 1, "OriginalFileName": "x.exe"})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            matched(&e, &json!({"Channel": "security", "EventID": "4624"})),
+            vec![5]
+        );
     }
 
     #[test]
