@@ -459,7 +459,7 @@ impl Engine {
     }
 
     /// Offer the event the buckets of its values of one route field (and, within them, their
-    /// second-level routes).
+    /// routes one level down).
     fn route<E: Event + ?Sized>(&self, rs: &RouteSlot, ev: &E, s: &mut Scratch) {
         s.fetch(&self.prog, ev, rs.slot);
         let (a, b) = s.slot_range[rs.slot as usize];

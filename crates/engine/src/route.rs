@@ -360,7 +360,10 @@ mod tests {
             rule(5, &sel(3, "    Image|endswith: a.exe\n")),
             rule(6, "  sel:\n    Channel: Security\n    EventID: 4624\n"),
             // Channel is the field most rules share (some name no event id).
-            rule(7, "  sel:\n    Channel: System\n    ServiceName|contains: x\n"),
+            rule(
+                7,
+                "  sel:\n    Channel: System\n    ServiceName|contains: x\n",
+            ),
         ];
         let e = engine(&rules);
         let r = &e.router;
