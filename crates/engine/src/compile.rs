@@ -221,22 +221,15 @@ pub(crate) fn attach_filters(
 }
 
 /// Compile rules; returns the program, the errors of refused rules and warnings.
-pub(crate) fn compile(
-    rules: &[ResolvedRule],
-    table: u64,
-) -> (Program, Vec<CompileError>, Vec<String>) {
-    let regexes = prebuild_regexes(rules);
-    let mut b = Builder {
-        table,
-        fields: vec![FieldPath::bound("*", table, ANY_SLOT)],
-        field_ids: HashMap::default(),
-        items: Vec::new(),
-        item_ids: HashMap::default(),
-        item_keys: Vec::new(),
-        regexes,
-        pending: Vec::new(),
-        trail: Vec::new(),
-    };
+/// Compiled variants per rule (`None`: not compiled), why a rule failed, and the items
+/// each rule uses in order: the rules' items interned into `b`, their matchers still to build.
+type Filed = (
+    Vec<Option<Vec<CVariant>>>,
+    Vec<Option<CompileErrorKind>>,
+    Vec<Vec<u32>>,
+);
+
+fn file_items<'r>(b: &mut Builder<'r>, rules: &'r [ResolvedRule]) -> Filed {
     let mut compiled: Vec<Option<Vec<CVariant>>> = Vec::with_capacity(rules.len());
     let mut failures: Vec<Option<CompileErrorKind>> = Vec::with_capacity(rules.len());
     let mut trails: Vec<Vec<u32>> = Vec::with_capacity(rules.len());
@@ -270,6 +263,36 @@ pub(crate) fn compile(
             }
         }
     }
+    (compiled, failures, trails)
+}
+
+pub(crate) fn compile(
+    rules: &[ResolvedRule],
+    table: u64,
+) -> (Program, Vec<CompileError>, Vec<String>) {
+    // The regexes are built on other threads while this one files the rules' items (one
+    // thread: interning), which the regexes are not needed for.
+    let (regexes, mut b, compiled, failures, trails) = std::thread::scope(|scope| {
+        let regexes = scope.spawn(|| prebuild_regexes(rules));
+        let mut b = Builder {
+            table,
+            fields: vec![FieldPath::bound("*", table, ANY_SLOT)],
+            field_ids: HashMap::default(),
+            items: Vec::new(),
+            item_ids: HashMap::default(),
+            item_keys: Vec::new(),
+            regexes: HashMap::default(),
+            pending: Vec::new(),
+            trail: Vec::new(),
+        };
+        let (compiled, failures, trails) = file_items(&mut b, rules);
+        let regexes = regexes
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (regexes, b, compiled, failures, trails)
+    });
+    b.regexes = regexes;
+    let (mut compiled, mut failures) = (compiled, failures);
     // The items' matchers (folding and sorting thousands of strings), on all cores. An item
     // that cannot be built fails the rules that use it, before anything they use after it.
     let built = par_map(&b.pending, 16, |_, &id| b.build_matchers(id));

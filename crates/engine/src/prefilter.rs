@@ -38,7 +38,7 @@ use selectivity::SetCost;
 
 /// A necessary literal.
 #[derive(Debug, Clone)]
-struct Lit {
+pub(crate) struct Lit {
     /// The field slot.
     slot: u32,
     /// How the literal sits in a value.
@@ -319,7 +319,32 @@ impl Prefilter {
     /// variants routing offered it, so e.g. a keyword rule for every Windows event does not
     /// drag the keywords of application-log rules into every scan, and small sets stay small
     /// enough for the SIMD searchers.
-    pub fn build(prog: &Program, router: &Router) -> Prefilter {
+    /// Each variant's literal set (`None`: it has none), the part of the build that needs no
+    /// routing (an engine computes it while the router is built).
+    pub fn variant_literals(prog: &Program) -> Vec<Option<Vec<Lit>>> {
+        // Each item's literal set, then each variant's: pricing thousands of literals and
+        // comparing sets is most of this build, on both cores.
+        let item_sets = par_map(&prog.items, 32, |_, item| item_lits(item));
+        par_map(&prog.variants, 16, |_, v| {
+            // The log-source conditions (`Channel`, `EventID`, ...) are what routing already
+            // checks and hold in most events offered: only when the detection itself has no
+            // literal set are they better than nothing.
+            node_lits(&v.expr, &item_sets).or_else(|| {
+                best(
+                    v.conditions
+                        .iter()
+                        .filter_map(|&i| item_sets[i as usize].clone()),
+                )
+            })
+        })
+    }
+
+    /// The prefilter of `prog` routed by `router`, from [`Prefilter::variant_literals`].
+    pub fn build_from(
+        prog: &Program,
+        router: &Router,
+        var_sets: Vec<Option<Vec<Lit>>>,
+    ) -> Prefilter {
         let mut group_of_variant: Vec<Vec<u32>> = vec![Vec::new(); prog.variants.len()];
         for (b, bucket) in router.buckets.iter().enumerate() {
             for &v in &bucket.variants {
@@ -341,21 +366,6 @@ impl Prefilter {
         let mut per_slot: HashMap<Key, Entry> = HashMap::default();
         let mut slot_order: Vec<Key> = Vec::new();
         let mut var_pats: Vec<Option<Vec<(Key, u32)>>> = Vec::with_capacity(prog.variants.len());
-        // Each item's literal set, then each variant's: pricing thousands of literals and
-        // comparing sets is most of this build, on both cores.
-        let item_sets = par_map(&prog.items, 32, |_, item| item_lits(item));
-        let var_sets = par_map(&prog.variants, 16, |_, v| {
-            // The log-source conditions (`Channel`, `EventID`, ...) are what routing already
-            // checks and hold in most events offered: only when the detection itself has no
-            // literal set are they better than nothing.
-            node_lits(&v.expr, &item_sets).or_else(|| {
-                best(
-                    v.conditions
-                        .iter()
-                        .filter_map(|&i| item_sets[i as usize].clone()),
-                )
-            })
-        });
         for (vi, var_lits) in var_sets.into_iter().enumerate() {
             let Some(lits) = var_lits else {
                 var_pats.push(None);

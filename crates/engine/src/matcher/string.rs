@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::memmem;
 use sigma::value::{Part, Shape, SigmaString};
 
@@ -84,7 +84,11 @@ impl Contains {
             Box::new(if let Some(set) = set {
                 Searcher::Set(std::sync::Arc::new(set))
             } else if self.needles.len() > AC_THRESHOLD
-                && let Ok(ac) = AhoCorasick::new(&self.needles)
+                // An NFA: a matcher runs only on the prefilter's few survivors, and a DFA's
+                // build, on the first events, delayed a small hunt more than it ever saved.
+                && let Ok(ac) = AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .build(&self.needles)
             {
                 Searcher::Many(ac)
             } else {
