@@ -11,6 +11,10 @@
 //!   occurrence is checked against the literals filed under that gram, at the offset the gram
 //!   has in each. The few literals left without a rare gram get a search of their own. A
 //!   text without any gram, the common case, costs one SIMD scan instead of an automaton's.
+//! - a [`WindowedSet`]: each literal under its rarest 4- or 8-byte window, looked up at every
+//!   position of the text in a small Bloom filter and table. Taken for sets of hundreds of
+//!   literals and, unless a gate is much cheaper, for any set that would need a full
+//!   automaton: its tables stay in the caches, which an automaton's do not in a hunt.
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -24,6 +28,14 @@ use super::windowed::{SHORT, Windowed};
 /// windows ([`Windowed`]): their automaton would take tens of milliseconds to build and, too
 /// large for the caches, scan at ~20 ns a byte; a gate's grams take as long to choose.
 const WINDOWED_MIN: usize = 512;
+
+/// A set that needs a full automaton (too many literals for Teddy) and has at least this many
+/// literals of [`SHORT`] bytes or more is searched by its windows too, unless a gate is much
+/// cheaper. In a hunt an automaton's tables (a DFA of 227 registry paths takes 1.4 MB) are
+/// cold at each search, one value among thousands of others: measured over 25 passes of
+/// evtx-attack-samples they scanned at 9-35 ns a byte (2-6 ns in a loop over the same texts),
+/// where the windows' 40-50 KB scanned at 7-12 ns, the per-search costs included.
+const AUTOMATON_WINDOWED_MIN: usize = 64;
 
 /// Literal sets up to this size get a DFA (fastest scan, but its memory grows with the
 /// states times the byte classes); larger ones a contiguous NFA (a few bytes per state).
@@ -163,6 +175,15 @@ impl LiteralSet {
             }
             gate => gate,
         };
+        if light.is_none()
+            && choice == Choice::Cheapest
+            && windows_for_automaton(&keys, ci)
+            && let Some(set) = WindowedSet::build(list, &keys, dfa, &model)
+        {
+            return Some(LiteralSet {
+                imp: Imp::Windowed(Box::new(set)),
+            });
+        }
         let plain = match light {
             Some((plain, _)) => Some(plain),
             None => Leftmost::<AhoCorasick>::build(list, &keys, ci, dfa).map(Plain::Full),
@@ -210,6 +231,13 @@ impl LiteralSet {
             Imp::Windowed(w) => w.find_all(text, &mut found),
         }
     }
+}
+
+/// Whether a set that needs a full automaton is searched by windows instead (see
+/// [`AUTOMATON_WINDOWED_MIN`]).
+fn windows_for_automaton(keys: &[Vec<u8>], ascii_case_insensitive: bool) -> bool {
+    !ascii_case_insensitive
+        && keys.iter().filter(|k| k.len() >= SHORT).count() >= AUTOMATON_WINDOWED_MIN
 }
 
 /// The literals as searched: lower case if the search ignores ASCII case.
@@ -1993,6 +2021,47 @@ mod tests {
             found(&set, &texts[3].to_uppercase()),
             naive(&refs, &texts[3].to_uppercase(), true)
         );
+    }
+
+    /// A set too large for Teddy (65 words and a few short literals) is not searched with an
+    /// automaton, and finds what brute force finds.
+    #[test]
+    fn automaton_sized_sets_are_searched_by_windows() {
+        let syl = ["ta", "re", "no", "si", "le", "an", "ti", "ro", "ma"];
+        let mut list: Vec<String> = (0..65)
+            .map(|i| {
+                let (a, b, c) = (syl[i % 9], syl[(i / 9) % 9], syl[(i * 7 + 3) % 9]);
+                format!("{a}{b}{c}{a}")
+            })
+            .collect();
+        list.extend(["ab", "\\x"].map(String::from));
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        let set = LiteralSet::build(&list, false, true).expect("builds");
+        assert!(
+            matches!(set.imp, Imp::Windowed(_) | Imp::Gate(_)),
+            "windows or a gate (these words have rare grams), not an automaton"
+        );
+        for text in [
+            format!("c:{}\\x", list[64]),
+            "c:\\tatatata.exe ab".to_owned(),
+            format!("{}{}", list[0], list[1]),
+            list[7][1..].to_owned(),
+        ] {
+            assert_eq!(found(&set, &text), naive(&refs, &text, false), "{text:?}");
+        }
+        // 64 long literals (and the short ones) are still Teddy's.
+        let set = LiteralSet::build(&list[..64], false, true).expect("builds");
+        assert!(!matches!(set.imp, Imp::Windowed(_)));
+        // Windows rather than an automaton: 64 literals of 4 bytes or more, case kept.
+        let keys = |n: usize, len: usize| -> Vec<Vec<u8>> {
+            (0..n).map(|i| format!("{i:0len$}").into_bytes()).collect()
+        };
+        assert!(super::windows_for_automaton(&keys(64, 4), false));
+        assert!(!super::windows_for_automaton(&keys(64, 4), true));
+        assert!(!super::windows_for_automaton(&keys(63, 4), false));
+        let mut mixed = keys(63, 8);
+        mixed.extend(keys(100, 3));
+        assert!(!super::windows_for_automaton(&mixed, false));
     }
 
     /// Literals crowding under one window (each would be compared wherever it occurs) are not
