@@ -173,9 +173,9 @@ impl TableCells {
             text.push_str(": ");
             // Runs of blanks (the tabs and newlines of a script, aligned columns) as one space.
             let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
-            text.push_str(&cell(&value, DETAIL_VALUE_WIDTH));
+            text.push_str(&cell(&value, DETAIL_VALUE_WIDTH).text);
         }
-        cell(&text, DETAILS_WIDTH)
+        cell(&text, DETAILS_WIDTH).text
     }
 }
 
@@ -302,35 +302,100 @@ fn table_row(
     let event = cell(cells.event.as_deref().unwrap_or("-"), EVENT_WIDTH);
     let place = tail_cell(place, WHERE_WIDTH);
     let details = cell(details, usize::MAX);
-    let line = format!(
-        "{time:<TIME_WIDTH$} {:<LEVEL_WIDTH$} {title:<TITLE_WIDTH$} {host:<HOST_WIDTH$} \
-         {event:<EVENT_WIDTH$} {place:<WHERE_WIDTH$} {details}",
-        rule.level_name()
-    );
+    let mut line = String::new();
+    for (text, width) in [
+        (&time, TIME_WIDTH),
+        (&Cell::plain(rule.level_name()), LEVEL_WIDTH),
+        (&title, TITLE_WIDTH),
+        (&host, HOST_WIDTH),
+        (&event, EVENT_WIDTH),
+        (&place, WHERE_WIDTH),
+    ] {
+        text.pad_into(&mut line, width);
+        line.push(' ');
+    }
+    line.push_str(&details.text);
     let _ = writeln!(out, "{}", line.trim_end());
 }
 
-/// `s` on one line, at most `width` characters, its start cut (`…` first) when longer: for
-/// paths, whose end (file name, record) says the most.
-fn tail_cell(s: &str, width: usize) -> String {
-    let count = s.chars().count();
-    if count <= width {
-        return cell(s, width);
-    }
-    let tail: String = s.chars().skip(count - (width - 1)).collect();
-    format!("…{}", cell(&tail, width))
+/// A table cell's text and the columns it takes on a terminal (wide CJK characters take two,
+/// combining marks none).
+struct Cell {
+    text: String,
+    columns: usize,
 }
 
-/// `s` on one line, at most `width` characters, with `…` when cut.
-fn cell(s: &str, width: usize) -> String {
-    let one_line = s.chars().map(|c| if c.is_control() { ' ' } else { c });
-    if s.chars().count() <= width {
-        one_line.collect()
-    } else {
-        let mut t: String = one_line.take(width - 1).collect();
-        t.push('…');
-        t
+impl Cell {
+    fn plain(s: &str) -> Cell {
+        cell(s, usize::MAX)
     }
+
+    /// The text, then spaces up to `width` columns.
+    fn pad_into(&self, line: &mut String, width: usize) {
+        line.push_str(&self.text);
+        line.extend(std::iter::repeat_n(' ', width.saturating_sub(self.columns)));
+    }
+}
+
+/// A character as a table shows it, and its columns: control characters (a newline in a rule
+/// title, a tab in a value taken from an event) and the invisible characters that change the
+/// direction of the text after them (bidi embeddings, overrides and isolates, which could make
+/// an event's value display as something else, or reorder the row) become spaces.
+fn shown(c: char) -> (char, usize) {
+    let hidden = c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}');
+    if hidden {
+        (' ', 1)
+    } else {
+        (c, unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+    }
+}
+
+/// `s` on one line, at most `width` columns, its start cut (`…` first) when longer: for
+/// paths, whose end (file name, record) says the most.
+fn tail_cell(s: &str, width: usize) -> Cell {
+    let full = cell(s, usize::MAX);
+    if full.columns <= width {
+        return full;
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut columns = 1;
+    for c in full.text.chars().rev() {
+        let w = shown(c).1;
+        if columns + w > width {
+            break;
+        }
+        columns += w;
+        kept.push(c);
+    }
+    let mut text = String::from("…");
+    text.extend(kept.iter().rev());
+    Cell { text, columns }
+}
+
+/// `s` on one line, at most `width` columns, with `…` when cut.
+fn cell(s: &str, width: usize) -> Cell {
+    let mut text = String::with_capacity(s.len());
+    let mut columns = 0;
+    let total: usize = s.chars().map(|c| shown(c).1).sum();
+    let room = if total <= width {
+        width
+    } else {
+        width.saturating_sub(1)
+    };
+    for c in s.chars() {
+        let (c, w) = shown(c);
+        if columns + w > room {
+            break;
+        }
+        columns += w;
+        text.push(c);
+    }
+    if total > width {
+        text.push('…');
+        columns += 1;
+    }
+    Cell { text, columns }
 }
 
 fn csv_row(out: &mut Vec<u8>, fields: &[&str]) {
@@ -430,7 +495,7 @@ pub fn write_correlation(out: &mut Vec<u8>, format: OutputFormat, c: &Correlatio
                 },
                 c.count,
             );
-            let details = cell(&details, DETAILS_WIDTH);
+            let details = cell(&details, DETAILS_WIDTH).text;
             let place = c
                 .events
                 .last()
@@ -501,6 +566,60 @@ mod tests {
             .find(needle)
             .unwrap_or_else(|| panic!("{needle:?} in {line:?}"));
         line[..at].chars().count()
+    }
+
+    /// Where `needle` starts in `line`, in terminal columns.
+    fn display_column(line: &str, needle: &str) -> usize {
+        let at = line
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} in {line:?}"));
+        unicode_width::UnicodeWidthStr::width(&line[..at])
+    }
+
+    #[test]
+    fn wide_and_direction_changing_characters_keep_the_columns() {
+        // Wide (CJK) characters take two columns, a combining accent none; padding by
+        // characters shifted every cell after them. A right-to-left override taken from an
+        // event would make the terminal show the rest of the row reversed.
+        let header = header(OutputFormat::Table).unwrap();
+        for title in [
+            "不審なプロセスの実行を検出するルール、とても長いタイトルで列より長い",
+            "Cafe\u{301} whoami",
+            "Whoami",
+        ] {
+            let info = rule(title);
+            let cells = TableCells {
+                host: Some("ws1\u{202e}exe.dmc\u{202c}".into()),
+                event: Some("Sysmon 1".into()),
+                details: vec![("Image".into(), "C:\\\u{2067}x.exe".into())],
+            };
+            let place = format!("{}/ログ.evtx:42", "ディレクトリ".repeat(8));
+            let mut out = Vec::new();
+            table_row(&mut out, "-", &info, &cells, &place, &cells.details_text());
+            let row = String::from_utf8(out).unwrap();
+            assert!(
+                !row.contains(['\u{202e}', '\u{202c}', '\u{2067}']),
+                "no direction change reaches the terminal: {row}"
+            );
+            assert!(row.contains("ws1 exe.dmc"), "{row}");
+            assert_eq!(
+                display_column(&row, "ws1"),
+                display_column(&header, "HOST"),
+                "{row}"
+            );
+            assert_eq!(
+                display_column(&row, "Sysmon 1"),
+                display_column(&header, "EVENT"),
+                "{row}"
+            );
+            let cut = row.rfind('…').expect("the path is cut");
+            assert_eq!(
+                unicode_width::UnicodeWidthStr::width(&row[..cut]),
+                display_column(&header, "WHERE"),
+                "the cut path starts under WHERE: {row}"
+            );
+            assert!(row.contains("ログ.evtx:42 Image:"), "{row}");
+        }
     }
 
     #[test]
