@@ -270,29 +270,22 @@ pub(crate) fn compile(
     rules: &[ResolvedRule],
     table: u64,
 ) -> (Program, Vec<CompileError>, Vec<String>) {
+    let mut b = Builder {
+        table,
+        fields: vec![FieldPath::bound("*", table, ANY_SLOT)],
+        field_ids: HashMap::default(),
+        items: Vec::new(),
+        item_ids: HashMap::default(),
+        item_keys: Vec::new(),
+        regexes: HashMap::default(),
+        pending: Vec::new(),
+        trail: Vec::new(),
+    };
     // The regexes are built on other threads while this one files the rules' items (one
     // thread: interning), which the regexes are not needed for.
-    let (regexes, mut b, compiled, failures, trails) = std::thread::scope(|scope| {
-        let regexes = scope.spawn(|| prebuild_regexes(rules));
-        let mut b = Builder {
-            table,
-            fields: vec![FieldPath::bound("*", table, ANY_SLOT)],
-            field_ids: HashMap::default(),
-            items: Vec::new(),
-            item_ids: HashMap::default(),
-            item_keys: Vec::new(),
-            regexes: HashMap::default(),
-            pending: Vec::new(),
-            trail: Vec::new(),
-        };
-        let (compiled, failures, trails) = file_items(&mut b, rules);
-        let regexes = regexes
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (regexes, b, compiled, failures, trails)
-    });
+    let (regexes, (mut compiled, mut failures, trails)) =
+        crate::par::join(|| prebuild_regexes(rules), || file_items(&mut b, rules));
     b.regexes = regexes;
-    let (mut compiled, mut failures) = (compiled, failures);
     // The items' matchers (folding and sorting thousands of strings), on all cores. An item
     // that cannot be built fails the rules that use it, before anything they use after it.
     let built = par_map(&b.pending, 16, |_, &id| b.build_matchers(id));

@@ -139,15 +139,11 @@ impl Engine {
         let id = NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed);
         let (prog, errors, warnings) = compile(&rules, id);
         // The router is built on its own thread while the prefilter prices the literals.
-        let (mut router, pre) = std::thread::scope(|scope| {
-            let router = scope.spawn(|| Router::build(&prog));
-            let var_sets = Prefilter::variant_literals(&prog);
-            let router = router
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let pre = Prefilter::build_from(&prog, &router, var_sets);
-            (router, pre)
-        });
+        let (mut router, var_sets) = crate::par::join(
+            || Router::build(&prog),
+            || Prefilter::variant_literals(&prog),
+        );
+        let pre = Prefilter::build_from(&prog, &router, var_sets);
         let pslots_of = |vs: &[u32]| {
             let mut out: Vec<u32> = vs
                 .iter()

@@ -5,6 +5,33 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Stack of the helper threads: the main thread's 8 MiB, not a spawned thread's default 2, as
+/// a rule's condition nested thousands deep is walked recursively on them.
+const STACK_SIZE: usize = 8 << 20;
+
+/// `a()` on a helper thread while `b()` runs on this one; `a()` here too, after `b()`, if no
+/// thread can be made. A panic in `a` is raised here.
+pub fn join<RA: Send, RB>(a: impl FnOnce() -> RA + Send, b: impl FnOnce() -> RB) -> (RA, RB) {
+    let mut a = Some(a);
+    let (ra, rb) = std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(scope, || a.take().map(|a| a()));
+        let rb = b();
+        let ra = helper.ok().and_then(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (ra, rb)
+    });
+    match (ra, a) {
+        (Some(ra), _) => (ra, rb),
+        // The spawn failed: its closure, and `a` with it, never ran.
+        (None, Some(a)) => (a(), rb),
+        (None, None) => unreachable!("the helper ran `a` and returned its result"),
+    }
+}
+
 /// `f(i, item)` for every item, on all cores, results in item order. Threads take `chunk`
 /// consecutive items at a time (1 for items that each cost much, more for cheap ones).
 pub fn par_map<T: Sync, R: Send>(
@@ -34,9 +61,17 @@ pub fn par_map<T: Sync, R: Send>(
         mine
     };
     let mut chunks = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(STACK_SIZE)
+                    .spawn_scoped(scope, work)
+            })
+            .collect();
+        // A helper that could not be made leaves its share to the others (items are taken
+        // from one counter).
         let mut all = work();
-        for helper in helpers {
+        for helper in helpers.into_iter().flatten() {
             all.extend(
                 helper
                     .join()

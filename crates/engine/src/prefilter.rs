@@ -314,11 +314,6 @@ impl LazySet {
 }
 
 impl Prefilter {
-    /// Literal sets per field and *routing group* (the buckets a variant is filed under, or
-    /// none for unrouted variants): an event scans a field only with the literals of the
-    /// variants routing offered it, so e.g. a keyword rule for every Windows event does not
-    /// drag the keywords of application-log rules into every scan, and small sets stay small
-    /// enough for the SIMD searchers.
     /// Each variant's literal set (`None`: it has none), the part of the build that needs no
     /// routing (an engine computes it while the router is built).
     pub fn variant_literals(prog: &Program) -> Vec<Option<Vec<Lit>>> {
@@ -339,7 +334,13 @@ impl Prefilter {
         })
     }
 
-    /// The prefilter of `prog` routed by `router`, from [`Prefilter::variant_literals`].
+    /// Literal sets per field and *routing group* (the buckets a variant is filed under, or
+    /// none for unrouted variants): an event scans a field only with the literals of the
+    /// variants routing offered it, so e.g. a keyword rule for every Windows event does not
+    /// drag the keywords of application-log rules into every scan, and small sets stay small
+    /// enough for the SIMD searchers.
+    ///
+    /// The literals are [`Prefilter::variant_literals`], computed beforehand.
     pub fn build_from(
         prog: &Program,
         router: &Router,

@@ -427,6 +427,44 @@ mod tests {
         );
     }
 
+    /// A condition nested as deep as the parser allows is loaded, compiled, routed and matched
+    /// on a test thread's default 2 MiB stack, in a debug build (large frames); one nested
+    /// thousands deep (found by review: it overflowed the router's thread and aborted the
+    /// process) is refused when the rule is loaded, with a reason.
+    #[test]
+    fn the_deepest_condition_allowed_fits_a_default_stack() {
+        let rule = |depth: usize| {
+            let mut condition = "a".to_owned();
+            for i in 0..depth {
+                condition = if i % 2 == 0 {
+                    format!("b or ({condition})")
+                } else {
+                    format!("a and ({condition})")
+                };
+            }
+            format!(
+                "title: Deep\nid: 00000000-0000-4000-8000-000000000001\nlogsource: {{product: windows}}\ndetection:\n  a:\n    EventID: 1\n  b:\n    EventID: 2\n  condition: {condition}\n"
+            )
+        };
+        let loaded = sigma::load_str(&rule(sigma::condition::MAX_NESTING), "deep.yml");
+        assert_eq!(loaded.rules.len(), 1, "{:?}", loaded.diagnostics);
+        let e = Engine::compile(loaded.rules.iter().map(resolve_identity).collect());
+        // The outermost operator is `a and`: only EventID 1 can match.
+        assert_eq!(matched(&e, &json!({"EventID": 1})), vec![0]);
+        assert!(matched(&e, &json!({"EventID": 2})).is_empty());
+
+        let refused = sigma::load_str(&rule(2000), "deep.yml");
+        assert!(refused.rules.is_empty());
+        assert!(
+            refused
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("more than 256 deep")),
+            "{:?}",
+            refused.diagnostics
+        );
+    }
+
     #[test]
     fn selective_fields_route_below_shared_ones() {
         let rules = vec![

@@ -2041,6 +2041,29 @@ mod tests {
             matches!(set.imp, Imp::Windowed(_) | Imp::Gate(_)),
             "windows or a gate (these words have rare grams), not an automaton"
         );
+        // Words without a rare gram (no gate): windows, where an automaton was built before.
+        let abc = ["a", "b", "c"];
+        let mut words: Vec<String> = Vec::new();
+        for w in abc {
+            for x in abc {
+                for y in abc {
+                    for z in abc {
+                        words.push(format!("{w}{x}{y}{z}"));
+                    }
+                }
+            }
+        }
+        words.push("a".into());
+        let word_refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let words_set = LiteralSet::build(&words, false, true).expect("builds");
+        assert!(matches!(words_set.imp, Imp::Windowed(_)), "windows");
+        for text in ["xxabcaxx", "cccc", "a", "bcbcbcb", "zz"] {
+            assert_eq!(
+                found(&words_set, text),
+                naive(&word_refs, text, false),
+                "{text:?}"
+            );
+        }
         for text in [
             format!("c:{}\\x", list[64]),
             "c:\\tatatata.exe ab".to_owned(),

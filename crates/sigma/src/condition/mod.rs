@@ -5,7 +5,7 @@ mod lexer;
 mod parser;
 
 pub use ast::{AggFunc, Aggregation, CondSpan, Condition, Expr, NearItem, OfTarget, Quantifier};
-pub use parser::{ParseError, parse};
+pub use parser::{MAX_NESTING, ParseError, parse};
 
 /// Does an identifier pattern of `x of pattern` (with `*` wildcards) match a name?
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {

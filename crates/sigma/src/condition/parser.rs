@@ -19,10 +19,17 @@ fn is_keyword(w: &str) -> bool {
     KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(w))
 }
 
+/// The deepest nesting of parentheses and `not` a condition may have. Conditions are parsed,
+/// compiled and evaluated by recursion, on threads whose stacks a hostile rule nested
+/// thousands deep would overflow (an abort, not an error); SigmaHQ's deepest is a few levels.
+pub const MAX_NESTING: usize = 256;
+
 struct Parser<'t> {
     toks: &'t [Token],
     pos: usize,
     len: usize,
+    /// Parentheses and `not`s open at `pos`.
+    depth: usize,
 }
 
 /// Parse one condition string.
@@ -35,6 +42,7 @@ pub fn parse(text: &str) -> Result<Condition, ParseError> {
         toks: &toks,
         pos: 0,
         len: text.len(),
+        depth: 0,
     };
     if toks.is_empty() {
         return Err(ParseError {
@@ -136,9 +144,26 @@ impl Parser<'_> {
         Ok(join(items, Expr::And))
     }
 
+    /// Enters one more level of nesting at `span` (a `(` or a `not`), refused past
+    /// [`MAX_NESTING`].
+    fn nest(&mut self, span: &CondSpan) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(ParseError {
+                message: format!(
+                    "the condition nests parentheses and 'not' more than {MAX_NESTING} deep"
+                ),
+                span: span.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn not_expr(&mut self) -> Result<Expr, ParseError> {
         if let Some(s) = self.eat_keyword("not") {
+            self.nest(&s)?;
             let inner = self.not_expr()?;
+            self.depth -= 1;
             let span = s.start..inner.span().end;
             return Ok(Expr::Not(Box::new(inner), span));
         }
@@ -152,7 +177,9 @@ impl Parser<'_> {
         match tok.tok {
             Tok::LParen => {
                 self.pos += 1;
+                self.nest(&tok.span)?;
                 let inner = self.or_expr()?;
+                self.depth -= 1;
                 if !self.eat(&Tok::RParen) {
                     let mut e = self.error_expected("')'");
                     if self.peek().is_none() {
@@ -562,6 +589,25 @@ mod tests {
         assert_eq!(e.span, 2..3);
         let e = err("not");
         assert_eq!(e.span, 3..3);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested =
+            |n: usize, open: &str, close: &str| format!("{}sel{}", open.repeat(n), close.repeat(n));
+        assert!(parse(&nested(MAX_NESTING, "(", ")")).is_ok());
+        assert!(parse(&nested(MAX_NESTING, "not ", "")).is_ok());
+        let e = parse(&nested(20_000, "(", ")")).expect_err("too deep");
+        assert!(e.message.contains("more than 256 deep"), "{e:?}");
+        assert_eq!(
+            e.span,
+            MAX_NESTING..MAX_NESTING + 1,
+            "at the first '(' too many"
+        );
+        assert!(parse(&nested(MAX_NESTING + 1, "not ", "")).is_err());
+        // Depth is nesting, not length: a long flat condition is fine.
+        let flat = vec!["(a and b)"; 5_000].join(" or ");
+        assert!(parse(&flat).is_ok());
     }
 
     #[test]

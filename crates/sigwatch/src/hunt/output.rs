@@ -338,12 +338,20 @@ impl Cell {
 }
 
 /// A character as a table shows it, and its columns: control characters (a newline in a rule
-/// title, a tab in a value taken from an event) and the invisible characters that change the
-/// direction of the text after them (bidi embeddings, overrides and isolates, which could make
-/// an event's value display as something else, or reorder the row) become spaces.
+/// title, a tab in a value taken from an event), line and paragraph separators, and the
+/// invisible characters that change the direction of the text after them (bidi embeddings,
+/// overrides and isolates, which could make an event's value display as something else, or
+/// reorder the row) become spaces. (A character followed by U+FE0F, emoji presentation, takes
+/// two columns: see [`columns_of`].)
 fn shown(c: char) -> (char, usize) {
     let hidden = c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}');
+        || matches!(
+            c,
+            // Line and paragraph separators: line breaks to many viewers.
+            '\u{2028}' | '\u{2029}'
+            // Bidi marks, embeddings, overrides and isolates.
+            | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        );
     if hidden {
         (' ', 1)
     } else {
@@ -358,33 +366,34 @@ fn tail_cell(s: &str, width: usize) -> Cell {
     if full.columns <= width {
         return full;
     }
-    let mut kept: Vec<char> = Vec::new();
+    let chars = columns_of(&full.text);
+    let mut from = chars.len();
     let mut columns = 1;
-    for c in full.text.chars().rev() {
-        let w = shown(c).1;
-        if columns + w > width {
-            break;
-        }
-        columns += w;
-        kept.push(c);
+    while from > 0 && columns + chars[from - 1].1 <= width {
+        from -= 1;
+        columns += chars[from].1;
+    }
+    // A combining mark (no columns) would sit on the `…`: it goes with its base.
+    while from < chars.len() && chars[from].1 == 0 {
+        from += 1;
     }
     let mut text = String::from("…");
-    text.extend(kept.iter().rev());
+    text.extend(chars[from..].iter().map(|&(c, _)| c));
     Cell { text, columns }
 }
 
 /// `s` on one line, at most `width` columns, with `…` when cut.
 fn cell(s: &str, width: usize) -> Cell {
-    let mut text = String::with_capacity(s.len());
-    let mut columns = 0;
-    let total: usize = s.chars().map(|c| shown(c).1).sum();
+    let shown_all = columns_of(s);
+    let total: usize = shown_all.iter().map(|&(_, w)| w).sum();
     let room = if total <= width {
         width
     } else {
         width.saturating_sub(1)
     };
-    for c in s.chars() {
-        let (c, w) = shown(c);
+    let mut text = String::with_capacity(s.len());
+    let mut columns = 0;
+    for (c, w) in shown_all {
         if columns + w > room {
             break;
         }
@@ -396,6 +405,22 @@ fn cell(s: &str, width: usize) -> Cell {
         columns += 1;
     }
     Cell { text, columns }
+}
+
+/// Each character of `s` as shown (see [`shown`]), with its columns; a U+FE0F after a
+/// character (emoji presentation: `❤️`, a keycap) makes it two columns wide, as terminals
+/// draw it, and is itself none.
+fn columns_of(s: &str) -> Vec<(char, usize)> {
+    let mut out: Vec<(char, usize)> = s.chars().map(shown).collect();
+    for i in 1..out.len() {
+        if out[i].0 == '\u{fe0f}' {
+            out[i].1 = 0;
+            if out[i - 1].1 == 1 {
+                out[i - 1].1 = 2;
+            }
+        }
+    }
+    out
 }
 
 fn csv_row(out: &mut Vec<u8>, fields: &[&str]) {
@@ -620,6 +645,26 @@ mod tests {
             );
             assert!(row.contains("ログ.evtx:42 Image:"), "{row}");
         }
+    }
+
+    #[test]
+    fn cells_count_emoji_and_marks_as_terminals_draw_them() {
+        // U+FE0F makes the heart two columns; the accent takes none.
+        let heart = cell("\u{2764}\u{fe0f} ok", 10);
+        assert_eq!(
+            (heart.text.as_str(), heart.columns),
+            ("\u{2764}\u{fe0f} ok", 5)
+        );
+        let keycap = cell("1\u{fe0f}\u{20e3}", 10);
+        assert_eq!(keycap.columns, 2);
+        // Cut: never wider than the column, `…` included.
+        let cut = cell("日本語のテキスト", 5);
+        assert_eq!((cut.text.as_str(), cut.columns), ("日本…", 5));
+        // A line separator is a space: one detection, one line.
+        assert_eq!(cell("a\u{2028}b\u{2029}c", 10).text, "a b c");
+        // The tail of a path never starts with a combining mark on the `…`.
+        let tail = tail_cell("x日\u{301}本", 3);
+        assert_eq!((tail.text.as_str(), tail.columns), ("…本", 3));
     }
 
     #[test]
