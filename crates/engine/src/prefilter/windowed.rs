@@ -18,8 +18,18 @@ use sigma::hash::FastMap as HashMap;
 
 /// Literals shorter than this have no window: the caller searches them another way.
 pub(crate) const SHORT: usize = 4;
-/// Bits of the Bloom filter: 2^17 bits (16 KiB), under 1% false hits for 6,000 windows.
-const BLOOM_BITS: u32 = 17;
+/// Bits of the Bloom filter, as a power of two: about 32 per window (under 0.5% false hits
+/// with two bits per window), from 2^12 (512 bytes) to 2^17 (16 KiB, for 6,000 windows). A
+/// set of a few hundred literals keeps a filter of 1-2 KiB, which stays in the L1 cache
+/// next to everything else an event's search touches.
+const BLOOM_BITS_MIN: u32 = 12;
+const BLOOM_BITS_MAX: u32 = 17;
+
+/// The filter's bits for `n` windows (see [`BLOOM_BITS_MIN`]).
+fn bloom_bits_for(n: usize) -> u32 {
+    let want = (n.max(1) * 32).next_power_of_two().trailing_zeros();
+    want.clamp(BLOOM_BITS_MIN, BLOOM_BITS_MAX)
+}
 /// The most literals one window may hold: each is compared wherever the window occurs, so a
 /// set whose literals crowd under one window (thousands of `" -x{i} "`) would be searched
 /// far slower than by an automaton; such a set is not built this way (`None`).
@@ -29,6 +39,8 @@ const BUCKET_MAX: u32 = 64;
 #[derive(Debug)]
 struct Probe<const W: usize> {
     bloom: Vec<u64>,
+    /// log2 of the filter's bits.
+    bits: u32,
     /// Window (as a little-endian number) → range of `entries`.
     table: HashMap<u64, (u32, u32)>,
     /// (literal id, offset of the window in the literal), grouped by window.
@@ -43,7 +55,10 @@ impl<const W: usize> Probe<W> {
             return Ok(None);
         }
         filed.sort_unstable();
-        let mut bloom = vec![0u64; 1 << (BLOOM_BITS - 6)];
+        let mut windows = filed.iter().map(|&(w, _, _)| w).collect::<Vec<u64>>();
+        windows.dedup();
+        let bits = bloom_bits_for(windows.len());
+        let mut bloom = vec![0u64; 1 << (bits - 6)];
         let mut table: HashMap<u64, (u32, u32)> = HashMap::default();
         let mut entries = Vec::with_capacity(filed.len());
         for (window, id, offset) in filed {
@@ -56,12 +71,13 @@ impl<const W: usize> Probe<W> {
             if range.1 - range.0 > BUCKET_MAX {
                 return Err(());
             }
-            for bit in bloom_bits(window) {
+            for bit in bloom_bits(window, bits) {
                 bloom[bit / 64] |= 1 << (bit % 64);
             }
         }
         Ok(Some(Probe {
             bloom,
+            bits,
             table,
             entries,
         }))
@@ -74,7 +90,7 @@ impl<const W: usize> Probe<W> {
 
     #[inline]
     fn maybe(&self, window: u64) -> bool {
-        let [a, b] = bloom_bits(window);
+        let [a, b] = bloom_bits(window, self.bits);
         self.bloom[a / 64] & 1 << (a % 64) != 0 && self.bloom[b / 64] & 1 << (b % 64) != 0
     }
 
@@ -120,11 +136,11 @@ fn pack(window: &[u8]) -> u64 {
 
 /// The two Bloom filter bits of a window.
 #[inline]
-fn bloom_bits(window: u64) -> [usize; 2] {
+fn bloom_bits(window: u64, bits: u32) -> [usize; 2] {
     let h = window.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     [
-        (h >> (64 - BLOOM_BITS)) as usize,
-        ((h >> (64 - 2 * BLOOM_BITS)) & ((1 << BLOOM_BITS) - 1)) as usize,
+        (h >> (64 - bits)) as usize,
+        ((h >> (64 - 2 * bits)) & ((1 << bits) - 1)) as usize,
     ]
 }
 
@@ -213,5 +229,20 @@ impl Windowed {
             + self.short.as_ref().map_or(0, Probe::memory_usage)
             + self.lits.pool.len()
             + self.lits.spans.len() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bloom_bits_for;
+
+    #[test]
+    fn the_filter_grows_with_the_windows_within_bounds() {
+        // About 32 bits a window, from 512 bytes to 16 KiB.
+        assert_eq!(bloom_bits_for(0), 12);
+        assert_eq!(bloom_bits_for(100), 12);
+        assert_eq!(bloom_bits_for(200), 13);
+        assert_eq!(bloom_bits_for(4_000), 17);
+        assert_eq!(bloom_bits_for(1_000_000), 17);
     }
 }
