@@ -147,11 +147,9 @@ impl LiteralSet {
         };
         if windowed
             && !ci
-            && let Some(set) = WindowedSet::build(list, &keys, dfa, &model)
+            && let Some(set) = LiteralSet::by_windows(list, &keys, dfa, &model)
         {
-            return Some(LiteralSet {
-                imp: Imp::Windowed(Box::new(set)),
-            });
+            return Some(set);
         }
         // `memmem` or Teddy if they can search the set; the automaton is built only if taken.
         let light = match choice {
@@ -178,11 +176,9 @@ impl LiteralSet {
         if light.is_none()
             && choice == Choice::Cheapest
             && windows_for_automaton(&keys, ci)
-            && let Some(set) = WindowedSet::build(list, &keys, dfa, &model)
+            && let Some(set) = LiteralSet::by_windows(list, &keys, dfa, &model)
         {
-            return Some(LiteralSet {
-                imp: Imp::Windowed(Box::new(set)),
-            });
+            return Some(set);
         }
         let plain = match light {
             Some((plain, _)) => Some(plain),
@@ -194,6 +190,18 @@ impl LiteralSet {
             (None, None) => return None,
         };
         Some(LiteralSet { imp })
+    }
+
+    /// The set searched by its windows, `None` if it cannot be (crowded windows).
+    fn by_windows(
+        list: &[String],
+        keys: &[Vec<u8>],
+        dfa: bool,
+        model: &Model,
+    ) -> Option<LiteralSet> {
+        WindowedSet::build(list, keys, dfa, model).map(|set| LiteralSet {
+            imp: Imp::Windowed(Box::new(set)),
+        })
     }
 
     /// Heap bytes used by the search structures (for tuning: the benchmark example).

@@ -1,10 +1,11 @@
-//! Large literal sets (thousands of command-line fragments, hash values) searched by looking
-//! up windows of the text.
+//! Large literal sets (thousands of command-line fragments, hash values; any set too large
+//! for Teddy) searched by looking up windows of the text.
 //!
 //! Each literal of at least [`SHORT`] bytes is filed under one window of itself: 8 bytes
 //! (literals of 8 bytes or more) or 4 (the others), the window the rarity model rates rarest,
 //! at its offset in the literal. The search looks up the text's window at every position, in
-//! a Bloom filter first (two bits of one multiplicative hash, 16 KiB per window length), and
+//! a Bloom filter first (two bits of one multiplicative hash; ~32 bits a window, 512 B to
+//! 16 KiB per window length), and
 //! only on a hit in the table of windows; each literal filed there is
 //! compared with the text where it would start. A literal occurs only where its window does,
 //! so none is missed, and each one reported occurs.
@@ -55,9 +56,9 @@ impl<const W: usize> Probe<W> {
             return Ok(None);
         }
         filed.sort_unstable();
-        let mut windows = filed.iter().map(|&(w, _, _)| w).collect::<Vec<u64>>();
-        windows.dedup();
-        let bits = bloom_bits_for(windows.len());
+        // Sorted: a new window starts wherever the window changes.
+        let windows = 1 + filed.windows(2).filter(|p| p[0].0 != p[1].0).count();
+        let bits = bloom_bits_for(windows);
         let mut bloom = vec![0u64; 1 << (bits - 6)];
         let mut table: HashMap<u64, (u32, u32)> = HashMap::default();
         let mut entries = Vec::with_capacity(filed.len());

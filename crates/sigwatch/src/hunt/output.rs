@@ -362,11 +362,10 @@ fn shown(c: char) -> (char, usize) {
 /// `s` on one line, at most `width` columns, its start cut (`…` first) when longer: for
 /// paths, whose end (file name, record) says the most.
 fn tail_cell(s: &str, width: usize) -> Cell {
-    let full = cell(s, usize::MAX);
-    if full.columns <= width {
-        return full;
+    let chars = columns_of(s);
+    if chars.iter().map(|&(_, w)| w).sum::<usize>() <= width {
+        return fit(&chars, width);
     }
-    let chars = columns_of(&full.text);
     let mut from = chars.len();
     let mut columns = 1;
     while from > 0 && columns + chars[from - 1].1 <= width {
@@ -384,16 +383,21 @@ fn tail_cell(s: &str, width: usize) -> Cell {
 
 /// `s` on one line, at most `width` columns, with `…` when cut.
 fn cell(s: &str, width: usize) -> Cell {
-    let shown_all = columns_of(s);
-    let total: usize = shown_all.iter().map(|&(_, w)| w).sum();
+    fit(&columns_of(s), width)
+}
+
+/// The shown characters `chars` (from [`columns_of`]) in at most `width` columns, with `…`
+/// when cut.
+fn fit(chars: &[(char, usize)], width: usize) -> Cell {
+    let total: usize = chars.iter().map(|&(_, w)| w).sum();
     let room = if total <= width {
         width
     } else {
         width.saturating_sub(1)
     };
-    let mut text = String::with_capacity(s.len());
+    let mut text = String::with_capacity(chars.len());
     let mut columns = 0;
-    for (c, w) in shown_all {
+    for &(c, w) in chars {
         if columns + w > room {
             break;
         }
