@@ -30,7 +30,8 @@ INPUTS AND PIPELINES
   EVTX files are matched with the built-in `evtx` pipeline (Event.System.*, Event.EventData.*).
   JSON (JSON lines, plain or .gz; JSON arrays; pretty-printed objects) is matched with the
   pipelines of -p/-c when given; otherwise the shape of the events picks one, per batch of about
-  1 MB, from its first event, and hunt says on stderr what it chose:
+  1 MB, from its first event of a known shape (events of no known shape before it do not
+  decide), and hunt says on stderr what it chose:
     Event.System...              -> evtx           (the evtx crate's JSON, `sigwatch dump`)
     winlog.*, event.code         -> ecs-windows    (Winlogbeat ECS)
     Channel, EventID, SourceName -> windows-flat   (NXLog, Security-Datasets)
@@ -114,7 +115,8 @@ pub struct Args {
     /// Explain, for the selected events, why each rule matched or not: `--explain` (every event
     /// of the logs), `--explain=RECORD` or `--explain=PATH:RECORD` (PATH: the file as given or
     /// found, a trailing part of its path such as its name, or `-` for stdin; a PATH that names
-    /// no input is an error).
+    /// no input is an error). The explanations (plain text, to stdout or --output) replace the
+    /// detections and the summary.
     #[arg(long, value_name = "[PATH:]RECORD", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub explain: Option<String>,
 

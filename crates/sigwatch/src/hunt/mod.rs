@@ -455,12 +455,12 @@ impl Hunter {
     }
 
     /// The pipeline for a batch: `evtx` for EVTX, none for text, `-p/-c` for JSON if given,
-    /// else the first known shape among the batch's first records (none if they have none).
-    /// A stray record of another shape at a batch's start (a heartbeat line) must not decide
-    /// for the whole batch: with no pipeline, every rule would be offered its Windows events.
+    /// else the shape of the batch's first record of a known shape (none if no record has
+    /// one). Records of no known shape before it (heartbeat lines, a text file's lines in
+    /// `dump`'s output) do not decide, however many: with no pipeline, every rule would be
+    /// offered the Windows events after them. They cost a few searches each, not a parse (see
+    /// [`shape::detect`]); a log of known shape decides at its first record.
     pub fn choose(&self, batch: &Batch) -> Choice {
-        /// Records looked at: the shape is read by parsing each one.
-        const LOOKED_AT: usize = 64;
         match batch.format {
             Format::Evtx => Choice::Evtx,
             Format::Text => Choice::None,
@@ -470,7 +470,6 @@ impl Hunter {
                 } else {
                     batch
                         .records()
-                        .take(LOOKED_AT)
                         .map(|r| shape::detect(r.text()))
                         .find(|&choice| choice != Choice::None)
                         .unwrap_or(Choice::None)

@@ -1,5 +1,8 @@
 //! Which pipeline fits a JSON event: told from the keys of one event.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde_json::{Map, Value};
 
 /// The pipeline a batch of events is matched with.
@@ -28,19 +31,20 @@ impl Choice {
 /// none of those.
 pub fn detect(text: &str) -> Choice {
     // Most records of a log of no known shape name none of the keys looked for below: they
-    // are passed without parsing (a batch looks at up to 64 records).
-    const KEYS: [&str; 6] = [
-        "\"Event",
-        "\"winlog",
-        "\"event",
-        "\"Channel\"",
-        "\"SourceName\"",
-        "\"ProviderName\"",
-    ];
-    if !KEYS
-        .iter()
-        .any(|key| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some())
-    {
+    // are passed without parsing (a batch of such records is looked at whole, see
+    // `Hunter::choose`), by searchers made once.
+    static KEYS: LazyLock<[memmem::Finder<'static>; 6]> = LazyLock::new(|| {
+        [
+            "\"Event",
+            "\"winlog",
+            "\"event",
+            "\"Channel\"",
+            "\"SourceName\"",
+            "\"ProviderName\"",
+        ]
+        .map(memmem::Finder::new)
+    });
+    if !KEYS.iter().any(|key| key.find(text.as_bytes()).is_some()) {
         return Choice::None;
     }
     match serde_json::from_str::<Value>(text) {
