@@ -82,7 +82,12 @@ fn hunt(rules: &[&PathBuf], logs: &[PathBuf]) -> BTreeMap<(String, String), u64>
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "nothing may be skipped: {stderr}");
+    // Notes on records in chunk slack (not part of the logs, see docs/hunt.md) are expected.
+    let unexpected: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.ends_with("(slack); not read"))
+        .collect();
+    assert!(unexpected.is_empty(), "nothing may be skipped: {stderr}");
     let mut got = BTreeMap::new();
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let d: serde_json::Value = serde_json::from_str(line).unwrap();

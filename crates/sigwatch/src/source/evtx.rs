@@ -111,6 +111,8 @@ pub(crate) struct ChunkImage {
     present: usize,
     /// What was set right in the chunk's header to read all its records (a note, no loss).
     note: Option<String>,
+    /// Records after the chunk's used space (see [`slack_records`]): not read, noted.
+    slack: u64,
 }
 
 /// A chunk that could not be read: where, why, and what is lost with it.
@@ -405,12 +407,14 @@ impl<'a> EvtxChunks<'a> {
                     "the header's last record ID is {last_id}, its records run to {id}; all read"
                 )
             });
+        let slack = slack_records(chunk, free as usize, present);
         Slot::Chunk(ChunkImage {
             number,
             image,
             note,
             listed,
             present,
+            slack,
         })
     }
 }
@@ -449,6 +453,36 @@ fn record_at(chunk: &[u8], at: usize, ends_by: usize) -> Option<(usize, u64)> {
     let id = u64::from_le_bytes(head[8..16].try_into().ok()?);
     (head[..4] == RECORD_MAGIC && size >= MIN_RECORD_SIZE && at + size <= ends_by)
         .then_some((size, id))
+}
+
+/// How many records lie whole in a chunk after its used space (its free space offset, up to
+/// the `present` bytes): records of the chunk's earlier life (a log cleared, or wrapped
+/// around) that its header no longer lists and the crate does not read. They are found by
+/// their magic, a plausible size and the copy of the size that ends every record; a chunk's
+/// unused space is zeros, which never look like one.
+fn slack_records(chunk: &[u8], free: usize, present: usize) -> u64 {
+    let end = present.min(chunk.len());
+    let mut at = free.max(CHUNK_HEADER_SIZE);
+    let mut count = 0;
+    while at < end {
+        let Some(found) = memchr::memmem::find(&chunk[at..end], &RECORD_MAGIC) else {
+            break;
+        };
+        let start = at + found;
+        let size_copy = |size: usize| {
+            chunk
+                .get(start + size - 4..start + size)
+                .is_some_and(|copy| copy == (size as u32).to_le_bytes())
+        };
+        match record_at(chunk, start, end) {
+            Some((size, _)) if size_copy(size) => {
+                count += 1;
+                at = start + size;
+            }
+            _ => at = start + 1,
+        }
+    }
+    count
 }
 
 /// The offset and ID of a chunk's real last record, when its header names another: its
@@ -630,6 +664,7 @@ pub(crate) fn chunk_batch(
         listed,
         present,
         note,
+        slack,
     } = chunk;
     let truncated = (present < CHUNK_SIZE).then_some(present);
     let mut skips = Vec::new();
@@ -750,6 +785,18 @@ pub(crate) fn chunk_batch(
         };
         if let Some(reason) = reason {
             skips.push(skip(Location::Chunk(number), reason, lost.max(1)));
+        } else if slack > 0 {
+            // (A shortfall reported above may be these same records.) A note, not a skip:
+            // they are no part of the log as its header and Event Viewer have it.
+            skips.push(skip(
+                Location::Chunk(number),
+                format!(
+                    "{} after the chunk's used space, left from before it was reused \
+                     (slack); not read",
+                    records(slack)
+                ),
+                0,
+            ));
         }
     }
     pool.give(image);

@@ -553,7 +553,7 @@ fn evtx_regression_files_match_their_json() {
         }
         let read = read_with(file, &SourceOptions::default());
         assert_eq!(read.format, Some(Format::Evtx));
-        assert!(read.skips.is_empty(), "{:?}", read.skips);
+        assert!(losses(&read.skips).is_empty(), "{:?}", read.skips);
         let json_text = std::fs::read_to_string(path.with_extension("json")).unwrap();
         let expected: Vec<Value> = serde_json::Deserializer::from_str(&json_text)
             .into_iter::<Value>()
@@ -662,7 +662,7 @@ fn a_corrupt_evtx_chunk_is_skipped_and_the_others_still_come_out() {
     let clean: Vec<Batch> =
         read_file(0, &InputFile::path(&original_path), &opts, &progress).collect();
     assert!(clean.len() >= 4);
-    assert!(clean.iter().all(|b| b.skips.is_empty()));
+    assert!(clean.iter().all(|b| losses(&b.skips).is_empty()));
     let records = |batches: &[Batch]| -> Vec<(u64, String)> {
         batches
             .iter()
@@ -882,7 +882,7 @@ fn evtx_chunk_walk_and_text_match_the_crate() {
         let path = dir.path().join(format!("{}.evtx", name.replace(' ', "-")));
         std::fs::write(&path, &bytes).unwrap();
         let ours = read_path(&path);
-        assert!(ours.skips.is_empty(), "{name}: {:?}", ours.skips);
+        assert!(losses(&ours.skips).is_empty(), "{name}: {:?}", ours.skips);
         let expected = crate_records(bytes);
         assert!(!expected.is_empty());
         assert_eq!(ours.records, expected, "{name}");
@@ -917,6 +917,15 @@ fn evtx_chunk_walk_and_text_match_the_crate() {
         "{:?}",
         ours.skips
     );
+}
+
+/// Skips other than the notes on records in a chunk's slack (real logs often have some: see
+/// `evtx_records_in_a_chunks_slack_are_reported`).
+fn losses(skips: &[Skip]) -> Vec<&Skip> {
+    skips
+        .iter()
+        .filter(|s| !(s.records == 0 && s.reason.ends_with("(slack); not read")))
+        .collect()
 }
 
 /// Writes `bytes` as an EVTX file and reads it.
@@ -1263,4 +1272,38 @@ fn evtx_a_record_without_content_is_skipped() {
         [(Location::Record(2), "record has no content".to_owned())]
     );
     assert_eq!(read.skipped, 1);
+}
+
+/// Records after a chunk's used space (slack: an earlier life of the chunk, as in a filtered
+/// export) were dropped without a word. They are not read (they are no part of the log), but
+/// noted with their number. Found by the fifth review (`sysmon_1_exec_via_sql_xpcmdshell.evtx`:
+/// 1 record read, 137 in slack).
+#[test]
+fn evtx_records_in_a_chunks_slack_are_reported() {
+    use testkit::evtx::{Chunk, chunk_field, file};
+    let mut chunk = Chunk::new(1, 5, 10);
+    let (_, _, end) = chunk.records[1];
+    let (_, start_2, _) = chunk.records[1];
+    // The header says the chunk ends after record 2: records 3-5 are slack.
+    chunk
+        .set_u64(chunk_field::LAST_RECORD_ID, 2)
+        .set_u32(chunk_field::LAST_RECORD_OFFSET, start_2 as u32)
+        .set_u32(chunk_field::FREE_SPACE_OFFSET, end as u32);
+    let read = read_evtx(&file(&[chunk]));
+    assert_eq!(record_ids(&read), [1, 2]);
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Chunk(0),
+            "3 records after the chunk's used space, left from before it was reused \
+             (slack); not read"
+                .to_owned()
+        )]
+    );
+    assert_eq!(read.skipped, 0);
+
+    // Zeros after the used space are no records.
+    let whole = read_evtx(&file(&[Chunk::new(1, 5, 10)]));
+    assert_eq!(record_ids(&whole), [1, 2, 3, 4, 5]);
+    assert!(whole.skips.is_empty(), "{:?}", whole.skips);
 }
