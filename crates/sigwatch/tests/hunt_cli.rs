@@ -1296,7 +1296,10 @@ fn the_output_never_overwrites_an_input() {
         let stderr = text(&again.stderr);
         assert_eq!(again.status.code(), Some(0), "{stderr}");
         assert!(
-            stderr.contains("the output file (-o) of an earlier run, found in an input folder"),
+            stderr.contains(&format!(
+                "the output file of this run ({}), found in an input folder; not read",
+                output.display()
+            )),
             "{stderr}"
         );
         assert_eq!(
@@ -1317,6 +1320,106 @@ fn the_output_never_overwrites_an_input() {
         "/dev/null",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// An earlier output under another name, or standard output redirected into an input folder,
+/// was read as a log: its detections were hunted again (`pipeline none`) and a run appending
+/// to a file in its own folder doubled it every time. Found by the fifth review.
+#[test]
+fn earlier_outputs_and_redirected_output_in_an_input_folder_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("logs");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(fixture("logs/flat1.jsonl"), folder.join("v.jsonl")).unwrap();
+    let folder_s = folder.to_str().unwrap();
+    let paths = |out: &[u8]| -> Vec<String> {
+        text(out)
+            .lines()
+            .map(|l| {
+                let d: Value = serde_json::from_str(l).unwrap();
+                d["path"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let first = hunt(&["--format", "jsonl", "-r", &f("rules"), folder_s]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let expected = paths(&first.stdout);
+    assert!(!expected.is_empty());
+    assert!(expected.iter().all(|p| p.ends_with("v.jsonl")));
+    std::fs::write(folder.join("a.jsonl"), &first.stdout).unwrap();
+
+    // Another output name: a.jsonl is left out with a note.
+    let b = folder.join("b.jsonl");
+    let out = hunt(&[
+        "--format",
+        "jsonl",
+        "-r",
+        &f("rules"),
+        folder_s,
+        "-o",
+        b.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("a.jsonl: holds detections (the output of an earlier hunt), found in an input folder; not read"),
+        "{stderr}"
+    );
+    assert_eq!(paths(&std::fs::read(&b).unwrap()), expected);
+    std::fs::remove_file(&b).unwrap();
+
+    // Standard output appended to a file in the folder, twice: each run adds its own
+    // detections once, and reads neither its output nor a.jsonl.
+    let z = folder.join("z.jsonl");
+    for run in 1..=2 {
+        let sink = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&z)
+            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+            .args(["hunt", "--format", "jsonl", "-r", &f("rules"), folder_s])
+            .stdin(Stdio::null())
+            .stdout(sink)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains(
+                "the output file of this run (standard output), found in an input folder; not read"
+            ),
+            "{stderr}"
+        );
+        let all = paths(&std::fs::read(&z).unwrap());
+        assert_eq!(all.len(), run * expected.len(), "run {run}: {all:?}");
+        assert!(all.iter().all(|p| p.ends_with("v.jsonl")), "{all:?}");
+    }
+
+    // Named on the command line, an output is read: the user asked for it.
+    let out = hunt(&[
+        "--format",
+        "jsonl",
+        "-r",
+        &f("rules"),
+        folder.join("a.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("holds detections"));
+
+    // dump writing into a folder it reads passes its own (empty) output over.
+    let all = folder.join("all.jsonl");
+    let dumped = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(["dump", folder.join("v.jsonl").to_str().unwrap(), folder_s])
+        .stdout(std::fs::File::create(&all).unwrap())
+        .output()
+        .unwrap();
+    let stderr = text(&dumped.stderr);
+    assert_eq!(dumped.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("(standard output), found in an input folder"),
+        "{stderr}"
+    );
 }
 
 /// The pipeline of a JSON batch was the shape of its first event: one heartbeat line at the

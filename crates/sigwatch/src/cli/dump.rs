@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -128,13 +128,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let inputs: Vec<Input> = args.logs.iter().cloned().map(Input::from_arg).collect();
     let mut discovery = source::discover(&inputs)?;
-    // Before the output is created: creating it empties the file.
-    if let Some(path) = &args.output {
-        discovery
-            // Events are logs: only an empty earlier output is passed over.
-            .exclude_output(path, &inputs, <[u8]>::is_empty)
-            .map_err(anyhow::Error::msg)?;
-    }
+    // Before the output is created: creating it empties the file. Standard output redirected
+    // into an input folder is the output too: read while it is written, it would grow
+    // without end.
+    let (path, shown) = match &args.output {
+        Some(path) => (path.as_path(), path.display().to_string()),
+        None => (Path::new("/dev/stdout"), "standard output".to_owned()),
+    };
+    discovery
+        // Events are logs: only an empty earlier output is passed over.
+        .exclude_output(path, &shown, &inputs, <[u8]>::is_empty)
+        .map_err(anyhow::Error::msg)?;
     let opts = SourceOptions {
         format: args.format.format(),
         threads: args.threads,

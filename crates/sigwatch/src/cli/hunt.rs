@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -434,12 +434,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // anyhow's `{:#}` adds (as `dump` prints it).
         Err(e) => return fatal(format!("{:#}", anyhow::Error::new(e))),
     };
-    // Before the output is created: creating it empties the file.
-    if let Some(path) = &args.output
-        && let Err(e) = discovery.exclude_output(path, &log_inputs, output::is_detections)
-    {
+    // Before the output is created: creating it empties the file. Standard output redirected
+    // to a file is the output too (`hunt logs >> logs/found.jsonl`).
+    let excluded = match &args.output {
+        Some(path) => discovery.exclude_output(
+            path,
+            &path.display().to_string(),
+            &log_inputs,
+            output::is_detections,
+        ),
+        None => discovery.exclude_output(
+            Path::new("/dev/stdout"),
+            "standard output",
+            &log_inputs,
+            output::is_detections,
+        ),
+    };
+    if let Err(e) = excluded {
         return fatal(e);
     }
+    discovery.exclude_earlier_outputs(output::is_detections);
     for skip in &discovery.skips {
         eprintln!("{skip}");
     }

@@ -179,7 +179,6 @@ impl TableCells {
     }
 }
 
-/// The header of an output (table and CSV), if the format has one.
 /// Whether the first bytes of a file are what `hunt` writes (empty: no detections): a jsonl
 /// detection, or the CSV or table header.
 pub fn is_detections(head: &[u8]) -> bool {
@@ -191,6 +190,7 @@ pub fn is_detections(head: &[u8]) -> bool {
             .any(|h| h.as_bytes().starts_with(head) || head.starts_with(h.as_bytes()))
 }
 
+/// The header of an output (table and CSV), if the format has one.
 pub fn header(format: OutputFormat) -> Option<String> {
     match format {
         OutputFormat::Table => Some(format!(

@@ -17,6 +17,8 @@ pub struct Discovery {
     pub skips: Vec<Skip>,
     /// The identities (device, inode) of the files found.
     ids: HashSet<(u64, u64)>,
+    /// The identities of the files found by walking a folder (not named).
+    walked: HashSet<(u64, u64)>,
 }
 
 impl Discovery {
@@ -25,9 +27,11 @@ impl Discovery {
     /// folder is left out with a note when `earlier_output` says its first bytes are what the
     /// command writes (a hunt run again in its own folder), and is an error otherwise.
     /// Outputs that are not regular files (`/dev/null`, a terminal) are never inputs.
+    /// `shown` names the output in messages (`path`'s display, or "standard output").
     pub fn exclude_output(
         &mut self,
         path: &Path,
+        shown: &str,
         inputs: &[Input],
         earlier_output: impl Fn(&[u8]) -> bool,
     ) -> Result<(), String> {
@@ -46,15 +50,11 @@ impl Discovery {
             Input::Path(p) => id_of(p) == Some(id),
             Input::Stdin => id_of(Path::new("/dev/stdin")) == Some(id),
         });
-        let mut head = Vec::new();
-        let ours = fs::File::open(path)
-            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 64), &mut head))
-            .is_ok()
-            && earlier_output(&head);
+        let ours = head_of(path).is_some_and(|head| earlier_output(&head));
         if named || !ours {
             return Err(format!(
-                "{}: the output file is one of the logs; it would be emptied before it is read",
-                path.display()
+                "{shown}: the output file is one of the logs; it would be emptied or written \
+                 while it is read"
             ));
         }
         let found = self.files.iter().position(|f| match &f.kind {
@@ -63,13 +63,54 @@ impl Discovery {
         });
         if let Some(i) = found {
             let file = self.files.remove(i);
-            let reason = "the output file (-o) of an earlier run, found in an input folder; \
-                          not read"
-                .to_owned();
+            let reason = format!(
+                "the output file of this run ({shown}), found in an input folder; not read"
+            );
             self.skips.push(Skip::file(file.name, reason, 0));
             self.ids.remove(&id);
         }
         Ok(())
+    }
+
+    /// Leaves out, with a note, the files found by walking an input folder whose first bytes
+    /// are what the command writes (`earlier_output`, given a file's first 64 bytes, never
+    /// empty): the output of an earlier run kept in a folder that is hunted again would be
+    /// taken for a log, and its detections matched as events. Files named as inputs are read
+    /// whatever they hold, and EVTX files are not looked at (an output is never one).
+    pub fn exclude_earlier_outputs(&mut self, earlier_output: impl Fn(&[u8]) -> bool) {
+        if self.walked.is_empty() {
+            return;
+        }
+        let walked = &self.walked;
+        let mut left_out = Vec::new();
+        self.files.retain(|f| {
+            let InputKind::Path {
+                path,
+                seekable: true,
+            } = &f.kind
+            else {
+                return true;
+            };
+            let evtx = path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("evtx"));
+            let ours = !evtx
+                && fs::metadata(path)
+                    .ok()
+                    .and_then(|meta| file_id(&meta))
+                    .is_some_and(|id| walked.contains(&id))
+                && head_of(path).is_some_and(|head| !head.is_empty() && earlier_output(&head));
+            if ours {
+                left_out.push(Arc::clone(&f.name));
+            }
+            !ours
+        });
+        for name in left_out {
+            let reason = "holds detections (the output of an earlier hunt), found in an input \
+                          folder; not read"
+                .to_owned();
+            self.skips.push(Skip::file(name, reason, 0));
+        }
     }
 
     /// Sum of the known file sizes.
@@ -184,6 +225,14 @@ impl Seen {
     }
 }
 
+/// A file's first 64 bytes (`None` if it cannot be read).
+fn head_of(path: &Path) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let file = fs::File::open(path).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 64), &mut head).ok()?;
+    Some(head)
+}
+
 /// What tells two names of one file apart from two files: device and inode.
 fn file_id(meta: &fs::Metadata) -> Option<(u64, u64)> {
     #[cfg(unix)]
@@ -247,7 +296,12 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut
         let path = dir.join(&name);
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk(&path, visited, seen, found),
-            Ok(meta) if meta.is_file() => seen.add(path, &meta, found),
+            Ok(meta) if meta.is_file() => {
+                if let Some(id) = file_id(&meta) {
+                    found.walked.insert(id);
+                }
+                seen.add(path, &meta, found);
+            }
             Ok(meta) => found.files.push(unreadable(
                 &path,
                 format!(
