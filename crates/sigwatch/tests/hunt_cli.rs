@@ -602,9 +602,11 @@ fn the_bundled_examples_give_the_documented_detections() {
 
 #[test]
 fn a_bad_line_in_a_block_is_reported_and_the_others_are_matched() {
-    // One block of JSON lines: a line that is not UTF-8 is reported by file and line, one with a
-    // lone surrogate escape is read (U+FFFD); the lines around them, plain or written with escapes (in keys
-    // too, a surrogate pair among them), are matched all the same.
+    // One block of JSON lines: a line that is not UTF-8 is read with U+FFFD in place of the bad
+    // byte and noted by file and line (it was skipped, and its event lost, until the fifth
+    // review), one with a lone surrogate escape is read (U+FFFD); the lines around them, plain
+    // or written with escapes (in keys too, a surrogate pair among them), are matched all the
+    // same.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.jsonl");
     let sysmon = r#""Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1"#;
@@ -647,15 +649,20 @@ fn a_bad_line_in_a_block_is_reported_and_the_others_are_matched() {
         .collect();
     // Line 4's lone surrogate is U+FFFD: the event is read and matched, and written out with
     // `\ufffd` (strict JSON parsers, such as `detections` here, refuse a lone surrogate).
-    assert_eq!(records, [1, 3, 4, 5].map(Value::from), "{stderr}");
-    let line4 = &detections(&out)[2]["event"]["CommandLine"];
+    assert_eq!(records, [1, 2, 3, 4, 5].map(Value::from), "{stderr}");
+    let line2 = &detections(&out)[1]["event"]["CommandLine"];
+    assert_eq!(line2, "whoami \u{fffd}");
+    let line4 = &detections(&out)[3]["event"]["CommandLine"];
     assert_eq!(line4, "\u{fffd} whoami");
     assert!(
-        stderr.contains("mixed.jsonl:2: not valid UTF-8"),
+        stderr.contains(
+            "mixed.jsonl:2: not valid UTF-8 (invalid byte at offset 125); read with U+FFFD in \
+             its place\n"
+        ),
         "{stderr}"
     );
     assert!(!stderr.contains("mixed.jsonl:4:"), "{stderr}");
-    assert!(stderr.contains("4 events read, 1 skipped"), "{stderr}");
+    assert!(stderr.contains("5 events read, 0 skipped"), "{stderr}");
 }
 
 /// Legacy `near`: an anchor event, then within the timeframe an event of every positive

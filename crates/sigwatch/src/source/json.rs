@@ -9,8 +9,8 @@ use super::batch::{Batch, Span, into_text, utf8_reason};
 use super::lines::{LineBlock, read_some, split_lines};
 use super::{BufferPool, Location, Skip};
 
-/// Fills `batch` with the non-blank lines of `block`. A line that is not valid UTF-8 becomes a
-/// skip; JSON itself is checked by whoever parses the line.
+/// Fills `batch` with the non-blank lines of `block` (see [`lossy_records`] for lines that
+/// are not valid UTF-8); JSON itself is checked by whoever parses the line.
 pub(crate) fn json_lines_batch(block: LineBlock, batch: &mut Batch) {
     let spans = split_lines(&block.buf, block.first_line, true)
         .map(|(number, range)| Span {
@@ -20,12 +20,39 @@ pub(crate) fn json_lines_batch(block: LineBlock, batch: &mut Batch) {
         })
         .collect();
     let mut skips = block.skips;
-    let (text, spans) = into_text(block.buf, spans, |span, _, err| {
-        skips.push(batch.skip(span.number, utf8_reason(err)));
-        None
+    lossy_records(block.buf, spans, batch, &mut skips);
+}
+
+/// Fills `batch` with the records of `block`, `spans` of its text, with their skips. A record
+/// that is not valid UTF-8 (a Latin-1 byte in a value, as some exporters write) is read with
+/// U+FFFD in place of each bad sequence: an attacker's event is not lost to one byte. A note
+/// names the block's first such record and counts the others (a log written in Latin-1 is
+/// not noted line by line).
+fn lossy_records(buf: Vec<u8>, spans: Vec<Span>, batch: &mut Batch, skips: &mut Vec<Skip>) {
+    let mut first: Option<(u64, std::str::Utf8Error)> = None;
+    let mut more = 0u64;
+    let (text, spans) = into_text(buf, spans, |span, bytes, err| {
+        if first.is_none() {
+            first = Some((span.number, err));
+        } else {
+            more += 1;
+        }
+        Some(String::from_utf8_lossy(bytes).into_owned())
     });
+    if let Some((number, err)) = first {
+        let mut reason = format!("{}; read with U+FFFD in its place", utf8_reason(err));
+        if more > 0 {
+            reason.push_str(&format!(
+                " (as {more} more record{} of this block)",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+        let mut note = batch.skip(number, reason);
+        note.records = 0;
+        skips.push(note);
+    }
     skips.sort_by_key(|skip| skip.location.number());
-    batch.skips.extend(skips);
+    batch.skips.append(skips);
     batch.set_records(text, spans);
 }
 
@@ -38,16 +65,11 @@ pub(crate) struct ArrayBlock {
     pub last: bool,
 }
 
-/// Fills `batch` with the elements of `block`; an element that is not valid UTF-8 is skipped.
+/// Fills `batch` with the elements of `block` (see [`lossy_records`] for elements that are
+/// not valid UTF-8).
 pub(crate) fn json_array_batch(block: ArrayBlock, batch: &mut Batch) {
     let mut skips = block.skips;
-    let (text, spans) = into_text(block.buf, block.spans, |span, _, err| {
-        skips.push(batch.skip(span.number, utf8_reason(err)));
-        None
-    });
-    skips.sort_by_key(|skip| skip.location.number());
-    batch.skips.extend(skips);
-    batch.set_records(text, spans);
+    lossy_records(block.buf, block.spans, batch, &mut skips);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -260,17 +260,35 @@ fn a_truncated_gzip_file_keeps_its_whole_lines_and_reports_the_rest() {
 }
 
 #[test]
-fn invalid_utf8_lines_are_skipped_by_line_and_text_lines_are_repaired() {
+fn invalid_utf8_lines_are_repaired_and_noted_by_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.jsonl");
-    std::fs::write(&path, b"{\"a\":1}\n{\"b\":\"\xff\xfe\"}\n{\"c\":3}\n").unwrap();
+    std::fs::write(
+        &path,
+        b"{\"a\":1}\n{\"b\":\"\xff\xfe\"}\n{\"c\":3}\n{\"d\":\"caf\xe9\"}\n",
+    )
+    .unwrap();
     let read = read_path(&path);
     assert_eq!(
         read.records,
-        [(1, r#"{"a":1}"#.into()), (3, r#"{"c":3}"#.into())]
+        [
+            (1, r#"{"a":1}"#.into()),
+            (2, "{\"b\":\"\u{fffd}\u{fffd}\"}".into()),
+            (3, r#"{"c":3}"#.into()),
+            (4, "{\"d\":\"caf\u{fffd}\"}".into())
+        ]
     );
-    assert_eq!(skip_locations(&read.skips), [Location::Line(2)]);
-    assert!(read.skips[0].reason.contains("UTF-8"));
+    // One note for the block, at its first bad line, counting the others; no record skipped.
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Line(2),
+            "not valid UTF-8 (invalid byte at offset 6); read with U+FFFD in its place (as 1 \
+             more record of this block)"
+                .to_owned()
+        )]
+    );
+    assert_eq!(read.skipped, 0);
 
     let path = dir.path().join("access.log");
     std::fs::write(&path, b"GET /caf\xe9 200\nGET /ok 200\n").unwrap();
