@@ -462,6 +462,69 @@ fn no_detections_is_success_and_output_file_is_written() {
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
 }
 
+/// "No input could be read" emptied an existing --output file (other fatal errors left it
+/// alone). The output is now emptied at its first write, so a run that reads nothing leaves an
+/// earlier output as it was; a run that reads something and finds nothing still empties it.
+/// Found by the fifth review.
+#[test]
+fn a_run_that_reads_nothing_leaves_the_output_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("blob.log");
+    std::fs::write(
+        &binary,
+        b"\x00\x01\x02 binary \x00\x00\x00 data\x00".repeat(50),
+    )
+    .unwrap();
+    let path = dir.path().join("prev.csv");
+    for format in ["jsonl", "csv", "table"] {
+        std::fs::write(&path, "precious\n").unwrap();
+        let out = hunt(&[
+            "--format",
+            format,
+            "-r",
+            &f("rules"),
+            binary.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("no input could be read"), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "precious\n",
+            "{format}"
+        );
+    }
+    let dumped = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args([
+            "dump",
+            binary.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(dumped.status.code(), Some(1), "{}", text(&dumped.stderr));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
+    // Read, nothing found: the earlier output is replaced (by the header alone for CSV).
+    let rule = dir.path().join("rule.yml");
+    std::fs::write(&rule, whoami_rule().replace("whoami", "no-such-command")).unwrap();
+    let out = hunt(&[
+        "--format",
+        "csv",
+        "-r",
+        rule.to_str().unwrap(),
+        &f("logs/flat1.jsonl"),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.starts_with("rule_id,rule_title,"), "{written}");
+    assert_eq!(written.lines().count(), 1);
+}
+
 #[test]
 fn reads_stdin() {
     use std::io::Write;

@@ -6,7 +6,6 @@
 //! not exist or an output that cannot be written.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -146,7 +145,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let sink: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            super::output_file::EmptiedOnWrite::open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         ),
         None => Box::new(io::stdout()),
     };
@@ -202,11 +202,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(err) = output.error.take() {
         return Err(err).context("cannot write events");
     }
+    let counts = progress.snapshot();
+    let files = discovery.files.len() as u64;
+    if files == 0 || counts.files_failed == files {
+        // Nothing read: an earlier output is left as it was (see `EmptiedOnWrite`).
+        let unwritten = std::mem::replace(&mut output.writer, BufWriter::new(Box::new(io::sink())));
+        drop(unwritten.into_parts());
+    }
     output.writer.flush().context("cannot write events")?;
 
-    let counts = progress.snapshot();
     let elapsed = started.elapsed().as_secs_f64();
-    let files = discovery.files.len() as u64;
     let unreadable = if counts.files_failed > 0 {
         format!(" ({} unreadable)", counts.files_failed)
     } else {

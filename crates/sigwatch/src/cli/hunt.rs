@@ -1,6 +1,5 @@
 //! `sigwatch hunt`: Sigma rules over log files. See `docs/hunt.md` and the long help below.
 
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -474,7 +473,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return fatal(e);
     }
     let sink: Box<dyn Write + Send> = match &args.output {
-        Some(path) => match File::create(path) {
+        Some(path) => match super::output_file::EmptiedOnWrite::open(path) {
             Ok(f) => Box::new(f),
             Err(e) => return fatal(format!("cannot create {}: {e}", path.display())),
         },
@@ -661,6 +660,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         *consumer.tally.per_rule.entry(det.rule).or_default() += 1;
         consumer.tally.correlation_detections += 1;
     }
+    // Nothing could be read: the output is left as it was (an earlier run's detections are
+    // not replaced by an empty file or a bare header), so what is buffered is not written.
+    let files = discovery.files.len() as u64;
+    if files == 0 || progress.snapshot().files_failed == files {
+        let unwritten =
+            std::mem::replace(&mut consumer.writer, BufWriter::new(Box::new(io::sink())));
+        drop(unwritten.into_parts());
+    }
     let mut flushed = Ok(());
     if let Some(mut timeline) = consumer.timeline.take() {
         // Stable: equal times keep the input order; events without a time go last.
@@ -712,7 +719,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The process ends with this command: freeing the compiled rules piece by piece would
     // only cost time (a twentieth of a short hunt's CPU); the system takes the memory back.
     std::mem::forget(hunter);
-    let files = discovery.files.len() as u64;
     if files == 0 {
         return fatal("no log files found in the inputs given (folders hold no files?)");
     }

@@ -17,6 +17,7 @@ mod dump;
 mod fields;
 mod hunt;
 mod list;
+mod output_file;
 mod pipeline;
 pub mod pipeline_args;
 mod resolve;
