@@ -228,11 +228,26 @@ pub fn render(
 /// title and file as ` (title, file)`, so that a rule left out can be found (`sigwatch
 /// resolve` shows it whole).
 pub fn left_out(c: &Compiled) -> Vec<(u64, String, String)> {
-    let mut reasons: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    // Reasons that differ only in quoted names are counted together; a reason only one rule
+    // has is shown whole.
+    let mut reasons: BTreeMap<String, (u64, usize, &str)> = BTreeMap::new();
     for (rule, why) in c.refused.iter().chain(&c.errors) {
-        reasons.entry(shorten_reason(why)).or_insert((0, *rule)).0 += 1;
+        reasons
+            .entry(shorten_reason(why))
+            .or_insert((0, *rule, why))
+            .0 += 1;
     }
-    let mut reasons: Vec<(String, (u64, usize))> = reasons.into_iter().collect();
+    let mut reasons: Vec<(String, (u64, usize))> = reasons
+        .into_iter()
+        .map(|(short, (n, rule, why))| {
+            let shown = if n == 1 {
+                why.lines().next().unwrap_or(why).to_owned()
+            } else {
+                short
+            };
+            (shown, (n, rule))
+        })
+        .collect();
     reasons.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
     reasons
         .into_iter()
