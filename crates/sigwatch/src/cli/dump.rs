@@ -22,8 +22,10 @@ use crate::source::{
 /// Print the events of log files as JSON lines, as `hunt` sees them.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Format of the logs; `auto` detects it per file (gzip and UTF-16 are always undone).
-    #[arg(long, visible_alias = "log-format", value_enum, default_value_t = FormatArg::Auto)]
+    /// Format of the logs read (the output is always JSON lines); `auto` detects it per file
+    /// (gzip and UTF-16 are always undone). As `hunt --log-format`; `--format` is kept as an
+    /// alias, but in `hunt` it names the output format.
+    #[arg(long = "log-format", alias = "format", value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
 
     /// Write the events to FILE instead of standard output.

@@ -63,12 +63,19 @@ impl EventTime {
 /// fraction read digit by digit (a float would lose the last ones).
 fn exact(text: &str) -> Option<(Timestamp, usize)> {
     let t = text.trim();
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Some((ts, fraction_digits(t)));
+    if let Some(ts) = date_time(t) {
+        return Some((ts, fraction_digits(t).min(9)));
     }
-    if let Ok(dt) = t.parse::<DateTime>() {
-        let ts = dt.to_zoned(TimeZone::UTC).ok()?.timestamp();
-        return Some((ts, fraction_digits(t)));
+    // RFC 3339 allows any number of digits of a second; past the nanosecond they are dropped
+    // (`2024-01-01T10:00:00.1234567890123Z`).
+    if let Some(dot) = t.rfind('.') {
+        let digits = fraction_digits(t);
+        if digits > 9 {
+            let cut = format!("{}{}", &t[..dot + 10], &t[dot + 1 + digits..]);
+            if let Some(ts) = date_time(&cut) {
+                return Some((ts, 9));
+            }
+        }
     }
     let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
     if whole.is_empty() || !(whole.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit()) {
@@ -99,6 +106,15 @@ fn exact(text: &str) -> Option<(Timestamp, usize)> {
     };
     let ts = Timestamp::from_nanosecond(nanos).ok()?;
     Some((ts, digits))
+}
+
+/// RFC 3339, or a date and time taken as UTC.
+fn date_time(t: &str) -> Option<Timestamp> {
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Some(ts);
+    }
+    let dt = t.parse::<DateTime>().ok()?;
+    Some(dt.to_zoned(TimeZone::UTC).ok()?.timestamp())
 }
 
 /// How many digits a time's seconds have after the point (`.537` has 3).
@@ -280,6 +296,20 @@ mod tests {
             (
                 "2019-04-27T15:57:25.8688632Z",
                 Some("2019-04-27T15:57:25.8688632Z"),
+            ),
+            // More digits than nanoseconds (RFC 3339 allows it): the rest dropped, not the
+            // time (it was unreadable; fifth review).
+            (
+                "2024-01-01T10:00:00.1234567890123Z",
+                Some("2024-01-01T10:00:00.123456789Z"),
+            ),
+            (
+                "2024-01-01T12:00:00.1234567890123+02:00",
+                Some("2024-01-01T10:00:00.123456789Z"),
+            ),
+            (
+                "2024-01-01 10:00:00.9999999999",
+                Some("2024-01-01T10:00:00.999999999Z"),
             ),
             ("1591757456", Some("2020-06-10T02:50:56.000Z")),
             // Epoch numbers keep their digits (Zeek's `ts` has microseconds).
