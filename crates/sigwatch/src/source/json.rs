@@ -170,13 +170,37 @@ impl<R: Read> ArrayElements<R> {
             }
             match read_some(&mut self.reader, &mut self.pending, self.target) {
                 Ok(0) => {
+                    // Objects one after the other: an object that never ends (a value cut
+                    // off, `{"a":` then a newline) would swallow the objects after it; it is
+                    // passed over up to the next line that starts with `{`, as junk is.
+                    if self.sequence
+                        && let State::InElement {
+                            start: Some(start), ..
+                        } = self.state
+                        && let Some(k) = memchr::memmem::find(&self.pending[start + 1..], b"\n{")
+                    {
+                        let skip = self.skip(
+                            Location::Element(self.next_index),
+                            "an object that does not end; passed over up to the next line \
+                             that starts with '{'"
+                                .to_owned(),
+                        );
+                        self.skips.push(skip);
+                        self.next_index += 1;
+                        self.pos = start + 1 + k + 1;
+                        self.state = State::BeforeElement { first: false };
+                        continue;
+                    }
                     match self.state {
                         State::BeforeElement { .. } if self.sequence => {}
                         State::BeforeElement { .. } | State::InElement { .. } => {
-                            let skip = self.skip(
-                                Location::Element(self.next_index),
-                                "input ends inside the JSON array (truncated?)".to_owned(),
-                            );
+                            let reason = if self.sequence {
+                                "input ends inside an object (truncated?)"
+                            } else {
+                                "input ends inside the JSON array (truncated?)"
+                            };
+                            let skip =
+                                self.skip(Location::Element(self.next_index), reason.to_owned());
                             self.skips.push(skip);
                         }
                         State::Start | State::Junk { .. } | State::AfterArray | State::Done => {}
@@ -697,6 +721,40 @@ mod tests {
         let (elements, skips) = split(b"{\"a\": 1}\n%%%\n  {\"b\": 2}\n", 1 << 20, 3);
         assert_eq!(elements.len(), 1);
         assert_eq!(skips.len(), 1);
+    }
+
+    /// An object that never ends (`{ "broken":` and a newline) swallowed the objects after it
+    /// and was reported as an array cut short; it is passed over up to the next line that
+    /// starts with `{`. Found by the fifth review.
+    #[test]
+    fn an_object_that_never_ends_loses_only_itself() {
+        let input = b"{\n \"a\": 1\n}\n{ \"broken\":\n{\"b\": 2}\n{\n \"c\": 3\n}\n";
+        for step in [1, 3, 64] {
+            for target in [8, 1 << 20] {
+                let (elements, skips) = split(input, target, step);
+                let numbers: Vec<u64> = elements.iter().map(|e| e.0).collect();
+                assert_eq!(numbers, [1, 3, 4], "step {step}, target {target}");
+                assert_eq!(elements[1].1, "{\"b\": 2}");
+                let spots: Vec<(Location, &str)> = skips
+                    .iter()
+                    .map(|s| (s.location, s.reason.as_str()))
+                    .collect();
+                assert_eq!(
+                    spots,
+                    [(
+                        Location::Element(2),
+                        "an object that does not end; passed over up to the next line that \
+                         starts with '{'"
+                    )],
+                    "step {step}, target {target}"
+                );
+            }
+        }
+        // The last object cut short: said as it is.
+        let (elements, skips) = split(b"{\"a\": 1}\n{\n \"b\": \"x", 1 << 20, 2);
+        assert_eq!(elements.len(), 1);
+        assert_eq!(skips.len(), 1);
+        assert_eq!(skips[0].reason, "input ends inside an object (truncated?)");
     }
 
     /// A small deterministic generator, so the test needs no extra crate and fails the same

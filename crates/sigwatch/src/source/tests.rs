@@ -318,10 +318,14 @@ fn forced_formats_override_detection() {
         format: Some(Format::JsonArray),
         ..SourceOptions::default()
     };
-    // Read as JSON objects one after the other: the unterminated second one runs to the end.
+    // Read as JSON objects one after the other: the unterminated second one is passed over up
+    // to the next line that starts with `{` (it ran to the end before), and so is `[1, 2]`.
     let read = read_with(&jsonl, &as_array);
-    assert_eq!(read.records.len(), 1);
-    assert_eq!(skip_locations(&read.skips), [Location::Element(2)]);
+    assert_eq!(read.records.len(), 3);
+    assert_eq!(
+        skip_locations(&read.skips),
+        [Location::Element(2), Location::Element(4)]
+    );
 
     let as_evtx = SourceOptions {
         format: Some(Format::Evtx),
