@@ -19,6 +19,8 @@ pub struct Discovery {
     ids: HashSet<(u64, u64)>,
     /// The identities of the files found by walking a folder (not named).
     walked: HashSet<(u64, u64)>,
+    /// Files found in folders and left out as no logs by their names (see [`not_a_log`]).
+    not_logs: Vec<Arc<str>>,
 }
 
 impl Discovery {
@@ -155,7 +157,35 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
     }
     found.ids = seen.files.keys().copied().collect();
     seen.report(&mut found);
+    if let Some(first) = found.not_logs.first() {
+        let n = found.not_logs.len();
+        let reason = if n == 1 {
+            "not a log by its name (YAML, Markdown, a license or readme), found in an input \
+             folder; not read (name it to read it)"
+                .to_owned()
+        } else {
+            format!(
+                "not a log by its name (YAML, Markdown, a license or readme), found in an \
+                 input folder; not read, nor {} more such file{} (name one to read it)",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            )
+        };
+        found.skips.push(Skip::file(Arc::clone(first), reason, 0));
+    }
     Ok(found)
+}
+
+/// Whether a file found in a folder is, by its name, no log: rules and configuration (YAML),
+/// documentation (Markdown), a license or a readme, as a checkout or an evidence folder holds
+/// next to its logs. Read as text, their lines would be offered to every keyword rule.
+fn not_a_log(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy().to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map_or("", |(_, ext)| ext);
+    matches!(ext, "yml" | "yaml" | "md" | "markdown")
+        || ["license", "licence", "readme", "copying"]
+            .iter()
+            .any(|stem| name.starts_with(stem))
 }
 
 /// The files found so far, by identity, and those found again.
@@ -296,6 +326,9 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut
         let path = dir.join(&name);
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk(&path, visited, seen, found),
+            Ok(meta) if meta.is_file() && not_a_log(&name) => {
+                found.not_logs.push(path.display().to_string().into());
+            }
             Ok(meta) if meta.is_file() => {
                 if let Some(id) = file_id(&meta) {
                     found.walked.insert(id);
@@ -473,6 +506,44 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn files_that_are_no_logs_by_name_are_left_out_of_folders_with_one_note() {
+        // Found by the fifth review: a checkout's info.yml and SOURCE files, an evidence
+        // folder's LICENSE, were read as text and hit by keyword rules.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [
+            "a.log",
+            "info.yml",
+            "rules.YAML",
+            "README.md",
+            "LICENSE.GPL",
+            "b.jsonl",
+        ] {
+            fs::write(root.join(name), "x").unwrap();
+        }
+        let found = discover(&[Input::Path(root.to_path_buf())]).unwrap();
+        assert_eq!(names(&found, root), ["a.log", "b.jsonl"]);
+        assert_eq!(found.skips.len(), 1, "{:?}", found.skips);
+        assert!(
+            found.skips[0].path.ends_with("LICENSE.GPL"),
+            "{:?}",
+            found.skips
+        );
+        assert_eq!(found.skips[0].records, 0);
+        assert!(
+            found.skips[0]
+                .reason
+                .ends_with("not read, nor 3 more such files (name one to read it)"),
+            "{:?}",
+            found.skips
+        );
+        // Named, such a file is read.
+        let named = discover(&[Input::Path(root.join("info.yml"))]).unwrap();
+        assert_eq!(named.files.len(), 1);
+        assert!(named.skips.is_empty());
+    }
+
     #[test]
     fn special_files_and_broken_links_in_folders_are_unreadable_files() {
         // Found by fuzzing: a FIFO in a folder made the run wait for a writer forever.
