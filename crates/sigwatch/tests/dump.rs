@@ -428,3 +428,39 @@ fn a_cut_evtx_file_counts_its_lost_records() {
         "{stderr}"
     );
 }
+
+/// A file forced to a format it is not in printed a message per line (365 for one EVTX file
+/// read as JSON lines; fifth review): the first hundred are shown, the rest counted in one line,
+/// in dump as in hunt; the summary still counts every skipped record.
+#[test]
+fn messages_about_one_input_stop_after_a_hundred() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "not json\n".repeat(150)).unwrap();
+    let path = junk.to_str().unwrap();
+    let out = dump(&["--log-format", "jsonl", path]);
+    let stderr = text(&out.stderr);
+    let about: Vec<&str> = stderr.lines().filter(|l| l.starts_with(path)).collect();
+    assert_eq!(about.len(), 101, "{stderr}");
+    assert!(about[99].starts_with(&format!("{path}:100: ")), "{stderr}");
+    assert_eq!(
+        about[100],
+        format!(
+            "{path}: 50 more messages about this input not shown (the first 100 are; the \
+             summary counts every skipped record)"
+        )
+    );
+    assert!(stderr.contains("0 events, 150 skipped"), "{stderr}");
+    let hunt = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(["hunt", "-q", "--log-format", "jsonl", "-r"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hunt/rules"))
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = text(&hunt.stderr);
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with(path)).count(),
+        101,
+        "{stderr}"
+    );
+}

@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -71,6 +71,9 @@ impl FormatArg {
 
 /// One batch, rendered on a worker, waiting for its turn to be written.
 struct Rendered {
+    /// The input it is of, and whether it is the input's last batch.
+    file: usize,
+    last: bool,
     events: Vec<u8>,
     messages: String,
     count: u64,
@@ -86,6 +89,9 @@ struct Output {
     skipped: u64,
     /// Reading a live stream (stdin, a pipe): show each batch as it comes.
     flush_each: bool,
+    /// Skip messages printed per input (the first hundred), and the inputs' names.
+    cap: source::MessageCap,
+    names: Vec<Arc<str>>,
 }
 
 impl Output {
@@ -104,13 +110,17 @@ impl Output {
             events,
             skipped,
             flush_each,
+            cap,
+            names,
         } = self;
         order.push(batch_file, seq, last, rendered, |ready| {
             *events += ready.count;
             *skipped += ready.skipped;
-            if !ready.messages.is_empty() {
+            let name = names.get(ready.file).map_or("", |n| n);
+            let messages = cap.admit(ready.file, name, &ready.messages, ready.last);
+            if !messages.is_empty() {
                 // Stderr is unbuffered; one write per batch keeps lines whole.
-                let _ = io::stderr().lock().write_all(ready.messages.as_bytes());
+                let _ = io::stderr().lock().write_all(messages.as_bytes());
             }
             if error.is_none() {
                 let written = writer
@@ -172,6 +182,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
             )
         }),
+        cap: source::MessageCap::default(),
+        names: discovery
+            .files
+            .iter()
+            .map(|f| Arc::clone(&f.name))
+            .collect(),
     });
     let progress = Progress::new();
     let buffers = BufferPool::new();
@@ -263,6 +279,8 @@ fn render(mut batch: Batch, buffers: &BufferPool) -> Rendered {
         let _ = writeln!(messages, "{skip}");
     }
     Rendered {
+        file: batch.file,
+        last: batch.last,
         events,
         messages,
         count,

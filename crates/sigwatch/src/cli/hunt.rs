@@ -189,6 +189,8 @@ struct Consumer {
     /// Per file: the choice of its first batch with records.
     file_choice: Vec<Option<Choice>>,
     announced: Vec<Choice>,
+    /// Skip messages printed per input (the first hundred).
+    cap: source::MessageCap,
     bar: Option<ProgressBar>,
     quiet: bool,
     flush_each: bool,
@@ -222,8 +224,12 @@ impl Consumer {
     fn release(&mut self, mut ready: BatchOut, hunter: &Hunter, names: &[Arc<str>]) {
         self.tally.events += ready.events;
         self.tally.skipped += ready.skipped;
-        if !ready.messages.is_empty() {
-            self.say(&ready.messages);
+        let name = names.get(ready.file).map_or("", |n| n);
+        let messages = self
+            .cap
+            .admit(ready.file, name, &ready.messages, ready.last);
+        if !messages.is_empty() {
+            self.say(&messages);
         }
         if let Some(choice) = ready.choice
             && let Some(slot) = self.file_choice.get_mut(ready.file)
@@ -544,6 +550,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         hits: vec![Vec::new(); discovery.files.len()],
         file_choice: vec![None; discovery.files.len()],
         announced: Vec::new(),
+        cap: source::MessageCap::default(),
         bar: bar.clone(),
         quiet: args.quiet,
         flush_each,

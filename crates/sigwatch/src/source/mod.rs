@@ -28,6 +28,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod batch;
+mod cap;
 mod detect;
 mod discover;
 mod evtx;
@@ -48,6 +49,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use batch::{Batch, Record, RecordData};
+pub use cap::MessageCap;
 pub(crate) use discover::file_kind;
 pub use discover::{Discovery, discover};
 pub use pool::BufferPool;
