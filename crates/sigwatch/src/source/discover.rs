@@ -181,11 +181,15 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
 /// next to its logs. Read as text, their lines would be offered to every keyword rule.
 fn not_a_log(name: &std::ffi::OsStr) -> bool {
     let name = name.to_string_lossy().to_ascii_lowercase();
+    let stem = name.split('.').next().unwrap_or("");
     let ext = name.rsplit_once('.').map_or("", |(_, ext)| ext);
-    matches!(ext, "yml" | "yaml" | "md" | "markdown")
-        || ["license", "licence", "readme", "copying"]
-            .iter()
-            .any(|stem| name.starts_with(stem))
+    // `LICENSE`, `LICENSE.GPL`, `README.txt`; not `license.log` or `license-server.log`.
+    let document = matches!(stem, "license" | "licence" | "readme" | "copying")
+        && matches!(
+            ext,
+            "" | "txt" | "gpl" | "mit" | "bsd" | "apache" | "rst" | "html"
+        );
+    document || matches!(ext, "yml" | "yaml" | "md" | "markdown")
 }
 
 /// The files found so far, by identity, and those found again.
@@ -519,11 +523,17 @@ mod tests {
             "README.md",
             "LICENSE.GPL",
             "b.jsonl",
+            "license.log",
+            "readme-app.log",
         ] {
             fs::write(root.join(name), "x").unwrap();
         }
         let found = discover(&[Input::Path(root.to_path_buf())]).unwrap();
-        assert_eq!(names(&found, root), ["a.log", "b.jsonl"]);
+        // Logs whose names merely start with such a word are read.
+        assert_eq!(
+            names(&found, root),
+            ["a.log", "b.jsonl", "license.log", "readme-app.log"]
+        );
         assert_eq!(found.skips.len(), 1, "{:?}", found.skips);
         assert!(
             found.skips[0].path.ends_with("LICENSE.GPL"),
