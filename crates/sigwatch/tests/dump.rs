@@ -445,10 +445,7 @@ fn messages_about_one_input_stop_after_a_hundred() {
     assert!(about[99].starts_with(&format!("{path}:100: ")), "{stderr}");
     assert_eq!(
         about[100],
-        format!(
-            "{path}: 50 more messages about this input not shown (the first 100 are; the \
-             summary counts every skipped record)"
-        )
+        format!("{path}: 50 more messages about its records not shown (the first 100 are)")
     );
     assert!(stderr.contains("0 events, 150 skipped"), "{stderr}");
     let hunt = Command::new(env!("CARGO_BIN_EXE_sigwatch"))

@@ -5,7 +5,6 @@
 //! Exit codes: 0 (also with skips), 1 when nothing could be read at all, 2 for a path that does
 //! not exist or an output that cannot be written.
 
-use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -75,7 +74,7 @@ struct Rendered {
     file: usize,
     last: bool,
     events: Vec<u8>,
-    messages: String,
+    messages: Vec<source::Message>,
     count: u64,
     skipped: u64,
 }
@@ -274,10 +273,7 @@ fn render(mut batch: Batch, buffers: &BufferPool) -> Rendered {
     if skips.len() > found_by_source && batch.format != Format::Evtx {
         skips.sort_by_key(|skip| skip.location.number());
     }
-    let mut messages = String::new();
-    for skip in &skips {
-        let _ = writeln!(messages, "{skip}");
-    }
+    let messages = skips.iter().map(source::Message::from).collect();
     Rendered {
         file: batch.file,
         last: batch.last,

@@ -18,7 +18,6 @@ pub mod time;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -61,7 +60,7 @@ pub struct BatchOut {
     /// since the epoch (for `--sort time`).
     pub rows: Vec<(usize, Option<i128>)>,
     /// Skip messages, one per line.
-    pub messages: String,
+    pub messages: Vec<crate::source::Message>,
     pub events: u64,
     pub skipped: u64,
     /// The rule of each reported detection, in output order.
@@ -498,9 +497,7 @@ impl Hunter {
             skips.sort_by_key(|skip| skip.location.number());
         }
         out.skipped = Skip::count_records(&skips);
-        for skip in &skips {
-            let _ = writeln!(out.messages, "{skip}");
-        }
+        out.messages = skips.iter().map(crate::source::Message::from).collect();
         out
     }
 

@@ -49,7 +49,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use batch::{Batch, Record, RecordData};
-pub use cap::MessageCap;
+pub use cap::{Message, MessageCap};
 pub(crate) use discover::file_kind;
 pub use discover::{Discovery, discover};
 pub use pool::BufferPool;
