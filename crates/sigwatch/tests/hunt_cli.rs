@@ -496,6 +496,21 @@ fn a_run_that_reads_nothing_leaves_the_output_as_it_was() {
             "{format}"
         );
     }
+    // --explain too (it emptied the output; review of the change).
+    let out = hunt(&[
+        "--explain",
+        "-r",
+        &f("rules"),
+        binary.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stderr).contains("no event matched"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious\n");
     let dumped = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
         .args([
             "dump",
@@ -1472,16 +1487,37 @@ fn earlier_outputs_and_redirected_output_in_an_input_folder_are_not_read() {
         assert!(all.iter().all(|p| p.ends_with("v.jsonl")), "{all:?}");
     }
 
-    // Named on the command line, an output is read: the user asked for it.
-    let out = hunt(&[
-        "--format",
-        "jsonl",
-        "-r",
-        &f("rules"),
-        folder.join("a.jsonl").to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("holds detections"));
+    // Named on the command line, an output is read: the user asked for it, also when a
+    // folder named after it (or before it) holds it (it was read zero times; second review).
+    let a = folder.join("a.jsonl");
+    for args in [
+        vec![a.to_str().unwrap()],
+        vec![a.to_str().unwrap(), folder_s],
+        vec![folder_s, a.to_str().unwrap()],
+    ] {
+        let rules = f("rules");
+        let mut all = vec!["-q", "--format", "jsonl", "-r", &rules];
+        all.extend(args.iter().copied());
+        let out = hunt(&all);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            !stderr.contains("a.jsonl: holds detections"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // A log whose first key is `rule_id` (a WAF's) is a log.
+    std::fs::write(
+        folder.join("waf.jsonl"),
+        "{\"rule_id\":\"942100\",\"msg\":\"SQL injection\",\"uri\":\"/q\"}\n",
+    )
+    .unwrap();
+    let out = hunt(&["-q", "--format", "jsonl", "-r", &f("rules"), folder_s]);
+    assert!(
+        !text(&out.stderr).contains("waf.jsonl"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // dump writing into a folder it reads passes its own (empty) output over.
     let all = folder.join("all.jsonl");

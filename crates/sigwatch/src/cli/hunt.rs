@@ -458,7 +458,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(e) = excluded {
         return fatal(e);
     }
-    discovery.exclude_earlier_outputs(output::is_detections);
+    discovery.exclude_earlier_outputs(output::holds_detections);
     for skip in &discovery.skips {
         eprintln!("{skip}");
     }
@@ -508,8 +508,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             selector.as_ref(),
             &mut writer,
         )
-        .and_then(|n| writer.flush().map(|()| n).map_err(Into::into))
-        {
+        .and_then(|n| {
+            if n == 0 {
+                // Nothing explained (nothing read, or no event selected): an earlier
+                // --output is left as it was, as a hunt that reads nothing leaves it.
+                drop(writer.into_parts());
+                Ok(0)
+            } else {
+                writer.flush().map(|()| n).map_err(Into::into)
+            }
+        }) {
             Ok(n) => n,
             Err(e) if is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
             Err(e) => return fatal(format!("{e:#}")),

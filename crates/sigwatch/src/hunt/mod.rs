@@ -455,10 +455,10 @@ impl Hunter {
 
     /// The pipeline for a batch: `evtx` for EVTX, none for text, `-p/-c` for JSON if given,
     /// else the shape of the batch's first record of a known shape (none if no record has
-    /// one). Records of no known shape before it (heartbeat lines, a text file's lines in
-    /// `dump`'s output) do not decide, however many: with no pipeline, every rule would be
-    /// offered the Windows events after them. They cost a few searches each, not a parse (see
-    /// [`shape::detect`]); a log of known shape decides at its first record.
+    /// one). Records that name none of a known shape's keys (heartbeat lines, a text file's
+    /// lines in `dump`'s output) do not decide, however many: with no pipeline, every rule
+    /// would be offered the Windows events after them. They cost one search each, not a parse
+    /// (see [`shape::may_have_a_shape`]); a log of known shape decides at its first record.
     pub fn choose(&self, batch: &Batch) -> Choice {
         match batch.format {
             Format::Evtx => Choice::Evtx,
@@ -467,9 +467,15 @@ impl Hunter {
                 if self.has_user_chain() {
                     Choice::User
                 } else {
+                    // Records that name a known shape's keys are parsed to tell; after
+                    // `PARSED` of them, none of a known shape, the batch has none (a log of
+                    // another kind whose records happen to name `event` is not parsed whole).
+                    const PARSED: usize = 64;
                     batch
                         .records()
-                        .map(|r| shape::detect(r.text()))
+                        .filter(|r| shape::may_have_a_shape(r.text()))
+                        .take(PARSED)
+                        .map(|r| shape::detect_parsed(r.text()))
                         .find(|&choice| choice != Choice::None)
                         .unwrap_or(Choice::None)
                 }

@@ -190,6 +190,24 @@ pub fn is_detections(head: &[u8]) -> bool {
             .any(|h| h.as_bytes().starts_with(head) || head.starts_with(h.as_bytes()))
 }
 
+/// Whether a file found in an input folder holds detections `hunt` wrote, by its first bytes:
+/// its first line is a detection, its keys in hunt's order (`{"rule_id":...,"rule_title":...,
+/// "level":...,"status":...`), or the CSV or table header whole. Stricter than
+/// [`is_detections`], which judges a file the run is about to write over: a log whose first
+/// key happens to be `rule_id` (a WAF's) is read.
+pub fn holds_detections(head: &[u8]) -> bool {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let has = |key: &[u8]| memchr::memmem::find(line, key).is_some();
+    (line.starts_with(b"{\"rule_id\":")
+        && has(b",\"rule_title\":")
+        && has(b",\"level\":")
+        && has(b",\"status\":"))
+        || [OutputFormat::Csv, OutputFormat::Table]
+            .into_iter()
+            .filter_map(header)
+            .any(|h| head.starts_with(h.as_bytes()))
+}
+
 /// The header of an output (table and CSV), if the format has one.
 pub fn header(format: OutputFormat) -> Option<String> {
     match format {

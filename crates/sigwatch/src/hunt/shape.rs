@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use memchr::memmem;
+use aho_corasick::AhoCorasick;
 use serde_json::{Map, Value};
 
 /// The pipeline a batch of events is matched with.
@@ -26,27 +26,36 @@ impl Choice {
     }
 }
 
-/// The shape of a JSON event: the evtx crate's (`Event.System`), Winlogbeat's ECS
-/// (`winlog.*`, `event.code`), flat Windows fields (`Channel`, `EventID`, `SourceName`), or
-/// none of those.
-pub fn detect(text: &str) -> Choice {
-    // Most records of a log of no known shape name none of the keys looked for below: they
-    // are passed without parsing (a batch of such records is looked at whole, see
-    // `Hunter::choose`), by searchers made once.
-    static KEYS: LazyLock<[memmem::Finder<'static>; 6]> = LazyLock::new(|| {
-        [
-            "\"Event",
-            "\"winlog",
-            "\"event",
+/// Whether `text` names one of the keys a known shape has (as a quoted key, in one search):
+/// a record that does not is of no known shape, without parsing it. A log of another kind
+/// (CloudTrail's `eventName`, Suricata's `event_type`) names none.
+pub fn may_have_a_shape(text: &str) -> bool {
+    static KEYS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+        AhoCorasick::new([
+            "\"Event\"",
+            "\"Event.System.EventID\"",
+            "\"winlog\"",
+            "\"winlog.",
+            "\"event\"",
+            "\"event.code\"",
             "\"Channel\"",
+            "\"EventID\"",
             "\"SourceName\"",
             "\"ProviderName\"",
-        ]
-        .map(memmem::Finder::new)
+        ])
+        .ok()
     });
-    if !KEYS.iter().any(|key| key.find(text.as_bytes()).is_some()) {
-        return Choice::None;
+    match KEYS.as_ref() {
+        Some(keys) => keys.is_match(text),
+        // (The searcher is built from constants; were it ever refused, every record is parsed.)
+        None => true,
     }
+}
+
+/// The shape of a JSON event, by parsing it: the evtx crate's (`Event.System`), Winlogbeat's
+/// ECS (`winlog.*`, `event.code`), flat Windows fields (`Channel`, `EventID`, `SourceName`), or
+/// none of those.
+pub fn detect_parsed(text: &str) -> Choice {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => detect_value(&map),
         _ => Choice::None,
@@ -81,6 +90,42 @@ fn detect_value(map: &Map<String, Value>) -> Choice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn detect(text: &str) -> Choice {
+        if may_have_a_shape(text) {
+            detect_parsed(text)
+        } else {
+            Choice::None
+        }
+    }
+
+    /// Records of other logs that name `event...` keys are not parsed (a batch of CloudTrail
+    /// records was parsed whole, twice the CPU of the hunt; review of the change).
+    #[test]
+    fn other_logs_pass_the_key_search_without_a_parse() {
+        for other in [
+            r#"{"eventVersion":"1.08","eventName":"ConsoleLogin","eventSource":"signin"}"#,
+            r#"{"timestamp":"2024","event_type":"alert","src_ip":"10.0.0.1"}"#,
+            r#"{"message":"Event log cleared","channel":"x"}"#,
+        ] {
+            assert!(!may_have_a_shape(other), "{other}");
+        }
+        for known in [
+            r#"{"Event":{"System":{"EventID":1}}}"#,
+            r#"{"Event.System.EventID":1}"#,
+            r#"{"winlog":{"channel":"Security"}}"#,
+            r#"{"winlog.channel":"Security"}"#,
+            r#"{"event":{"code":"4688"}}"#,
+            r#"{"event.code":"4688"}"#,
+            r#"{"Channel":"Security"}"#,
+            r#"{"EventID":4688}"#,
+            r#"{"SourceName":"x"}"#,
+            r#"{"ProviderName":"x"}"#,
+        ] {
+            assert!(may_have_a_shape(known), "{known}");
+            assert_ne!(detect(known), Choice::None, "{known}");
+        }
+    }
 
     #[test]
     fn tells_the_shapes_apart() {

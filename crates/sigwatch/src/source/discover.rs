@@ -75,7 +75,7 @@ impl Discovery {
     }
 
     /// Leaves out, with a note, the files found by walking an input folder whose first bytes
-    /// are what the command writes (`earlier_output`, given a file's first 64 bytes, never
+    /// are what the command writes (`earlier_output`, given a file's first 512 bytes, never
     /// empty): the output of an earlier run kept in a folder that is hunted again would be
     /// taken for a log, and its detections matched as events. Files named as inputs are read
     /// whatever they hold, and EVTX files are not looked at (an output is never one).
@@ -151,6 +151,11 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
                     walk(path, &mut visited, &mut seen, &mut found);
                 } else {
                     seen.add(path.clone(), &meta, &mut found);
+                    // Named, it is read whatever it holds, even if a folder walked before
+                    // holds it too.
+                    if let Some(id) = file_id(&meta) {
+                        found.walked.remove(&id);
+                    }
                 }
             }
         }
@@ -202,12 +207,14 @@ struct Seen {
 }
 
 impl Seen {
-    /// Adds the file at `path` to `found` unless it is already there.
-    fn add(&mut self, path: PathBuf, meta: &fs::Metadata, found: &mut Discovery) {
+    /// Adds the file at `path` to `found` unless it is already there; whether it was added.
+    fn add(&mut self, path: PathBuf, meta: &fs::Metadata, found: &mut Discovery) -> bool {
         let entry = file_entry(path, meta);
-        if self.first_time(file_id(meta), &entry.name) {
+        let new = self.first_time(file_id(meta), &entry.name);
+        if new {
             found.files.push(entry);
         }
+        new
     }
 
     /// Adds standard input unless what it reads was found already (`- log < log`, `- -`).
@@ -259,11 +266,11 @@ impl Seen {
     }
 }
 
-/// A file's first 64 bytes (`None` if it cannot be read).
+/// A file's first 512 bytes (`None` if it cannot be read).
 fn head_of(path: &Path) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let file = fs::File::open(path).ok()?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, 64), &mut head).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 512), &mut head).ok()?;
     Some(head)
 }
 
@@ -330,14 +337,18 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut
         let path = dir.join(&name);
         match fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => walk(&path, visited, seen, found),
-            Ok(meta) if meta.is_file() && not_a_log(&name) => {
-                found.not_logs.push(path.display().to_string().into());
-            }
             Ok(meta) if meta.is_file() => {
-                if let Some(id) = file_id(&meta) {
+                let id = file_id(&meta);
+                // A file named before is read as named (and noted as found again), whatever
+                // its name or first bytes.
+                let named = id.is_some_and(|id| seen.files.contains_key(&id));
+                if !named && not_a_log(&name) {
+                    found.not_logs.push(path.display().to_string().into());
+                } else if seen.add(path, &meta, found)
+                    && let Some(id) = id
+                {
                     found.walked.insert(id);
                 }
-                seen.add(path, &meta, found);
             }
             Ok(meta) => found.files.push(unreadable(
                 &path,
@@ -548,10 +559,33 @@ mod tests {
             "{:?}",
             found.skips
         );
-        // Named, such a file is read.
+        // Named, such a file is read, also when a folder named after it holds it (it was
+        // noted as "not read"; review of the change).
         let named = discover(&[Input::Path(root.join("info.yml"))]).unwrap();
         assert_eq!(named.files.len(), 1);
         assert!(named.skips.is_empty());
+        let both = discover(&[
+            Input::Path(root.join("info.yml")),
+            Input::Path(root.to_path_buf()),
+        ])
+        .unwrap();
+        assert_eq!(
+            names(&both, root),
+            [
+                "info.yml",
+                "a.log",
+                "b.jsonl",
+                "license.log",
+                "readme-app.log"
+            ]
+        );
+        assert!(
+            both.skips
+                .iter()
+                .all(|s| !s.path.ends_with("info.yml") || s.reason.contains("read once")),
+            "{:?}",
+            both.skips
+        );
     }
 
     #[test]

@@ -170,27 +170,6 @@ impl<R: Read> ArrayElements<R> {
             }
             match read_some(&mut self.reader, &mut self.pending, self.target) {
                 Ok(0) => {
-                    // Objects one after the other: an object that never ends (a value cut
-                    // off, `{"a":` then a newline) would swallow the objects after it; it is
-                    // passed over up to the next line that starts with `{`, as junk is.
-                    if self.sequence
-                        && let State::InElement {
-                            start: Some(start), ..
-                        } = self.state
-                        && let Some(k) = memchr::memmem::find(&self.pending[start + 1..], b"\n{")
-                    {
-                        let skip = self.skip(
-                            Location::Element(self.next_index),
-                            "an object that does not end; passed over up to the next line \
-                             that starts with '{'"
-                                .to_owned(),
-                        );
-                        self.skips.push(skip);
-                        self.next_index += 1;
-                        self.pos = start + 1 + k + 1;
-                        self.state = State::BeforeElement { first: false };
-                        continue;
-                    }
                     match self.state {
                         State::BeforeElement { .. } if self.sequence => {}
                         State::BeforeElement { .. } | State::InElement { .. } => {
@@ -396,7 +375,7 @@ impl<R: Read> ArrayElements<R> {
                                 && !matches!(b, b',' | b']')
                                 && !b.is_ascii_whitespace() =>
                             {
-                                end = Some((i, false, false));
+                                end = Some((i, false, false, false));
                                 break;
                             }
                             // So does an object or array after a stray value (`5 {...}`).
@@ -405,18 +384,41 @@ impl<R: Read> ArrayElements<R> {
                                     && !self.sequence
                                     && start.is_some_and(|begin| i > begin) =>
                             {
-                                end = Some((i, false, false));
+                                end = Some((i, false, false, false));
+                                break;
+                            }
+                            // In objects one after the other, a line that starts with `{`
+                            // inside an object that has not ended starts the next object: the
+                            // open one never ends (`{"a":` and a newline) and would swallow
+                            // the objects after it. Not so after `[` or `,` (an array of
+                            // objects printed without indentation), and a newline is never
+                            // inside a string.
+                            b'{' if self.sequence
+                                && depth > 0
+                                && start.is_some_and(|begin| {
+                                    i > begin
+                                        && self.pending[i - 1] == b'\n'
+                                        && !matches!(
+                                            self.pending[begin..i - 1]
+                                                .iter()
+                                                .rev()
+                                                .find(|b| !b.is_ascii_whitespace()),
+                                            Some(b'[' | b',')
+                                        )
+                                }) =>
+                            {
+                                end = Some((i, false, false, true));
                                 break;
                             }
                             b'"' => in_string = true,
                             b'{' | b'[' => depth += 1,
                             b'}' | b']' if self.sequence && depth <= 1 => {
                                 // The object ends with this brace, which it includes.
-                                end = Some((i + 1, false, false));
+                                end = Some((i + 1, false, false, false));
                                 break;
                             }
                             b']' if depth == 0 => {
-                                end = Some((i, true, true));
+                                end = Some((i, true, true, false));
                                 break;
                             }
                             b'}' | b']' => {
@@ -424,7 +426,7 @@ impl<R: Read> ArrayElements<R> {
                                 closed = depth == 0;
                             }
                             b',' if depth == 0 => {
-                                end = Some((i, false, true));
+                                end = Some((i, false, true, false));
                                 break;
                             }
                             _ => {}
@@ -454,8 +456,23 @@ impl<R: Read> ArrayElements<R> {
                         }
                         // Where the element ends, whether the array ends there too, and
                         // whether the byte there (`,` or `]`) is passed over.
-                        Some((at, closes_array, consumed)) => {
-                            if let Some(begin) = start {
+                        Some((at, closes_array, consumed, broken)) => {
+                            if broken {
+                                // (Unless already reported as too long.)
+                                if start.is_none() {
+                                    self.next_index += 1;
+                                    self.state = State::BeforeElement { first: false };
+                                    i = at;
+                                    continue;
+                                }
+                                let skip = self.skip(
+                                    Location::Element(self.next_index),
+                                    "an object that does not end; passed over up to the next \
+                                     line that starts with '{'"
+                                        .to_owned(),
+                                );
+                                self.skips.push(skip);
+                            } else if let Some(begin) = start {
                                 self.finish_element(begin, at);
                             }
                             self.next_index += 1;
@@ -750,6 +767,14 @@ mod tests {
                 );
             }
         }
+        // Objects in an array printed without indentation start lines: not broken.
+        let (elements, skips) = split(
+            b"{\n\"a\": [\n{\n\"x\": 1\n},\n{\n\"y\": 2\n}\n]\n}\n{\"b\": 2}\n",
+            1 << 20,
+            3,
+        );
+        assert_eq!(elements.len(), 2, "{elements:?}");
+        assert!(skips.is_empty(), "{skips:?}");
         // The last object cut short: said as it is.
         let (elements, skips) = split(b"{\"a\": 1}\n{\n \"b\": \"x", 1 << 20, 2);
         assert_eq!(elements.len(), 1);
