@@ -398,15 +398,33 @@ impl<'a> EvtxChunks<'a> {
         }
         // The crate stops at the record whose ID is the header's last: a header that says less
         // than the chunk holds (edited, or damaged) would hide the records after it.
-        let note =
-            real_last_record(chunk, free as usize, last_id, last_at as usize).map(|(at, id)| {
-                chunk[LAST_RECORD_ID..LAST_RECORD_ID + 8].copy_from_slice(&id.to_le_bytes());
-                chunk[LAST_RECORD_AT..LAST_RECORD_AT + 4]
-                    .copy_from_slice(&(at as u32).to_le_bytes());
-                format!(
-                    "the header's last record ID is {last_id}, its records run to {id}; all read"
-                )
+        let fixed = real_last_record(chunk, free as usize, last_id, last_at as usize);
+        let mut note = fixed.map(|(at, id)| {
+            chunk[LAST_RECORD_ID..LAST_RECORD_ID + 8].copy_from_slice(&id.to_le_bytes());
+            chunk[LAST_RECORD_AT..LAST_RECORD_AT + 4].copy_from_slice(&(at as u32).to_le_bytes());
+            format!("the header's last record ID is {last_id}, its records run to {id}; all read")
+        });
+        // Records right after the used space whose IDs go on from its last one were written
+        // after the header was last updated (a log copied while it was being written): they
+        // are the log's, read with a note, not slack.
+        let last = fixed.map_or(last_id, |(_, id)| id);
+        if truncated.is_none()
+            && let Some((end, at, id)) = records_run_on(chunk, free as usize, last)
+        {
+            free = end as u32;
+            chunk[FREE_SPACE_OFFSET..FREE_SPACE_OFFSET + 4].copy_from_slice(&free.to_le_bytes());
+            chunk[LAST_RECORD_ID..LAST_RECORD_ID + 8].copy_from_slice(&id.to_le_bytes());
+            chunk[LAST_RECORD_AT..LAST_RECORD_AT + 4].copy_from_slice(&(at as u32).to_le_bytes());
+            let more = format!(
+                "records {}-{id} follow the chunk's used space, their IDs going on from its \
+                 last; all read",
+                last + 1
+            );
+            note = Some(match note {
+                Some(fixed) => format!("{fixed}; {more}"),
+                None => more,
             });
+        }
         let slack = slack_records(chunk, free as usize, present);
         Slot::Chunk(ChunkImage {
             number,
@@ -469,20 +487,40 @@ fn slack_records(chunk: &[u8], free: usize, present: usize) -> u64 {
             break;
         };
         let start = at + found;
-        let size_copy = |size: usize| {
-            chunk
-                .get(start + size - 4..start + size)
-                .is_some_and(|copy| copy == (size as u32).to_le_bytes())
-        };
-        match record_at(chunk, start, end) {
-            Some((size, _)) if size_copy(size) => {
+        match whole_record_at(chunk, start, end) {
+            Some((size, _)) => {
                 count += 1;
                 at = start + size;
             }
-            _ => at = start + 1,
+            None => at = start + 1,
         }
     }
     count
+}
+
+/// [`record_at`], with the copy of its size that ends a record checked too (for records found
+/// outside the chunk's used space, where nothing else vouches for them).
+fn whole_record_at(chunk: &[u8], at: usize, ends_by: usize) -> Option<(usize, u64)> {
+    let (size, id) = record_at(chunk, at, ends_by)?;
+    let copy = chunk.get(at + size - 4..at + size)?;
+    (copy == (size as u32).to_le_bytes()).then_some((size, id))
+}
+
+/// The records that follow a chunk's used space (from `free`) one after the other, whose IDs
+/// go on one by one from `last_id`: where they end, and the offset and ID of the last one
+/// (`None` when the first is not there).
+fn records_run_on(chunk: &[u8], free: usize, last_id: u64) -> Option<(usize, usize, u64)> {
+    let (mut at, mut next, mut found) =
+        (free.max(CHUNK_HEADER_SIZE), last_id.checked_add(1)?, None);
+    while let Some((size, id)) = whole_record_at(chunk, at, chunk.len()) {
+        if id != next {
+            break;
+        }
+        found = Some((at + size, at, id));
+        at += size;
+        next = id.checked_add(1)?;
+    }
+    found
 }
 
 /// The offset and ID of a chunk's real last record, when its header names another: its

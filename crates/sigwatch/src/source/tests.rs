@@ -1306,7 +1306,12 @@ fn evtx_records_in_a_chunks_slack_are_reported() {
     let mut chunk = Chunk::new(1, 5, 10);
     let (_, _, end) = chunk.records[1];
     let (_, start_2, _) = chunk.records[1];
-    // The header says the chunk ends after record 2: records 3-5 are slack.
+    // The header says the chunk ends after record 2, and the records after it are of an
+    // earlier log (IDs 1003-1005): slack.
+    for (k, id) in [(2, 1003), (3, 1004), (4, 1005)] {
+        let (_, at, _) = chunk.records[k];
+        chunk.set_u64(at + 8, id);
+    }
     chunk
         .set_u64(chunk_field::LAST_RECORD_ID, 2)
         .set_u32(chunk_field::LAST_RECORD_OFFSET, start_2 as u32)
@@ -1319,6 +1324,27 @@ fn evtx_records_in_a_chunks_slack_are_reported() {
             Location::Chunk(0),
             "3 records after the chunk's used space, left from before it was reused \
              (slack); not read"
+                .to_owned()
+        )]
+    );
+    assert_eq!(read.skipped, 0);
+
+    // Records right after the used space whose IDs go on from its last are the log's: a
+    // header not yet updated (a live copy). They are read, with a note (review of the change).
+    let mut live = Chunk::new(1, 5, 10);
+    let (_, _, end_2) = live.records[1];
+    let (_, start_2, _) = live.records[1];
+    live.set_u64(chunk_field::LAST_RECORD_ID, 2)
+        .set_u32(chunk_field::LAST_RECORD_OFFSET, start_2 as u32)
+        .set_u32(chunk_field::FREE_SPACE_OFFSET, end_2 as u32);
+    let read = read_evtx(&file(&[live]));
+    assert_eq!(record_ids(&read), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Chunk(0),
+            "records 3-5 follow the chunk's used space, their IDs going on from its last; all \
+             read"
                 .to_owned()
         )]
     );
