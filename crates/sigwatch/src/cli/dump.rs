@@ -24,7 +24,13 @@ pub struct Args {
     /// Format of the logs read (the output is always JSON lines); `auto` detects it per file
     /// (gzip and UTF-16 are always undone). As `hunt --log-format`; `--format` is kept as an
     /// alias, but in `hunt` it names the output format.
-    #[arg(long = "log-format", alias = "format", value_enum, default_value_t = FormatArg::Auto)]
+    #[arg(
+        long = "log-format",
+        alias = "format",
+        value_name = "LOG_FORMAT",
+        value_enum,
+        default_value_t = FormatArg::Auto
+    )]
     pub format: FormatArg,
 
     /// Write the events to FILE instead of standard output.

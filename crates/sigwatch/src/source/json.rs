@@ -30,22 +30,21 @@ pub(crate) fn json_lines_batch(block: LineBlock, batch: &mut Batch) {
 /// not noted line by line).
 fn lossy_records(buf: Vec<u8>, spans: Vec<Span>, batch: &mut Batch, skips: &mut Vec<Skip>) {
     let mut first: Option<(u64, std::str::Utf8Error)> = None;
-    let mut more = 0u64;
+    let (mut more, mut last) = (0u64, 0u64);
     let (text, spans) = into_text(buf, spans, |span, bytes, err| {
         if first.is_none() {
             first = Some((span.number, err));
         } else {
             more += 1;
+            last = span.number;
         }
         Some(String::from_utf8_lossy(bytes).into_owned())
     });
     if let Some((number, err)) = first {
         let mut reason = format!("{}; read with U+FFFD in its place", utf8_reason(err));
         if more > 0 {
-            reason.push_str(&format!(
-                " (as {more} more record{} of this block)",
-                if more == 1 { "" } else { "s" }
-            ));
+            let s = if more == 1 { "" } else { "s" };
+            reason.push_str(&format!(" (as {more} more record{s}, up to {last})"));
         }
         let mut note = batch.skip(number, reason);
         note.records = 0;

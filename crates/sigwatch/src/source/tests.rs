@@ -284,7 +284,7 @@ fn invalid_utf8_lines_are_repaired_and_noted_by_line() {
         [(
             Location::Line(2),
             "not valid UTF-8 (invalid byte at offset 6); read with U+FFFD in its place (as 1 \
-             more record of this block)"
+             more record, up to 4)"
                 .to_owned()
         )]
     );
