@@ -1744,3 +1744,25 @@ fn detections_without_a_time_are_counted_and_evtx_keeps_its_time() {
     assert_eq!(evtx.len(), 1);
     assert_eq!(evtx[0]["timestamp"], "2024-05-01T11:00:00.123456Z");
 }
+
+/// A folder whose files were all left out (no logs by name, or outputs) said "folders hold no
+/// files?" (review of the session's changes): it says what was left out.
+#[test]
+fn a_folder_of_files_left_out_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("README.md"), "# evidence\n").unwrap();
+    let out = hunt(&["-r", &f("rules"), dir.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "no log files to read in the inputs given (1 file left out as no logs or as \
+             outputs: see the notes above)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("README.md: not a log by its name"),
+        "{stderr}"
+    );
+}

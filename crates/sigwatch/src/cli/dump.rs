@@ -248,7 +248,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         output.events as f64 / elapsed.max(1e-9),
     );
     if files == 0 {
-        eprintln!("error: no log files found in the inputs given (folders hold no files?)");
+        eprintln!("error: {}", discovery.nothing_found());
         return Ok(ExitCode::from(1));
     }
     if counts.files_failed == files {

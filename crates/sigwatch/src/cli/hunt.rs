@@ -735,7 +735,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // only cost time (a twentieth of a short hunt's CPU); the system takes the memory back.
     std::mem::forget(hunter);
     if files == 0 {
-        return fatal("no log files found in the inputs given (folders hold no files?)");
+        return fatal(discovery.nothing_found());
     }
     if snap.files_failed == files {
         return fatal("no input could be read");

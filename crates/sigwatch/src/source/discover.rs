@@ -21,6 +21,9 @@ pub struct Discovery {
     walked: HashSet<(u64, u64)>,
     /// Files found in folders and left out as no logs by their names (see [`not_a_log`]).
     not_logs: Vec<Arc<str>>,
+    /// Files found in folders and left out as outputs (see [`Discovery::exclude_output`],
+    /// [`Discovery::exclude_earlier_outputs`]).
+    outputs_left_out: usize,
 }
 
 impl Discovery {
@@ -70,8 +73,26 @@ impl Discovery {
             );
             self.skips.push(Skip::file(file.name, reason, 0));
             self.ids.remove(&id);
+            self.outputs_left_out += 1;
         }
         Ok(())
+    }
+
+    /// How many files found in folders were left out: no logs by their names, and outputs.
+    pub fn left_out(&self) -> usize {
+        self.not_logs.len() + self.outputs_left_out
+    }
+
+    /// The fatal message for inputs in which no file is left to read.
+    pub fn nothing_found(&self) -> String {
+        match self.left_out() {
+            0 => "no log files found in the inputs given (folders hold no files?)".to_owned(),
+            n => format!(
+                "no log files to read in the inputs given ({n} file{} left out as no logs or \
+                 as outputs: see the notes above)",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
     }
 
     /// Leaves out, with a note, the files found by walking an input folder whose first bytes
@@ -107,6 +128,7 @@ impl Discovery {
             }
             !ours
         });
+        self.outputs_left_out += left_out.len();
         for name in left_out {
             let reason = "holds detections (the output of an earlier hunt), found in an input \
                           folder; not read"
