@@ -1766,3 +1766,32 @@ fn a_folder_of_files_left_out_says_so() {
         "{stderr}"
     );
 }
+
+/// `-o /dev/stdout >> file`: the file was reopened from its start and emptied, losing what the
+/// shell appends to (review of this session's changes). The output is standard output then.
+#[cfg(unix)]
+#[test]
+fn output_naming_standard_output_appends_as_the_shell_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.jsonl");
+    std::fs::write(&kept, "earlier 1\nearlier 2\n").unwrap();
+    let sink = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&kept)
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sigwatch"))
+        .args(["hunt", "-q", "--format", "jsonl", "-r"])
+        .arg(fixture("rules"))
+        .arg(fixture("logs/flat1.jsonl"))
+        .args(["-o", "/dev/stdout"])
+        .stdin(Stdio::null())
+        .stdout(sink)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&kept).unwrap();
+    assert!(
+        written.starts_with("earlier 1\nearlier 2\n{\"rule_id\":"),
+        "{written}"
+    );
+}

@@ -161,10 +161,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..SourceOptions::default()
     };
     let sink: Box<dyn Write + Send> = match &args.output {
-        Some(path) => Box::new(
-            super::output_file::EmptiedOnWrite::open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        ),
+        Some(path) => super::output_file::sink(path)
+            .with_context(|| format!("cannot create {}", path.display()))?,
         None => Box::new(io::stdout()),
     };
 

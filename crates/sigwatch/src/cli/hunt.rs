@@ -479,8 +479,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return fatal(e);
     }
     let sink: Box<dyn Write + Send> = match &args.output {
-        Some(path) => match super::output_file::EmptiedOnWrite::open(path) {
-            Ok(f) => Box::new(f),
+        Some(path) => match super::output_file::sink(path) {
+            Ok(sink) => sink,
             Err(e) => return fatal(format!("cannot create {}: {e}", path.display())),
         },
         None => Box::new(io::stdout()),

@@ -12,6 +12,36 @@ pub(crate) struct EmptiedOnWrite {
     emptied: bool,
 }
 
+/// The sink for `--output PATH`: standard output itself when PATH is the file standard output
+/// is (`-o /dev/stdout >> log`: reopened, the file would be written from its start and emptied,
+/// where the shell appends), else the file, emptied at its first write.
+pub(crate) fn sink(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+    if is_standard_output(path) {
+        return Ok(Box::new(io::stdout()));
+    }
+    Ok(Box::new(EmptiedOnWrite::open(path)?))
+}
+
+/// Whether `path` is the regular file standard output writes to (by device and inode, read
+/// from the open descriptor, not from `/dev/stdout`, which a container may lack).
+#[cfg(unix)]
+fn is_standard_output(path: &Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let (Ok(out), Ok(file)) = (File::from(out).metadata(), std::fs::metadata(path)) else {
+        return false;
+    };
+    out.is_file() && out.dev() == file.dev() && out.ino() == file.ino()
+}
+
+#[cfg(not(unix))]
+fn is_standard_output(_path: &Path) -> bool {
+    false
+}
+
 impl EmptiedOnWrite {
     pub(crate) fn open(path: &Path) -> io::Result<EmptiedOnWrite> {
         let file = std::fs::OpenOptions::new()
