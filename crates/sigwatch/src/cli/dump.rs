@@ -7,7 +7,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -147,10 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Before the output is created: creating it empties the file. Standard output redirected
     // into an input folder is the output too: read while it is written, it would grow
     // without end.
-    let (path, shown) = match &args.output {
-        Some(path) => (path.as_path(), path.display().to_string()),
-        None => (Path::new("/dev/stdout"), "standard output".to_owned()),
-    };
+    let (path, shown) = super::output_file::target(args.output.as_deref());
     discovery
         // Events are logs: only an empty earlier output is passed over.
         .exclude_output(path, &shown, &inputs, <[u8]>::is_empty)
@@ -226,9 +223,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let counts = progress.snapshot();
     let files = discovery.files.len() as u64;
     if files == 0 || counts.files_failed == files {
-        // Nothing read: an earlier output is left as it was (see `EmptiedOnWrite`).
-        let unwritten = std::mem::replace(&mut output.writer, BufWriter::new(Box::new(io::sink())));
-        drop(unwritten.into_parts());
+        // Nothing read: an earlier output is left as it was.
+        super::output_file::discard(&mut output.writer);
     }
     output.writer.flush().context("cannot write events")?;
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -441,21 +441,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // Before the output is created: creating it empties the file. Standard output redirected
     // to a file is the output too (`hunt logs >> logs/found.jsonl`).
-    let excluded = match &args.output {
-        Some(path) => discovery.exclude_output(
-            path,
-            &path.display().to_string(),
-            &log_inputs,
-            output::is_detections,
-        ),
-        None => discovery.exclude_output(
-            Path::new("/dev/stdout"),
-            "standard output",
-            &log_inputs,
-            output::is_detections,
-        ),
-    };
-    if let Err(e) = excluded {
+    let (target, shown) = super::output_file::target(args.output.as_deref());
+    if let Err(e) = discovery.exclude_output(target, &shown, &log_inputs, output::is_detections) {
         return fatal(e);
     }
     discovery.exclude_earlier_outputs(output::holds_detections);
@@ -512,7 +499,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if n == 0 {
                 // Nothing explained (nothing read, or no event selected): an earlier
                 // --output is left as it was, as a hunt that reads nothing leaves it.
-                drop(writer.into_parts());
+                super::output_file::discard(&mut writer);
                 Ok(0)
             } else {
                 writer.flush().map(|()| n).map_err(Into::into)
@@ -679,9 +666,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // not replaced by an empty file or a bare header), so what is buffered is not written.
     let files = discovery.files.len() as u64;
     if files == 0 || progress.snapshot().files_failed == files {
-        let unwritten =
-            std::mem::replace(&mut consumer.writer, BufWriter::new(Box::new(io::sink())));
-        drop(unwritten.into_parts());
+        super::output_file::discard(&mut consumer.writer);
     }
     let mut flushed = Ok(());
     if let Some(mut timeline) = consumer.timeline.take() {

@@ -1,13 +1,13 @@
 //! The `--output` file of `hunt` and `dump`.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// The `--output` file, emptied at its first write or flush rather than when opened: a run
 /// that reads nothing (every input unreadable) leaves an earlier output as it was. Files that
 /// are not regular (`/dev/null`, a FIFO) are never emptied.
-pub(crate) struct EmptiedOnWrite {
+struct EmptiedOnWrite {
     file: File,
     emptied: bool,
 }
@@ -20,6 +20,22 @@ pub(crate) fn sink(path: &Path) -> io::Result<Box<dyn Write + Send>> {
         return Ok(Box::new(io::stdout()));
     }
     Ok(Box::new(EmptiedOnWrite::open(path)?))
+}
+
+/// Where the output goes, to keep it out of the inputs (see `Discovery::exclude_output`), and
+/// how messages name it: the `--output` file, or standard output (a file when redirected).
+pub(crate) fn target(output: Option<&Path>) -> (&Path, String) {
+    match output {
+        Some(path) => (path, path.display().to_string()),
+        None => (Path::new("/dev/stdout"), "standard output".to_owned()),
+    }
+}
+
+/// Drops what `writer` holds without writing it, when a run read nothing: an earlier output
+/// is left as it was ([`EmptiedOnWrite`] empties it only at a write or flush).
+pub(crate) fn discard(writer: &mut BufWriter<Box<dyn Write + Send>>) {
+    let unwritten = std::mem::replace(writer, BufWriter::new(Box::new(io::sink())));
+    drop(unwritten.into_parts());
 }
 
 /// Whether `path` is the regular file standard output writes to (by device and inode, read
@@ -43,7 +59,7 @@ fn is_standard_output(_path: &Path) -> bool {
 }
 
 impl EmptiedOnWrite {
-    pub(crate) fn open(path: &Path) -> io::Result<EmptiedOnWrite> {
+    fn open(path: &Path) -> io::Result<EmptiedOnWrite> {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)

@@ -17,8 +17,8 @@ pub struct Discovery {
     pub skips: Vec<Skip>,
     /// The identities (device, inode) of the files found.
     ids: HashSet<(u64, u64)>,
-    /// The identities of the files found by walking a folder (not named).
-    walked: HashSet<(u64, u64)>,
+    /// The names of the files found by walking a folder (and not named).
+    walked: HashSet<Arc<str>>,
     /// Files found in folders and left out as no logs by their names (see [`not_a_log`]).
     not_logs: Vec<Arc<str>>,
     /// Files found in folders and left out as outputs (see [`Discovery::exclude_output`],
@@ -106,6 +106,7 @@ impl Discovery {
         }
         let walked = &self.walked;
         let mut left_out = Vec::new();
+        // (Found by the walk, by name: no second `stat` per file.)
         self.files.retain(|f| {
             let InputKind::Path {
                 path,
@@ -118,10 +119,7 @@ impl Discovery {
                 .extension()
                 .is_some_and(|ext| ext.eq_ignore_ascii_case("evtx"));
             let ours = !evtx
-                && fs::metadata(path)
-                    .ok()
-                    .and_then(|meta| file_id(&meta))
-                    .is_some_and(|id| walked.contains(&id))
+                && walked.contains(&f.name)
                 && head_of(path).is_some_and(|head| !head.is_empty() && earlier_output(&head));
             if ours {
                 left_out.push(Arc::clone(&f.name));
@@ -174,9 +172,9 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
                 } else {
                     seen.add(path.clone(), &meta, &mut found);
                     // Named, it is read whatever it holds, even if a folder walked before
-                    // holds it too.
-                    if let Some(id) = file_id(&meta) {
-                        found.walked.remove(&id);
+                    // holds it too (then under the name it was found by).
+                    if let Some(first) = file_id(&meta).and_then(|id| seen.files.get(&id)) {
+                        found.walked.remove(first);
                     }
                 }
             }
@@ -185,19 +183,16 @@ pub fn discover(inputs: &[Input]) -> Result<Discovery, SourceError> {
     found.ids = seen.files.keys().copied().collect();
     seen.report(&mut found);
     if let Some(first) = found.not_logs.first() {
-        let n = found.not_logs.len();
-        let reason = if n == 1 {
-            "not a log by its name (YAML, Markdown, a license or readme), found in an input \
-             folder; not read (name it to read it)"
-                .to_owned()
-        } else {
-            format!(
-                "not a log by its name (YAML, Markdown, a license or readme), found in an \
-                 input folder; not read, nor {} more such file{} (name one to read it)",
-                n - 1,
-                if n == 2 { "" } else { "s" }
-            )
+        let more = match found.not_logs.len() - 1 {
+            0 => "(name it to read it)".to_owned(),
+            1 => "nor 1 more such file (name one to read it)".to_owned(),
+            n => format!("nor {n} more such files (name one to read it)"),
         };
+        let reason = format!(
+            "not a log by its name (YAML, Markdown, a license or readme), found in an input \
+             folder; not read{}{more}",
+            if more.starts_with('(') { " " } else { ", " }
+        );
         found.skips.push(Skip::file(Arc::clone(first), reason, 0));
     }
     Ok(found)
@@ -367,9 +362,9 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut
                 if !named && not_a_log(&name) {
                     found.not_logs.push(path.display().to_string().into());
                 } else if seen.add(path, &meta, found)
-                    && let Some(id) = id
+                    && let Some(added) = found.files.last()
                 {
-                    found.walked.insert(id);
+                    found.walked.insert(Arc::clone(&added.name));
                 }
             }
             Ok(meta) => found.files.push(unreadable(

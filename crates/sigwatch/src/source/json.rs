@@ -19,8 +19,7 @@ pub(crate) fn json_lines_batch(block: LineBlock, batch: &mut Batch) {
             end: range.end,
         })
         .collect();
-    let mut skips = block.skips;
-    lossy_records(block.buf, spans, batch, &mut skips);
+    lossy_records(block.buf, spans, block.skips, batch);
 }
 
 /// Fills `batch` with the records of `block`, `spans` of its text, with their skips. A record
@@ -28,7 +27,7 @@ pub(crate) fn json_lines_batch(block: LineBlock, batch: &mut Batch) {
 /// U+FFFD in place of each bad sequence: an attacker's event is not lost to one byte. A note
 /// names the block's first such record and counts the others (a log written in Latin-1 is
 /// not noted line by line).
-fn lossy_records(buf: Vec<u8>, spans: Vec<Span>, batch: &mut Batch, skips: &mut Vec<Skip>) {
+fn lossy_records(buf: Vec<u8>, spans: Vec<Span>, mut skips: Vec<Skip>, batch: &mut Batch) {
     let mut first: Option<(u64, std::str::Utf8Error)> = None;
     let (mut more, mut last) = (0u64, 0u64);
     let (text, spans) = into_text(buf, spans, |span, bytes, err| {
@@ -51,7 +50,7 @@ fn lossy_records(buf: Vec<u8>, spans: Vec<Span>, batch: &mut Batch, skips: &mut 
         skips.push(note);
     }
     skips.sort_by_key(|skip| skip.location.number());
-    batch.skips.append(skips);
+    batch.skips.append(&mut skips);
     batch.set_records(text, spans);
 }
 
@@ -67,8 +66,7 @@ pub(crate) struct ArrayBlock {
 /// Fills `batch` with the elements of `block` (see [`lossy_records`] for elements that are
 /// not valid UTF-8).
 pub(crate) fn json_array_batch(block: ArrayBlock, batch: &mut Batch) {
-    let mut skips = block.skips;
-    lossy_records(block.buf, block.spans, batch, &mut skips);
+    lossy_records(block.buf, block.spans, block.skips, batch);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
