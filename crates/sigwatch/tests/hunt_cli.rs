@@ -851,6 +851,50 @@ fn hunt_whoami_with(rules: &[(&str, String)], args: &[&str]) -> (Output, tempfil
     (hunt(&all), dir)
 }
 
+/// A time field the user's log has but hunt cannot read: the summary names the first such
+/// event and what its field held, so that the user knows what to fix (before, only a count).
+#[test]
+fn the_first_event_without_a_readable_time_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yml"), whoami_rule()).unwrap();
+    let event = |time: &str| {
+        format!(
+            "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\
+             \"Image\":\"C:\\\\x\\\\cmd.exe\",\"CommandLine\":\"whoami\"{time}}}\n"
+        )
+    };
+    let logs = dir.path().join("app.jsonl");
+    let log = [
+        event(",\"@timestamp\":\"2026-11-25T10:00:00Z\""),
+        event(",\"@timestamp\":\"25/11/2026 10:00\""),
+        event(""),
+    ]
+    .concat();
+    std::fs::write(&logs, log).unwrap();
+    let out = hunt(&[
+        "-r",
+        dir.path().join("r.yml").to_str().unwrap(),
+        logs.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(detections(&out).len(), 3);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("  2 on events without a readable time"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "  the first event without a readable time: {}:2: time \"25/11/2026 10:00\" is not \
+             a date and time hunt reads\n",
+            logs.display()
+        )),
+        "{stderr}"
+    );
+}
+
 /// Rules left out are skipped input: `-q` still names each file, line and reason, and a
 /// syntax error after a good document counts as a rule not loaded (it used to vanish).
 #[test]
@@ -1736,6 +1780,10 @@ fn detections_without_a_time_are_counted_and_evtx_keeps_its_time() {
     assert!(
         stderr.contains("  3 on events without a readable time"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains(": none of the time fields\n"),
+        "the first such event is named: {stderr}"
     );
     let evtx: Vec<Value> = detections(&out)
         .into_iter()

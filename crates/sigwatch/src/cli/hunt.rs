@@ -265,6 +265,9 @@ impl Consumer {
         self.tally.untimed_detections +=
             ready.rows.iter().filter(|(_, time)| time.is_none()).count() as u64;
         self.tally.untimed_hits += ready.untimed_hits;
+        if self.tally.untimed_first.is_none() {
+            self.tally.untimed_first = ready.untimed_first.take();
+        }
         self.tally.fed_hits += ready.hits.len() as u64;
         if !ready.hits.is_empty()
             && let Some(hits) = self.hits.get_mut(ready.file)

@@ -32,7 +32,7 @@ use sigma::ruleset::RuleSet;
 use crate::source::{Batch, Format, RecordData, Skip};
 use output::{OutputFormat, RuleInfo};
 pub use shape::Choice;
-use time::TimeFields;
+use time::{EventTime, TimeFields};
 
 /// A base-rule hit waiting to be fed to the correlator.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,9 @@ pub struct BatchOut {
     pub hits: Vec<PendingHit>,
     /// Hits of correlated rules on events without a readable time (not fed).
     pub untimed_hits: u64,
+    /// The first detection or correlation hit of the batch on an event without a readable
+    /// time, as a message naming the record and what its time field held.
+    pub untimed_first: Option<String>,
 }
 
 /// A rule set compiled for one pipeline.
@@ -592,6 +595,7 @@ impl Hunter {
                 }
                 let text = event.text();
                 let time = time.get_or_insert_with(|| self.time_fields.read(&event, text));
+                note_untimed(&mut out.untimed_first, batch, record.number, time.as_ref());
                 // The rule's variant that matched: its field names (table, correlation inputs).
                 let variant = engine
                     .rules()
@@ -644,6 +648,7 @@ impl Hunter {
             if !near_seen.is_empty() {
                 let text = event.text();
                 let time = time.get_or_insert_with(|| self.time_fields.read(&event, text));
+                note_untimed(&mut out.untimed_first, batch, record.number, time.as_ref());
                 let millis = time.as_ref().and_then(|t| t.millis);
                 for (rule, matched, selections) in near_seen.drain() {
                     match millis {
@@ -660,6 +665,19 @@ impl Hunter {
             }
         }
     }
+}
+
+/// Keeps, as the first of the batch, a note on the event at `number` when it has no readable
+/// time: what its time field held, or that it has none.
+fn note_untimed(first: &mut Option<String>, batch: &Batch, number: u64, time: Option<&EventTime>) {
+    if first.is_some() || time.is_some_and(|t| t.millis.is_some()) {
+        return;
+    }
+    let reason = match time {
+        Some(t) => format!("time {:?} is not a date and time hunt reads", t.text),
+        None => "none of the time fields".to_owned(),
+    };
+    *first = Some(batch.skip(number, reason).to_string());
 }
 
 thread_local! {

@@ -25,6 +25,8 @@ pub struct Tally {
     pub fed_hits: u64,
     /// Plain detections on events without a readable time (`timestamp` null).
     pub untimed_detections: u64,
+    /// The first of those events (or of the correlation hits left out), as a message.
+    pub untimed_first: Option<String>,
 }
 
 impl Tally {
@@ -48,6 +50,13 @@ pub struct RuleCounts {
     pub not_selected: u64,
     /// Correlations that cannot run, with the reason.
     pub correlation_errors: Vec<String>,
+}
+
+/// Names the first event without a readable time, for the user to see which field to name.
+fn untimed_first(s: &mut String, tally: &Tally) {
+    if let Some(first) = &tally.untimed_first {
+        let _ = writeln!(s, "  the first event without a readable time: {first}");
+    }
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -166,6 +175,7 @@ pub fn render(
             "  {} on events without a readable time (timestamp null; see --timestamp-field)",
             tally.untimed_detections
         );
+        untimed_first(&mut s, tally);
     }
     if total > 0 {
         let levels: Vec<String> = per_level
@@ -213,6 +223,9 @@ pub fn render(
                 String::new()
             }
         );
+        if tally.untimed_detections == 0 {
+            untimed_first(&mut s, tally);
+        }
     }
     let _ = writeln!(
         s,
