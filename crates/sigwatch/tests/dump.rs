@@ -276,6 +276,52 @@ fn broken_links_in_a_folder_count_as_unreadable_files() {
     );
 }
 
+/// A folder that cannot be listed is an input not read: named, and counted with the
+/// unreadable files in the summary (it was a note only, and the count said all was read).
+/// Root lists any folder, so as root the binary runs as `nobody` (through `setpriv`).
+#[cfg(unix)]
+#[test]
+fn a_folder_that_cannot_be_listed_counts_as_unreadable() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    mode(dir.path(), 0o755);
+    let logs = dir.path().join("logs");
+    let locked = logs.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::copy(fixture("cisco.log"), logs.join("a.log")).unwrap();
+    std::fs::copy(fixture("cisco.log"), locked.join("b.log")).unwrap();
+    mode(&locked, 0o000);
+    let logs_arg = logs.to_str().unwrap();
+    let out = if std::fs::read_dir(&locked).is_ok() {
+        let bin = dir.path().join("sigwatch");
+        std::fs::copy(env!("CARGO_BIN_EXE_sigwatch"), &bin).unwrap();
+        mode(&bin, 0o755);
+        Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(&bin)
+            .args(["dump", logs_arg])
+            .stdin(Stdio::null())
+            .output()
+            .expect("setpriv (util-linux) runs the test as nobody")
+    } else {
+        dump(&[logs_arg])
+    };
+    mode(&locked, 0o755);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: cannot list folder: ", locked.display())),
+        "{stderr}"
+    );
+    assert!(
+        summary(&stderr).starts_with("dump: 2 files (1 unreadable), "),
+        "{stderr}"
+    );
+}
+
 fn json_lines(n: usize) -> String {
     (1..=n)
         .map(|i| format!("{{\"EventID\":{i},\"Message\":\"{}\"}}\n", "m".repeat(300)))

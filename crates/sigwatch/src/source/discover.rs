@@ -317,7 +317,8 @@ fn file_entry(path: PathBuf, meta: &fs::Metadata) -> InputFile {
 }
 
 fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut Discovery) {
-    let skip = |reason: String| Skip::file(Arc::from(dir.display().to_string()), reason, 1);
+    // A folder that cannot be listed is an input not read: reported in its turn and counted
+    // with the unreadable files (it was a note only, missing from the summary's count).
     // Following links could loop; remember each folder by its real path.
     match fs::canonicalize(dir) {
         Ok(real) => {
@@ -327,24 +328,41 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, seen: &mut Seen, found: &mut
         }
         Err(err) => {
             found
-                .skips
-                .push(skip(format!("cannot resolve folder: {err}")));
+                .files
+                .push(unreadable(dir, format!("cannot resolve folder: {err}")));
             return;
         }
     }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
-            found.skips.push(skip(format!("cannot list folder: {err}")));
+            found
+                .files
+                .push(unreadable(dir, format!("cannot list folder: {err}")));
             return;
         }
     };
     let mut names = Vec::new();
+    let mut unlisted: Option<(u64, std::io::Error)> = None;
     for entry in entries {
         match entry {
             Ok(entry) => names.push(entry.file_name()),
-            Err(err) => found.skips.push(skip(format!("cannot list folder: {err}"))),
+            Err(err) => match &mut unlisted {
+                Some((n, _)) => *n += 1,
+                None => unlisted = Some((1, err)),
+            },
         }
+    }
+    if let Some((n, err)) = unlisted {
+        let what = if n == 1 {
+            "an entry".to_owned()
+        } else {
+            format!("{n} entries")
+        };
+        found.files.push(unreadable(
+            dir,
+            format!("cannot list {what} of the folder: {err}; the rest is read"),
+        ));
     }
     names.sort_unstable_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
     for name in names {
