@@ -222,8 +222,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let counts = progress.snapshot();
     let files = discovery.files.len() as u64;
-    if files == 0 || counts.files_failed == files {
-        // Nothing read: an earlier output is left as it was.
+    if discovery.nothing_read(counts.files_failed) {
         super::output_file::discard(&mut output.writer);
     }
     output.writer.flush().context("cannot write events")?;

@@ -668,7 +668,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Nothing could be read: the output is left as it was (an earlier run's detections are
     // not replaced by an empty file or a bare header), so what is buffered is not written.
     let files = discovery.files.len() as u64;
-    if files == 0 || progress.snapshot().files_failed == files {
+    if discovery.nothing_read(progress.snapshot().files_failed) {
         super::output_file::discard(&mut consumer.writer);
     }
     let mut flushed = Ok(());

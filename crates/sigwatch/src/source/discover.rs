@@ -135,6 +135,12 @@ impl Discovery {
         }
     }
 
+    /// Whether nothing could be read, given how many files failed: no file, or none readable
+    /// (then an earlier output is left as it was).
+    pub fn nothing_read(&self, files_failed: u64) -> bool {
+        self.files.is_empty() || files_failed == self.files.len() as u64
+    }
+
     /// Sum of the known file sizes.
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().filter_map(|f| f.size).sum()

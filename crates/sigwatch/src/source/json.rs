@@ -69,6 +69,29 @@ pub(crate) fn json_array_batch(block: ArrayBlock, batch: &mut Batch) {
     lossy_records(block.buf, block.spans, block.skips, batch);
 }
 
+/// Where an element ends, in the bytes read.
+#[derive(Debug, Clone, Copy)]
+struct ElementEnd {
+    at: usize,
+    /// The array ends there too (`]`).
+    closes_array: bool,
+    /// The byte there (`,` or `]`) is passed over.
+    consumed: bool,
+    /// The element is an object that never ends (see the `{` case): skipped, not read.
+    broken: bool,
+}
+
+impl ElementEnd {
+    fn at(at: usize) -> ElementEnd {
+        ElementEnd {
+            at,
+            closes_array: false,
+            consumed: false,
+            broken: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before the opening `[`.
@@ -372,7 +395,7 @@ impl<R: Read> ArrayElements<R> {
                                 && !matches!(b, b',' | b']')
                                 && !b.is_ascii_whitespace() =>
                             {
-                                end = Some((i, false, false, false));
+                                end = Some(ElementEnd::at(i));
                                 break;
                             }
                             // So does an object or array after a stray value (`5 {...}`).
@@ -381,7 +404,7 @@ impl<R: Read> ArrayElements<R> {
                                     && !self.sequence
                                     && start.is_some_and(|begin| i > begin) =>
                             {
-                                end = Some((i, false, false, false));
+                                end = Some(ElementEnd::at(i));
                                 break;
                             }
                             // In objects one after the other, a line that starts with `{`
@@ -404,18 +427,25 @@ impl<R: Read> ArrayElements<R> {
                                         )
                                 }) =>
                             {
-                                end = Some((i, false, false, true));
+                                end = Some(ElementEnd {
+                                    broken: true,
+                                    ..ElementEnd::at(i)
+                                });
                                 break;
                             }
                             b'"' => in_string = true,
                             b'{' | b'[' => depth += 1,
                             b'}' | b']' if self.sequence && depth <= 1 => {
                                 // The object ends with this brace, which it includes.
-                                end = Some((i + 1, false, false, false));
+                                end = Some(ElementEnd::at(i + 1));
                                 break;
                             }
                             b']' if depth == 0 => {
-                                end = Some((i, true, true, false));
+                                end = Some(ElementEnd {
+                                    closes_array: true,
+                                    consumed: true,
+                                    ..ElementEnd::at(i)
+                                });
                                 break;
                             }
                             b'}' | b']' => {
@@ -423,7 +453,10 @@ impl<R: Read> ArrayElements<R> {
                                 closed = depth == 0;
                             }
                             b',' if depth == 0 => {
-                                end = Some((i, false, true, false));
+                                end = Some(ElementEnd {
+                                    consumed: true,
+                                    ..ElementEnd::at(i)
+                                });
                                 break;
                             }
                             _ => {}
@@ -451,24 +484,23 @@ impl<R: Read> ArrayElements<R> {
                                 closed,
                             };
                         }
-                        // Where the element ends, whether the array ends there too, and
-                        // whether the byte there (`,` or `]`) is passed over.
-                        Some((at, closes_array, consumed, broken)) => {
+                        Some(ElementEnd {
+                            at,
+                            closes_array,
+                            consumed,
+                            broken,
+                        }) => {
                             if broken {
                                 // (Unless already reported as too long.)
-                                if start.is_none() {
-                                    self.next_index += 1;
-                                    self.state = State::BeforeElement { first: false };
-                                    i = at;
-                                    continue;
+                                if start.is_some() {
+                                    let skip = self.skip(
+                                        Location::Element(self.next_index),
+                                        "an object that does not end; passed over up to the \
+                                         next line that starts with '{'"
+                                            .to_owned(),
+                                    );
+                                    self.skips.push(skip);
                                 }
-                                let skip = self.skip(
-                                    Location::Element(self.next_index),
-                                    "an object that does not end; passed over up to the next \
-                                     line that starts with '{'"
-                                        .to_owned(),
-                                );
-                                self.skips.push(skip);
                             } else if let Some(begin) = start {
                                 self.finish_element(begin, at);
                             }
