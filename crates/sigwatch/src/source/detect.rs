@@ -3,11 +3,13 @@
 //! characters, and the rest is text. NUL bytes make a file binary data, unless they are
 //! padding (see [`guess`]).
 
+use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::rc::Rc;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use super::lines::LoneCr;
 use super::progress::Counting;
@@ -40,6 +42,8 @@ pub(crate) enum Opened<'a> {
     Evtx {
         reader: Box<dyn ReadSeek + Send + 'a>,
         cut: Option<io::Error>,
+        /// Notes on the gzip members it came out of (see [`GzDamage`]).
+        notes: Vec<String>,
     },
     /// A stream of JSON lines, a JSON array or text lines (decompressed if it was gzip).
     Stream {
@@ -47,7 +51,22 @@ pub(crate) enum Opened<'a> {
         reader: Box<dyn Read + 'a>,
         /// A pipe or stdin: hand on what has arrived instead of waiting for a full batch.
         streaming: bool,
+        /// For gzip: the members found damaged so far, for the reader to report.
+        gz_damage: Option<GzDamage>,
     },
+}
+
+/// The gzip members of a stream whose checksum (or length) does not match the content they
+/// held, numbered from 1, as the decoder comes to their ends. Shared between the decoder and the
+/// reader that reports them.
+pub(crate) type GzDamage = Rc<RefCell<Vec<u64>>>;
+
+/// The note on a damaged gzip member. A note, not a skip: all it held was read.
+pub(crate) fn gz_damage_note(member: u64) -> String {
+    format!(
+        "gzip member {member}: its checksum does not match its content; read as it is \
+         (it may be damaged)"
+    )
 }
 
 /// Opens `file` and detects its format (unless `forced`). `Err` is the reason the file cannot be
@@ -86,6 +105,7 @@ pub(crate) fn open<'a>(
                 return Ok(Opened::Evtx {
                     reader: Box::new(handle),
                     cut: None,
+                    notes: Vec::new(),
                 });
             }
             open_stream(Box::new(handle), forced, false, evtx_name)
@@ -112,8 +132,11 @@ fn open_stream<'a>(
 ) -> Result<Opened<'a>, String> {
     let mut raw = BufReader::with_capacity(READ_BUFFER, raw);
     let magic = read_prefix(&mut raw, GZIP_MAGIC.len()).map_err(cannot_read)?;
+    let mut gz_damage = None;
     let content: Box<dyn Read + 'a> = if magic.starts_with(GZIP_MAGIC) {
-        Box::new(MultiGzDecoder::new(Cursor::new(magic).chain(raw)))
+        let members = GzMembers::new(Cursor::new(magic).chain(raw));
+        gz_damage = Some(Rc::clone(&members.damage));
+        Box::new(members)
     } else {
         Box::new(Cursor::new(magic).chain(raw))
     };
@@ -142,9 +165,13 @@ fn open_stream<'a>(
         {
             return Err(cannot_read(err));
         }
+        let notes = gz_damage.map_or_else(Vec::new, |damage| {
+            damage.take().into_iter().map(gz_damage_note).collect()
+        });
         return Ok(Opened::Evtx {
             reader: Box::new(Cursor::new(data)),
             cut,
+            notes,
         });
     }
     // Line ends that are all lone CRs (no LF in sight) are made LFs; JSON arrays take CR as
@@ -161,7 +188,68 @@ fn open_stream<'a>(
         format,
         reader,
         streaming,
+        gz_damage,
     })
+}
+
+/// The gzip members of a stream one after the other, like flate2's `MultiGzDecoder`, except
+/// at a member whose checksum or length does not match what it held. That is only known at
+/// the member's end, when all of its content has been handed on: the member is noted in
+/// `damage` and reading goes on with the next member, where `MultiGzDecoder` stopped with an
+/// error that lost the members after it (and made the content read look cut short).
+struct GzMembers<R> {
+    /// The current member's decoder (`None` after the last member).
+    decoder: Option<GzDecoder<R>>,
+    /// The current member's number, from 1.
+    member: u64,
+    damage: GzDamage,
+}
+
+impl<R: BufRead> GzMembers<R> {
+    fn new(reader: R) -> GzMembers<R> {
+        GzMembers {
+            decoder: Some(GzDecoder::new(reader)),
+            member: 1,
+            damage: GzDamage::default(),
+        }
+    }
+}
+
+/// Is `err` flate2's report of a member whose checksum or length does not match its content?
+/// (Its other errors, a bad header or corrupt compressed data, end the stream.)
+fn is_checksum_mismatch(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::InvalidInput && err.to_string().contains("matching checksum")
+}
+
+impl<R: BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            match decoder.read(buf) {
+                Ok(0) => {}
+                Ok(n) => return Ok(n),
+                Err(err) if is_checksum_mismatch(&err) => {
+                    self.damage.borrow_mut().push(self.member);
+                }
+                Err(err) => return Err(err),
+            }
+            // The member ended: another follows if any bytes do.
+            let Some(decoder) = self.decoder.take() else {
+                return Ok(0);
+            };
+            let mut rest = decoder.into_inner();
+            if rest.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            self.member += 1;
+            self.decoder = Some(GzDecoder::new(rest));
+        }
+    }
 }
 
 /// Sniffs `content` (see [`sniff`]), keeping what was sniffed to be read again.

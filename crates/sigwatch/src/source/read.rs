@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use evtx::ParserSettings;
 
 use super::batch::Batch;
-use super::detect::{self, Opened};
+use super::detect::{self, GzDamage, Opened, gz_damage_note};
 use super::evtx::{self as evtx_source, EvtxChunks};
 use super::json::{self, ArrayBlock, ArrayElements};
 use super::lines::{LineBlock, LineBlocks};
@@ -87,6 +87,10 @@ struct Producer<'a> {
     counted_done: bool,
     /// The read error that cut an EVTX file's content short, reported after its chunks.
     evtx_cut: Option<Skip>,
+    /// Notes on the file before its first unit (damaged gzip members of an EVTX file).
+    notes: Vec<Skip>,
+    /// A gzip stream's damaged members, noted with the unit read when they were found.
+    gz_damage: Option<GzDamage>,
 }
 
 impl<'a> Producer<'a> {
@@ -109,10 +113,21 @@ impl<'a> Producer<'a> {
             sent_last: false,
             counted_done: false,
             evtx_cut: None,
+            notes: Vec::new(),
+            gz_damage: None,
         }
     }
 
-    fn work(&mut self, last: bool, skips: Vec<Skip>, kind: WorkKind) -> Work {
+    fn work(&mut self, last: bool, mut skips: Vec<Skip>, kind: WorkKind) -> Work {
+        if !self.notes.is_empty() {
+            skips.splice(0..0, std::mem::take(&mut self.notes));
+        }
+        if let Some(damage) = &self.gz_damage {
+            for member in damage.take() {
+                let note = gz_damage_note(member);
+                skips.push(Skip::file(Arc::clone(&self.file.name), note, 0));
+            }
+        }
         let work = Work {
             file: self.index,
             seq: self.seq,
@@ -137,8 +152,12 @@ impl<'a> Producer<'a> {
         let pool = Arc::clone(&self.pool);
         let (batch, max) = (self.opts.batch_bytes, self.opts.max_record_bytes);
         self.state = match opened {
-            Opened::Evtx { reader, cut } => {
+            Opened::Evtx { reader, cut, notes } => {
                 self.format = Format::Evtx;
+                self.notes = notes
+                    .into_iter()
+                    .map(|note| Skip::file(Arc::clone(&name), note, 0))
+                    .collect();
                 let settings = evtx_source::settings();
                 let chunks = match (EvtxChunks::open(reader, pool), cut) {
                     (Ok(chunks), cut) => {
@@ -160,8 +179,10 @@ impl<'a> Producer<'a> {
                 format,
                 reader,
                 streaming,
+                gz_damage,
             } => {
                 self.format = format;
+                self.gz_damage = gz_damage;
                 match format {
                     Format::JsonArray => State::Array(ArrayElements::new(
                         reader, name, pool, batch, max, streaming,

@@ -259,6 +259,61 @@ fn a_truncated_gzip_file_keeps_its_whole_lines_and_reports_the_rest() {
     );
 }
 
+/// `gzip(bytes)` with its checksum (the trailer's first four bytes) made wrong.
+fn gzip_with_a_bad_checksum(bytes: &[u8]) -> Vec<u8> {
+    let mut member = gzip(bytes);
+    let crc = member.len() - 8;
+    member[crc] ^= 0xff;
+    member
+}
+
+#[test]
+fn a_gzip_member_with_a_bad_checksum_is_read_whole_and_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = "gzip member 1: its checksum does not match its content; read as it is (it may \
+                be damaged)";
+    // The only member, its last line without a line end: every line is read and none is
+    // counted as skipped (the mismatch is found after the whole content was handed on).
+    let path = dir.path().join("bad-crc.jsonl.gz");
+    std::fs::write(&path, gzip_with_a_bad_checksum(b"{\"a\":1}\n{\"a\":2}")).unwrap();
+    let read = read_path(&path);
+    assert_eq!(
+        read.records,
+        [(1, r#"{"a":1}"#.into()), (2, r#"{"a":2}"#.into())]
+    );
+    assert_eq!(skip_reasons(&read), [(Location::File, note.to_owned())]);
+    assert_eq!(read.skipped, 0);
+    // A damaged first member no longer loses the members after it.
+    let path = dir.path().join("three-members.jsonl.gz");
+    let mut three = gzip_with_a_bad_checksum(b"{\"a\":1}\n");
+    three.extend(gzip(b"{\"a\":2}\n"));
+    three.extend(gzip_with_a_bad_checksum(b"{\"a\":3}\n"));
+    std::fs::write(&path, three).unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.records.len(), 3, "{:?}", read.skips);
+    assert_eq!(
+        skip_reasons(&read),
+        [
+            (Location::File, note.to_owned()),
+            (Location::File, note.replace("member 1", "member 3"))
+        ]
+    );
+    assert_eq!(read.skipped, 0);
+    // Bytes after a member that are no gzip member still end the input, reported as before.
+    let mut trailing = gzip(b"{\"a\":1}\n");
+    trailing.extend_from_slice(b"this is no gzip member\n");
+    std::fs::write(&path, trailing).unwrap();
+    let read = read_path(&path);
+    assert_eq!(read.records, [(1, r#"{"a":1}"#.into())]);
+    assert_eq!(
+        skip_reasons(&read),
+        [(
+            Location::Line(2),
+            "read error, rest of input skipped: invalid gzip header".to_owned()
+        )]
+    );
+}
+
 #[test]
 fn invalid_utf8_lines_are_repaired_and_noted_by_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -738,6 +793,22 @@ fn evtx_through_gzip_reads_the_same() {
     assert_eq!(zipped.format, Some(Format::Evtx));
     assert!(!plain.records.is_empty());
     assert_eq!(zipped.records, plain.records);
+    // A bad checksum: the same records, and a note.
+    std::fs::write(
+        &gz,
+        gzip_with_a_bad_checksum(&std::fs::read(&path).unwrap()),
+    )
+    .unwrap();
+    let damaged = read_path(&gz);
+    assert_eq!(damaged.records, plain.records);
+    let mut notes = vec![(
+        Location::File,
+        "gzip member 1: its checksum does not match its content; read as it is (it may be \
+         damaged)"
+            .to_owned(),
+    )];
+    notes.extend(skip_reasons(&plain));
+    assert_eq!(skip_reasons(&damaged), notes);
 }
 
 #[test]
