@@ -236,7 +236,11 @@ impl<R: BufRead> Read for GzMembers<R> {
                 Err(err) if is_checksum_mismatch(&err) => {
                     self.damage.borrow_mut().push(self.member);
                 }
-                Err(err) => return Err(err),
+                Err(err) => {
+                    // Nothing after it can be found: the stream ends here.
+                    self.decoder = None;
+                    return Err(err);
+                }
             }
             // The member ended: another follows if any bytes do.
             let Some(decoder) = self.decoder.take() else {
