@@ -42,8 +42,8 @@ pub(crate) enum Opened<'a> {
     Evtx {
         reader: Box<dyn ReadSeek + Send + 'a>,
         cut: Option<io::Error>,
-        /// Notes on the gzip members it came out of (see [`GzDamage`]).
-        notes: Vec<String>,
+        /// For gzip: the members found damaged (see [`GzDamage`]).
+        gz_damage: Option<GzDamage>,
     },
     /// A stream of JSON lines, a JSON array or text lines (decompressed if it was gzip).
     Stream {
@@ -105,7 +105,7 @@ pub(crate) fn open<'a>(
                 return Ok(Opened::Evtx {
                     reader: Box::new(handle),
                     cut: None,
-                    notes: Vec::new(),
+                    gz_damage: None,
                 });
             }
             open_stream(Box::new(handle), forced, false, evtx_name)
@@ -165,13 +165,10 @@ fn open_stream<'a>(
         {
             return Err(cannot_read(err));
         }
-        let notes = gz_damage.map_or_else(Vec::new, |damage| {
-            damage.take().into_iter().map(gz_damage_note).collect()
-        });
         return Ok(Opened::Evtx {
             reader: Box::new(Cursor::new(data)),
             cut,
-            notes,
+            gz_damage,
         });
     }
     // Line ends that are all lone CRs (no LF in sight) are made LFs; JSON arrays take CR as

@@ -87,9 +87,8 @@ struct Producer<'a> {
     counted_done: bool,
     /// The read error that cut an EVTX file's content short, reported after its chunks.
     evtx_cut: Option<Skip>,
-    /// Notes on the file before its first unit (damaged gzip members of an EVTX file).
-    notes: Vec<Skip>,
-    /// A gzip stream's damaged members, noted with the unit read when they were found.
+    /// A gzip file's damaged members, noted with the unit read when they were found (for
+    /// EVTX, read whole when opened: the first unit).
     gz_damage: Option<GzDamage>,
 }
 
@@ -113,15 +112,11 @@ impl<'a> Producer<'a> {
             sent_last: false,
             counted_done: false,
             evtx_cut: None,
-            notes: Vec::new(),
             gz_damage: None,
         }
     }
 
     fn work(&mut self, last: bool, mut skips: Vec<Skip>, kind: WorkKind) -> Work {
-        if !self.notes.is_empty() {
-            skips.splice(0..0, std::mem::take(&mut self.notes));
-        }
         if let Some(damage) = &self.gz_damage {
             for member in damage.take() {
                 let note = gz_damage_note(member);
@@ -152,12 +147,13 @@ impl<'a> Producer<'a> {
         let pool = Arc::clone(&self.pool);
         let (batch, max) = (self.opts.batch_bytes, self.opts.max_record_bytes);
         self.state = match opened {
-            Opened::Evtx { reader, cut, notes } => {
+            Opened::Evtx {
+                reader,
+                cut,
+                gz_damage,
+            } => {
                 self.format = Format::Evtx;
-                self.notes = notes
-                    .into_iter()
-                    .map(|note| Skip::file(Arc::clone(&name), note, 0))
-                    .collect();
+                self.gz_damage = gz_damage;
                 let settings = evtx_source::settings();
                 let chunks = match (EvtxChunks::open(reader, pool), cut) {
                     (Ok(chunks), cut) => {
