@@ -316,6 +316,18 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    // Finding the log files (walking folders, one `stat` per file) needs nothing from the
+    // rules and runs on one core: it goes on beside loading the rules, which leaves a core
+    // idle while it lists the rule folders and merges what it loaded. (Measured on 6,925 EVTX
+    // files: ~17 ms of one core before the engine could start.) Its result is looked at where
+    // it was needed before, so errors are reported in the same order.
+    let log_inputs: Vec<Input> = args.logs.iter().cloned().map(Input::from_arg).collect();
+    let discovering = {
+        let inputs = log_inputs.clone();
+        std::thread::Builder::new()
+            .name("sigwatch-discover".into())
+            .spawn(move || source::discover(&inputs))
+    };
     // Pipelines first: a bad -p/-c is a usage error.
     let user = if args.pipelines.pipelines.is_empty() && args.pipelines.configs.is_empty() {
         None
@@ -435,8 +447,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
 
     // Inputs and output.
-    let log_inputs: Vec<Input> = args.logs.iter().cloned().map(Input::from_arg).collect();
-    let mut discovery = match source::discover(&log_inputs) {
+    let discovered = match discovering {
+        // A panic there is a bug: it goes on as if it had happened here.
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        // No thread to be had: found here instead.
+        Err(_) => source::discover(&log_inputs),
+    };
+    let mut discovery = match discovered {
         Ok(d) => d,
         // `SourceError::Input` displays the path; the reason is its source, which only
         // anyhow's `{:#}` adds (as `dump` prints it).
