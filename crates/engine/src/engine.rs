@@ -15,6 +15,7 @@ use crate::jsonline::{JsonError, LineScanner, ScanPlan};
 use crate::matcher::{FieldView, Kind, Val};
 use crate::par::par_map;
 use crate::prefilter::Prefilter;
+use crate::prefilter::found_cache::{self, FoundCache};
 use crate::route::{RouteSlot, Router, bit_words};
 use crate::semantics::{fold_into, number_text_into, parse_number};
 
@@ -97,6 +98,10 @@ pub struct Scratch {
     /// needs it (`raw_gen == epoch`).
     raw_lower: Vec<u8>,
     raw_gen: u32,
+    /// The literals found in values seen before (see [`FoundCache`]).
+    found: FoundCache,
+    /// The literals found in the value being searched, to keep.
+    found_now: Vec<u32>,
 }
 
 thread_local! {
@@ -270,6 +275,8 @@ impl Engine {
             key: String::new(),
             raw_lower: Vec::new(),
             raw_gen: 0,
+            found: FoundCache::default(),
+            found_now: Vec::new(),
         }
     }
 
@@ -391,6 +398,40 @@ impl Engine {
                 let (a, e) = s.slot_range[ps.slot as usize];
                 if a == e {
                     continue;
+                }
+                // One value (nearly every field): what its searches find depends on the slot
+                // and its text alone, kept for the next event with the same value.
+                if e == a + 1 && s.vals[a as usize].has_text() {
+                    let val = s.vals[a as usize];
+                    let text = &s.lower.as_bytes()[val.lower.0 as usize..val.lower.1 as usize];
+                    if text.len() <= found_cache::MAX_TEXT {
+                        let psi = (w * 64) as u32 + b;
+                        let hash = s.found.hash(psi, text);
+                        if let Some(ids) = s.found.get(hash, psi, text) {
+                            for &pid in ids {
+                                self.mark(&mut s.pat_gen, &mut s.marked, s.epoch, pid);
+                            }
+                            continue;
+                        }
+                        let now = &mut s.found_now;
+                        now.clear();
+                        if let Some(anchored) = &ps.anchored {
+                            anchored.find_all(text, |id| now.push(ps.base + id));
+                        }
+                        if let Some(ac) = &ps.ac
+                            && !text.is_empty()
+                        {
+                            ac.find_all(text, |id| now.push(ps.base + ps.ac_ids[id as usize]));
+                        }
+                        // A literal may be found more than once: kept once.
+                        now.sort_unstable();
+                        now.dedup();
+                        for &pid in now.iter() {
+                            self.mark(&mut s.pat_gen, &mut s.marked, s.epoch, pid);
+                        }
+                        s.found.put(hash, psi, text, now);
+                        continue;
+                    }
                 }
                 if let Some(anchored) = &ps.anchored {
                     for val in &s.vals[a as usize..e as usize] {
@@ -791,5 +832,69 @@ mod tests {
         assert_eq!(matched, [0, 1]);
         assert!(built("CommandLine") && built("Image"));
         assert!(!built("ParentImage"), "no ParentImage in the event");
+    }
+
+    /// What the prefilter found in a value is kept per field: an event whose values were seen
+    /// before (in the same field or in another one) matches as it did with nothing kept.
+    #[test]
+    fn values_seen_before_match_as_the_first_time() {
+        let yaml = |n: u32, body: &str| {
+            format!(
+                "title: R{n}\nid: 00000000-0000-4000-8000-00000000001{n}\nlogsource: {{product: windows}}\ndetection:\n  s:\n{body}  condition: s\n"
+            )
+        };
+        let rules = [
+            yaml(0, "    Image|endswith: '\\cmd.exe'\n"),
+            yaml(1, "    Image|startswith: 'c:\\tools\\'\n"),
+            yaml(2, "    ParentImage|contains: [powershell, wscript]\n"),
+            yaml(3, "    CommandLine|contains|all: [' -enc ', hidden]\n"),
+            yaml(4, "    CommandLine: 'whoami /all'\n"),
+        ];
+        let mut resolved = Vec::new();
+        for r in &rules {
+            let loaded = sigma::load_str(r, "t.yml");
+            assert_eq!(loaded.rules.len(), 1, "{r}");
+            resolved.extend(loaded.rules.iter().map(sigma::pipeline::resolve_identity));
+        }
+        let engine = Engine::compile(resolved);
+        let events = [
+            serde_json::json!({"ParentImage": "c:\\tools\\cmd.exe", "Image": "C:\\x\\powershell.exe"}),
+            // The same texts, each in the other field, where they match.
+            serde_json::json!({"Image": "c:\\tools\\cmd.exe", "ParentImage": "C:\\x\\powershell.exe"}),
+            serde_json::json!({"Image": "c:\\tools\\cmd.exe", "CommandLine": "x -enc AAA -w hidden"}),
+            serde_json::json!({"CommandLine": "WHOAMI /ALL", "Image": "c:\\tools\\a.exe"}),
+            serde_json::json!({"CommandLine": "whoami /all x"}),
+            // Several values in one field are searched as before.
+            serde_json::json!({"Image": ["c:\\tools\\a", "b\\cmd.exe"]}),
+        ];
+        let fresh: Vec<Vec<usize>> = events
+            .iter()
+            .map(|ev| {
+                let mut s = engine.scratch();
+                let mut got = Vec::new();
+                engine.eval(ev, &mut s, &mut |m| got.push(m.rule));
+                got
+            })
+            .collect();
+        assert_eq!(
+            fresh,
+            [
+                vec![],
+                vec![0, 1, 2],
+                vec![0, 1, 3],
+                vec![1, 4],
+                vec![],
+                vec![0, 1]
+            ]
+        );
+        // One scratch for all, three times over: from the second pass on, every value is known.
+        let mut s = engine.scratch();
+        for pass in 0..3 {
+            for (ev, want) in events.iter().zip(&fresh) {
+                let mut got = Vec::new();
+                engine.eval(ev, &mut s, &mut |m| got.push(m.rule));
+                assert_eq!(&got, want, "pass {pass}, event {ev}");
+            }
+        }
     }
 }

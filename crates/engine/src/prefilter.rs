@@ -26,6 +26,7 @@ use crate::route::Router;
 use crate::semantics::fold;
 
 mod anchored;
+pub(crate) mod found_cache;
 mod literal_set;
 mod regex_lits;
 mod selectivity;
