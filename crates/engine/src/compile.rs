@@ -558,7 +558,7 @@ impl<'r> Builder<'r> {
             Link::All => values
                 .iter()
                 .map(|v| {
-                    let mut ms = self.group(&v.leaves(), cased)?;
+                    let mut ms = self.group(&v.leaves().collect::<Vec<_>>(), cased)?;
                     Ok(if ms.len() == 1 {
                         ms.remove(0)
                     } else {

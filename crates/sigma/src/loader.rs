@@ -225,7 +225,12 @@ fn load_document(
         out.diagnostics.push(diag);
     }
     match rule {
-        Some(r) if !errored && !has_yaml_error => out.rules.push(r),
+        Some(r) if !errored && !has_yaml_error => {
+            // Nearly every file holds one rule: room for exactly one (a first push makes room
+            // for four, ~2.5 KB more per file).
+            out.rules.reserve_exact(1);
+            out.rules.push(r);
+        }
         _ => out.broken += 1,
     }
 }

@@ -538,17 +538,24 @@ impl Value {
         }
     }
 
-    /// Every leaf value (expansions flattened).
-    pub fn leaves(&self) -> Vec<&Value> {
-        let mut out = Vec::new();
+    /// Every leaf value (expansions flattened). A value that is not an expansion is its own
+    /// leaf, without allocating (compiling thousands of rules asks this of every value).
+    pub fn leaves(&self) -> impl Iterator<Item = &Value> + '_ {
         fn walk<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
             match v {
                 Value::AnyOf(vs) => vs.iter().for_each(|v| walk(v, out)),
                 v => out.push(v),
             }
         }
-        walk(self, &mut out);
-        out
+        let (one, many) = match self {
+            Value::AnyOf(_) => {
+                let mut out = Vec::new();
+                walk(self, &mut out);
+                (None, out)
+            }
+            v => (Some(v), Vec::new()),
+        };
+        one.into_iter().chain(many)
     }
 }
 

@@ -10,7 +10,7 @@
 //! was there. A collision (by chance, or by values written to collide) costs a search, never
 //! a wrong answer: an entry is used only when its slot and its whole text are equal. The
 //! texts and literal ids live in two arenas; when either is full, everything is forgotten at
-//! once. A scratch (one per thread and engine) thus holds at most ~7 MiB: the table,
+//! once. A scratch (one per thread and engine) thus holds at most ~6 MiB: the table,
 //! [`TEXT_BYTES`] of values and [`IDS`] literal ids.
 //!
 //! Measured on both cores with all Windows rules (`hunt`, 12-16 runs each, A and B
@@ -21,7 +21,7 @@
 
 use std::hash::BuildHasher;
 
-/// Entries of the table (a power of two; 2 MiB).
+/// Entries of the table (a power of two; 1 MiB).
 const ENTRIES: usize = 1 << 16;
 /// Bytes of value text kept, at most, before the cache is emptied.
 const TEXT_BYTES: usize = 4 << 20;
@@ -30,14 +30,33 @@ const IDS: usize = 1 << 18;
 /// Values longer than this are searched, not kept: long values (command lines, scripts) seldom
 /// repeat, and each would take a good share of the arena.
 pub(crate) const MAX_TEXT: usize = 512;
+/// Bits of an entry's text and ids words that hold the length; the offset is above them.
+const TEXT_LEN_BITS: u32 = 10;
+const IDS_LEN_BITS: u32 = 14;
+/// More ids than this found in one value are not kept.
+const MAX_IDS: usize = (1 << IDS_LEN_BITS) - 1;
+const _: () = assert!(MAX_TEXT < 1 << TEXT_LEN_BITS);
+const _: () = assert!(TEXT_BYTES <= 1 << (32 - TEXT_LEN_BITS));
+const _: () = assert!(IDS <= 1 << (32 - IDS_LEN_BITS));
 
+/// 16 bytes, so that the table is as small as can be: a lookup's first cache miss is here.
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
-    /// 0: empty (hashes are stored with their lowest bit set).
-    hash: u64,
+    /// The hash's upper half (the lower one picks the entry); 0: empty (tags are stored with
+    /// their lowest bit set).
+    tag: u32,
     pslot: u32,
-    text: (u32, u32),
-    ids: (u32, u32),
+    /// Offset in the text arena and length, as `offset << TEXT_LEN_BITS | length`.
+    text: u32,
+    /// Offset in the ids arena and count, as `offset << IDS_LEN_BITS | count`.
+    ids: u32,
+}
+
+/// A packed `(offset, length)` (see [`Entry`]) as a range.
+#[inline]
+fn span(word: u32, len_bits: u32) -> std::ops::Range<usize> {
+    let at = (word >> len_bits) as usize;
+    at..at + (word & ((1 << len_bits) - 1)) as usize
 }
 
 /// Per-thread cache of the global literal ids the prefilter found in `(slot, value)` pairs.
@@ -54,26 +73,32 @@ impl FoundCache {
     /// [`FoundCache::put`]).
     #[inline]
     pub(crate) fn hash(&self, pslot: u32, text: &[u8]) -> u64 {
-        self.hasher.hash_one((pslot, text)) | 1
+        self.hasher.hash_one((pslot, text))
+    }
+
+    #[inline]
+    fn slot_and_tag(hash: u64) -> (usize, u32) {
+        (hash as usize & (ENTRIES - 1), (hash >> 32) as u32 | 1)
     }
 
     /// The ids found in `text` in `pslot`, if they are kept.
     #[inline]
     pub(crate) fn get(&self, hash: u64, pslot: u32, text: &[u8]) -> Option<&[u32]> {
-        let e = self.entries.get(hash as usize & (ENTRIES - 1))?;
-        if e.hash != hash || e.pslot != pslot {
+        let (at, tag) = Self::slot_and_tag(hash);
+        let e = self.entries.get(at)?;
+        if e.tag != tag || e.pslot != pslot {
             return None;
         }
-        let kept = self.text.get(e.text.0 as usize..e.text.1 as usize)?;
+        let kept = self.text.get(span(e.text, TEXT_LEN_BITS))?;
         if kept != text {
             return None;
         }
-        self.ids.get(e.ids.0 as usize..e.ids.1 as usize)
+        self.ids.get(span(e.ids, IDS_LEN_BITS))
     }
 
     /// Keeps `ids` as what was found in `text` in `pslot`.
     pub(crate) fn put(&mut self, hash: u64, pslot: u32, text: &[u8], ids: &[u32]) {
-        if text.len() > MAX_TEXT {
+        if text.len() > MAX_TEXT || ids.len() > MAX_IDS {
             return;
         }
         if self.entries.is_empty() {
@@ -88,11 +113,12 @@ impl FoundCache {
         self.text.extend_from_slice(text);
         let i0 = self.ids.len() as u32;
         self.ids.extend_from_slice(ids);
-        self.entries[hash as usize & (ENTRIES - 1)] = Entry {
-            hash,
+        let (at, tag) = Self::slot_and_tag(hash);
+        self.entries[at] = Entry {
+            tag,
             pslot,
-            text: (t0, self.text.len() as u32),
-            ids: (i0, self.ids.len() as u32),
+            text: t0 << TEXT_LEN_BITS | text.len() as u32,
+            ids: i0 << IDS_LEN_BITS | ids.len() as u32,
         };
     }
 }

@@ -295,7 +295,9 @@ impl Hunter {
         inputs: Vec<Option<Inputs>>,
         setup: Setup,
     ) -> Hunter {
-        let infos = set.rules.iter().map(|r| RuleInfo::new(r)).collect();
+        // Thousands of rules' titles, tags and fields: a few milliseconds of start-up, on both
+        // cores.
+        let infos = par_map(&set.rules, 128, |_, r| RuleInfo::new(r));
         let [evtx, flat, ecs] = setup.builtins;
         Hunter {
             set,
