@@ -226,9 +226,11 @@ fn load_document(
     }
     match rule {
         Some(r) if !errored && !has_yaml_error => {
-            // Nearly every file holds one rule: room for exactly one (a first push makes room
-            // for four, ~2.5 KB more per file).
-            out.rules.reserve_exact(1);
+            // Nearly every file holds one rule: room for exactly one at first (a first push
+            // makes room for four, ~2.5 KB more per file); a file of many grows as usual.
+            if out.rules.capacity() == 0 {
+                out.rules.reserve_exact(1);
+            }
             out.rules.push(r);
         }
         _ => out.broken += 1,
