@@ -57,8 +57,10 @@ fn main() {
     }
     let mut worker = engine.worker();
     let mut hits = 0;
-    // STATS_LOOPS passes over the lines (default 3; more for a profiler).
-    let loops: usize = std::env::var("STATS_LOOPS").map_or(3, |s| s.parse().unwrap());
+    // STATS_LOOPS passes over the lines (default 3; more for a profiler; at least 1).
+    let loops: usize = std::env::var("STATS_LOOPS")
+        .map_or(3, |s| s.parse().expect("STATS_LOOPS: a number"))
+        .max(1);
     let t = Instant::now();
     for _ in 0..loops {
         for l in &lines {
